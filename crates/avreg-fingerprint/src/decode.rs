@@ -1,0 +1,1 @@
+//! Placeholder: the symphonia edge is being written.

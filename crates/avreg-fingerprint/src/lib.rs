@@ -1,0 +1,43 @@
+//! Content fingerprinting for avreg.
+//!
+//! This crate owns everything between media bytes and a ranked list of
+//! matches:
+//!
+//! - [`decode`]: the edge. Container demuxing and audio decoding (symphonia),
+//!   streamed so a long file never sits in memory whole. This is the only
+//!   module that does I/O.
+//! - [`audio`]: the sans-IO core. Interleaved PCM in, a versioned
+//!   [`audio::AudioFingerprint`] out, bit-identical however the samples are
+//!   chunked.
+//! - [`content`]: exact blake3 content hashes, for deduplication and evidence.
+//! - [`matching`]: offset voting over an inverted index (any
+//!   [`matching::PostingSource`]), with a small grid of playback speeds, giving
+//!   ranked matches with their spans in the query and in the reference.
+//!
+//! ```
+//! use avreg_fingerprint::audio::{AudioConfig, AudioFingerprinter};
+//!
+//! // One second of a 440 Hz tone mixed with a 1 kHz tone, stereo at 44.1 kHz.
+//! let rate = 44_100;
+//! let pcm: Vec<f32> = (0..rate)
+//!     .flat_map(|n| {
+//!         let t = n as f32 / rate as f32;
+//!         let s = 0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+//!             + 0.2 * (2.0 * std::f32::consts::PI * 1000.0 * t).sin();
+//!         [s, s]
+//!     })
+//!     .collect();
+//! let mut fp = AudioFingerprinter::new(AudioConfig::default(), rate, 2).unwrap();
+//! fp.consume(&pcm);
+//! let fingerprint = fp.finish();
+//! assert!(fingerprint.duration_ms() >= 990);
+//! ```
+
+pub mod audio;
+pub mod content;
+pub mod decode;
+pub mod error;
+pub mod matching;
+
+pub use content::ContentHash;
+pub use error::{Error, Result};
