@@ -30,3 +30,291 @@ pub trait PostingSource {
     /// Appends every posting of `key` to `out` (in any order).
     fn postings(&self, key: HashKey, out: &mut Vec<Posting>);
 }
+
+use crate::audio::hashes::{pair_with, Fanout, PairHash};
+use crate::audio::{AudioConfig, AudioFingerprint, FRAME_MS};
+
+/// Parameters of a search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchConfig {
+    /// The fingerprint parameters (must be those the references used).
+    pub audio: AudioConfig,
+    /// Playback speeds tried, in order; the first should be 1.0.
+    pub speeds: Vec<f32>,
+    /// Fewest hashes that must agree on one (recording, offset) for a match.
+    /// Chosen from measured negatives (see the evaluation in the README).
+    pub min_aligned: u32,
+    /// Once a speed gives a match this strong, the remaining speeds are
+    /// skipped.
+    pub strong_aligned: u32,
+    /// Offsets within this many frames of each other count as one.
+    pub offset_tolerance: u32,
+    /// Query anchors are grouped in buckets of this many frames; one bucket
+    /// votes at most once per (recording, offset). A short burst of
+    /// identical sound (a shared instrument sample, a sustained tone) then
+    /// cannot pile up enough votes to fake a match: evidence must spread
+    /// over the clip.
+    pub anchor_bucket: u32,
+    /// Most matches returned.
+    pub max_results: usize,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        Self {
+            audio: AudioConfig::default(),
+            speeds: speed_grid(0.06, 0.005),
+            min_aligned: 10,
+            strong_aligned: 60,
+            offset_tolerance: 1,
+            anchor_bucket: 4,
+            max_results: 5,
+        }
+    }
+}
+
+/// Speeds from `1 - range` to `1 + range` in steps of `step`, nearest to 1.0
+/// first.
+pub fn speed_grid(range: f32, step: f32) -> Vec<f32> {
+    let n = (range / step).round() as i32;
+    let mut v = vec![1.0];
+    for k in 1..=n {
+        v.push(1.0 + k as f32 * step);
+        v.push(1.0 - k as f32 * step);
+    }
+    v
+}
+
+/// One matched recording.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    /// The recording.
+    pub doc: DocId,
+    /// Confidence in 0..1, a monotonic function of `aligned`
+    /// (see [`score_of`]).
+    pub score: f32,
+    /// Query hashes agreeing on the winning offset.
+    pub aligned: u32,
+    /// Playback speed of the query relative to the reference.
+    pub speed: f32,
+    /// Start of the matched span in the query, ms.
+    pub query_start_ms: u64,
+    /// Length of the matched span in the query, ms.
+    pub query_duration_ms: u64,
+    /// Start of the matched span in the reference, ms.
+    pub ref_start_ms: u64,
+    /// Length of the matched span in the reference, ms.
+    pub ref_duration_ms: u64,
+}
+
+/// Maps aligned hash counts to a score in 0..1: 0.5 at 12 aligned hashes,
+/// 0.8 at 48, 0.9 at 108.
+pub fn score_of(aligned: u32) -> f32 {
+    aligned as f32 / (aligned as f32 + 12.0)
+}
+
+/// Best (recording, offset) of a search before thresholding.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    doc: DocId,
+    aligned: u32,
+    /// Reference frame − query frame (in reference time), window start.
+    offset: i64,
+    speed: f32,
+}
+
+/// Searches `source` for `query`: every speed of the grid, offset voting,
+/// then the spans of the best few. Returns matches above
+/// [`MatchConfig::min_aligned`], best first.
+pub fn search(
+    query: &AudioFingerprint,
+    source: &impl PostingSource,
+    config: &MatchConfig,
+) -> Vec<Match> {
+    let mut all = candidates(query, source, config);
+    all.retain(|m| m.aligned >= config.min_aligned);
+    all
+}
+
+/// Like [`search`] but without the decision threshold: the best candidates
+/// whatever their strength. For calibrating thresholds on negatives.
+pub fn candidates(
+    query: &AudioFingerprint,
+    source: &impl PostingSource,
+    config: &MatchConfig,
+) -> Vec<Match> {
+    let mut best: Vec<Candidate> = Vec::new();
+    let mut hashes: Vec<PairHash> = Vec::new();
+    let mut votes: Vec<(u64, u32)> = Vec::new();
+    let mut postings: Vec<Posting> = Vec::new();
+    let tol = i64::from(config.offset_tolerance);
+    let bucket = config.anchor_bucket.max(1);
+    for &speed in &config.speeds {
+        query_hashes(query, &config.audio, speed, &mut hashes);
+        votes.clear();
+        for h in &hashes {
+            postings.clear();
+            source.postings(h.key, &mut postings);
+            for p in &postings {
+                let offset = i64::from(p.frame) - i64::from(h.frame);
+                votes.push((
+                    (u64::from(p.doc.0) << 32) | u64::from(bias(offset)),
+                    h.time_ms / (FRAME_MS * bucket),
+                ));
+            }
+        }
+        votes.sort_unstable();
+        votes.dedup();
+        // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
+        // holding the most votes.
+        let mut strongest = 0;
+        let mut i = 0;
+        while i < votes.len() {
+            let doc = votes[i].0 >> 32;
+            let end = i + votes[i..].partition_point(|v| v.0 >> 32 == doc);
+            let (mut top, mut top_at) = (0usize, i);
+            let mut j = i;
+            for k in i..end {
+                if j < k {
+                    j = k;
+                }
+                while j + 1 < end && votes[j + 1].0 - votes[k].0 <= (2 * tol) as u64 {
+                    j += 1;
+                }
+                if j - k + 1 > top {
+                    (top, top_at) = (j - k + 1, k);
+                }
+            }
+            let aligned = top as u32;
+            let doc = DocId(doc as u32);
+            let offset = unbias(votes[top_at].0 as u32) + tol;
+            strongest = strongest.max(aligned);
+            match best.iter_mut().find(|c| c.doc == doc) {
+                Some(c) if c.aligned >= aligned => {}
+                Some(c) => {
+                    *c = Candidate {
+                        doc,
+                        aligned,
+                        offset,
+                        speed,
+                    }
+                }
+                None => best.push(Candidate {
+                    doc,
+                    aligned,
+                    offset,
+                    speed,
+                }),
+            }
+            i = end;
+        }
+        // Keep the candidate list short.
+        if best.len() > 64 {
+            best.sort_by(|a, b| b.aligned.cmp(&a.aligned));
+            best.truncate(32);
+        }
+        if strongest >= config.strong_aligned {
+            break;
+        }
+    }
+    best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+    best.truncate(config.max_results);
+    best.iter()
+        .map(|c| describe(query, source, config, c, &mut hashes, &mut postings))
+        .collect()
+}
+
+/// Recomputes the winning alignment of a candidate to find its spans.
+fn describe(
+    query: &AudioFingerprint,
+    source: &impl PostingSource,
+    config: &MatchConfig,
+    c: &Candidate,
+    hashes: &mut Vec<PairHash>,
+    postings: &mut Vec<Posting>,
+) -> Match {
+    query_hashes(query, &config.audio, c.speed, hashes);
+    let tol = i64::from(config.offset_tolerance);
+    let (mut first, mut last) = (u32::MAX, 0u32);
+    for h in hashes.iter() {
+        postings.clear();
+        source.postings(h.key, postings);
+        let hit = postings.iter().any(|p| {
+            p.doc == c.doc && (i64::from(p.frame) - i64::from(h.frame) - c.offset).abs() <= tol
+        });
+        if hit {
+            first = first.min(h.time_ms);
+            last = last.max(h.time_ms);
+        }
+    }
+    if first > last {
+        (first, last) = (0, 0);
+    }
+    let query_start_ms = u64::from(first);
+    let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
+    let speed = f64::from(c.speed);
+    let ref_start = (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
+    Match {
+        doc: c.doc,
+        score: score_of(c.aligned),
+        aligned: c.aligned,
+        speed: c.speed,
+        query_start_ms,
+        query_duration_ms,
+        ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
+        ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
+    }
+}
+
+fn query_hashes(query: &AudioFingerprint, cfg: &AudioConfig, speed: f32, out: &mut Vec<PairHash>) {
+    out.clear();
+    pair_with(query.peaks(), Fanout::query(cfg), speed, cfg, |h| {
+        out.push(h)
+    });
+}
+
+#[inline]
+fn bias(offset: i64) -> u32 {
+    (offset + (1 << 31)).clamp(0, i64::from(u32::MAX)) as u32
+}
+
+#[inline]
+fn unbias(v: u32) -> i64 {
+    i64::from(v) - (1 << 31)
+}
+
+/// A posting source over an in-memory map, for tests and small tools.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryIndex {
+    map: std::collections::HashMap<u32, Vec<Posting>>,
+}
+
+impl MemoryIndex {
+    /// Indexes a reference fingerprint under `doc`.
+    pub fn add(&mut self, doc: DocId, fingerprint: &AudioFingerprint, config: &AudioConfig) {
+        for (key, frame) in fingerprint.reference_hashes(config) {
+            self.map
+                .entry(key.0)
+                .or_default()
+                .push(Posting { doc, frame });
+        }
+    }
+
+    /// Number of postings held.
+    pub fn len(&self) -> usize {
+        self.map.values().map(Vec::len).sum()
+    }
+
+    /// Whether no posting is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl PostingSource for MemoryIndex {
+    fn postings(&self, key: HashKey, out: &mut Vec<Posting>) {
+        if let Some(v) = self.map.get(&key.0) {
+            out.extend_from_slice(v);
+        }
+    }
+}

@@ -1,7 +1,125 @@
-//! Placeholder, replaced next.
-use super::AudioFingerprint;
-use crate::error::Result;
+//! The versioned binary form of an [`AudioFingerprint`].
+//!
+//! ```text
+//! magic "AVFA" | format version u16 LE | algorithm version u16 LE
+//! | duration_ms varint | peak count varint
+//! | per peak: Δtime_ms varint, (freq << 2 | level) varint
+//! | checksum: first 4 bytes of blake3 over everything before it
+//! ```
+//! About three bytes per peak. Decoding validates everything and never
+//! panics: it is fed untrusted bytes.
+
+use super::{AudioFingerprint, Peak, ALGORITHM_VERSION, SUBDIV};
+use crate::error::{Error, Result};
+
 /// Version of the binary encoding.
 pub const FORMAT_VERSION: u16 = 1;
-pub(crate) fn encode(_: &AudioFingerprint) -> Vec<u8> { Vec::new() }
-pub(crate) fn decode(_: &[u8]) -> Result<AudioFingerprint> { Ok(AudioFingerprint::from_parts(0, Vec::new())) }
+const MAGIC: &[u8; 4] = b"AVFA";
+/// Largest frequency value (1/16 bin) a peak may carry.
+const MAX_FREQ: u64 = 257 * SUBDIV as u64;
+/// Upper bound on a declared duration: 100 hours.
+const MAX_DURATION_MS: u64 = 100 * 3_600_000;
+
+pub(crate) fn encode(fp: &AudioFingerprint) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + fp.peaks.len() * 3);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&ALGORITHM_VERSION.to_le_bytes());
+    put_varint(&mut out, fp.duration_ms);
+    put_varint(&mut out, fp.peaks.len() as u64);
+    let mut prev = 0u32;
+    for p in &fp.peaks {
+        put_varint(&mut out, u64::from(p.time_ms - prev));
+        put_varint(&mut out, (u64::from(p.freq) << 2) | u64::from(p.level));
+        prev = p.time_ms;
+    }
+    let sum = blake3::hash(&out);
+    out.extend_from_slice(&sum.as_bytes()[..4]);
+    out
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<AudioFingerprint> {
+    let bad = |m: &str| Error::Encoding(m.to_owned());
+    if bytes.len() < 4 + 2 + 2 + 2 + 4 {
+        return Err(bad("too short"));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 4);
+    if &body[..4] != MAGIC {
+        return Err(bad("not an audio fingerprint (bad magic)"));
+    }
+    let version = u16::from_le_bytes([body[4], body[5]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let algorithm = u16::from_le_bytes([body[6], body[7]]);
+    if algorithm != ALGORITHM_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: algorithm,
+            supported: ALGORITHM_VERSION,
+        });
+    }
+    if blake3::hash(body).as_bytes()[..4] != *sum {
+        return Err(bad("checksum mismatch"));
+    }
+    let mut r = &body[8..];
+    let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
+    if duration_ms > MAX_DURATION_MS {
+        return Err(bad("duration out of range"));
+    }
+    let count = get_varint(&mut r).ok_or_else(|| bad("truncated peak count"))?;
+    // Each peak takes at least two bytes: refuse counts the data cannot hold
+    // before allocating anything.
+    if count > (r.len() / 2) as u64 {
+        return Err(bad("peak count exceeds the data"));
+    }
+    let mut peaks = Vec::with_capacity(count as usize);
+    let mut time = 0u64;
+    for _ in 0..count {
+        let dt = get_varint(&mut r).ok_or_else(|| bad("truncated peak"))?;
+        let fl = get_varint(&mut r).ok_or_else(|| bad("truncated peak"))?;
+        time += dt;
+        if time > duration_ms + 1_000 {
+            return Err(bad("peak after the end of the audio"));
+        }
+        let (freq, level) = (fl >> 2, (fl & 3) as u8);
+        if freq > MAX_FREQ || level == 0 || level > 2 {
+            return Err(bad("peak out of range"));
+        }
+        peaks.push(Peak {
+            time_ms: time as u32,
+            freq: freq as u16,
+            level,
+        });
+    }
+    if !r.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    if peaks.windows(2).any(|w| w[0] > w[1]) {
+        return Err(bad("peaks out of order"));
+    }
+    Ok(AudioFingerprint { duration_ms, peaks })
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(r: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = r.split_first()?;
+        *r = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}

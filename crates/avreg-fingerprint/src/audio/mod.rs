@@ -6,7 +6,7 @@
 //!    polyphase filter whose phase is computed exactly from the output index,
 //!    so chunking cannot change a single sample;
 //! 2. short-time power spectrum (Hann window of [`FFT_SIZE`], hop
-//!    [`HOP_SIZE`]: one frame every 16 ms, bins of 15.625 Hz), in dB;
+//!    [`HOP_SIZE`]: one frame every 8 ms, bins of 15.625 Hz), in dB;
 //! 3. *dense* peaks: cells that are the maximum of a small time–frequency
 //!    neighbourhood and stand out from their frame's local spectrum, with
 //!    sub-bin, sub-frame positions from parabolic interpolation;
@@ -22,12 +22,11 @@
 //! peak of the query, so the reference's pairs are (mostly) a subset of the
 //! query's. This keeps the index small and the query robust.
 //!
-//! Peak times are stored in milliseconds (1/16 frame) and frequencies in
-//! 1/16 bin (≈ 0.98 Hz), so a query's peaks can be rescaled for a playback
+//! Peak times are stored in milliseconds and frequencies in 1/16 bin (≈ 0.98 Hz), so a query's peaks can be rescaled for a playback
 //! speed before hashing.
 
 mod format;
-mod hashes;
+pub(crate) mod hashes;
 mod resample;
 mod spectral;
 
@@ -40,11 +39,11 @@ use crate::matching::HashKey;
 pub const ANALYSIS_RATE: u32 = 8_000;
 /// FFT window length in analysis samples (64 ms).
 pub const FFT_SIZE: usize = 512;
-/// Hop between analysis frames in analysis samples (16 ms).
-pub const HOP_SIZE: usize = 128;
+/// Hop between analysis frames in analysis samples (8 ms).
+pub const HOP_SIZE: usize = 64;
 /// Duration of one analysis frame hop, in milliseconds.
-pub const FRAME_MS: u32 = 16;
-/// Peak positions are stored in 1/`SUBDIV` of a frame and of a bin.
+pub const FRAME_MS: u32 = 8;
+/// Peak frequencies are stored in 1/`SUBDIV` of a bin.
 pub const SUBDIV: u32 = 16;
 
 /// Identifies the algorithm and its parameters. Fingerprints of different
@@ -87,8 +86,10 @@ pub struct AudioConfig {
     pub pair_max_df: u32,
     /// Targets paired with each anchor in a reference.
     pub reference_fanout: usize,
-    /// Targets paired with each anchor in a query.
+    /// Level-2 targets paired with each anchor in a query.
     pub query_fanout: usize,
+    /// Level-1 targets paired with each anchor in a query.
+    pub query_fanout_level1: usize,
 }
 
 impl Default for AudioConfig {
@@ -96,19 +97,20 @@ impl Default for AudioConfig {
         Self {
             min_bin: 4,
             max_bin: 240,
-            dense_dt: 3,
+            dense_dt: 6,
             dense_df: 3,
             contrast_db: 3.0,
             contrast_df: 16,
-            query_dt: 6,
+            query_dt: 12,
             query_df: 12,
-            reference_dt: 14,
+            reference_dt: 28,
             reference_df: 28,
             floor_db: -90.0,
-            pair_max_dt: 63,
+            pair_max_dt: 127,
             pair_max_df: 63,
             reference_fanout: 4,
-            query_fanout: 12,
+            query_fanout: 8,
+            query_fanout_level1: 3,
         }
     }
 }
@@ -116,7 +118,7 @@ impl Default for AudioConfig {
 /// A spectral peak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Peak {
-    /// Time of the peak in milliseconds (1/16 frame) from the stream start.
+    /// Time of the peak in milliseconds from the stream start.
     pub time_ms: u32,
     /// Frequency in 1/16 bin (a bin is 15.625 Hz).
     pub freq: u16,
@@ -166,7 +168,12 @@ impl AudioFingerprint {
     pub fn reference_only(&self) -> Self {
         Self {
             duration_ms: self.duration_ms,
-            peaks: self.peaks.iter().copied().filter(|p| p.level >= 2).collect(),
+            peaks: self
+                .peaks
+                .iter()
+                .copied()
+                .filter(|p| p.level >= 2)
+                .collect(),
         }
     }
 
@@ -188,7 +195,13 @@ impl AudioFingerprint {
     /// The hashes a reference indexes: `(key, anchor frame)`.
     pub fn reference_hashes(&self, config: &AudioConfig) -> Vec<(HashKey, u32)> {
         let mut out = Vec::new();
-        hashes::pair(&self.peaks, 2, config.reference_fanout, 1.0, config, &mut out);
+        hashes::pair(
+            &self.peaks,
+            hashes::Fanout::reference(config),
+            1.0,
+            config,
+            &mut out,
+        );
         out
     }
 
@@ -197,7 +210,13 @@ impl AudioFingerprint {
     /// reference time)`, the anchor frame already rescaled by `speed`.
     pub fn query_hashes(&self, config: &AudioConfig, speed: f32, out: &mut Vec<(HashKey, u32)>) {
         out.clear();
-        hashes::pair(&self.peaks, 1, config.query_fanout, speed, config, out);
+        hashes::pair(
+            &self.peaks,
+            hashes::Fanout::query(config),
+            speed,
+            config,
+            out,
+        );
     }
 
     /// Serialises to the versioned binary form (see [`FORMAT_VERSION`]).
@@ -239,9 +258,7 @@ impl AudioFingerprinter {
             return Err(Error::InvalidStream(format!("{channels} channels")));
         }
         if !(1_000..=MAX_INPUT_RATE).contains(&input_rate) {
-            return Err(Error::InvalidStream(format!(
-                "sample rate {input_rate} Hz"
-            )));
+            return Err(Error::InvalidStream(format!("sample rate {input_rate} Hz")));
         }
         Ok(Self {
             channels: usize::from(channels),
