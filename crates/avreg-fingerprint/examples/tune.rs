@@ -164,6 +164,11 @@ fn main() {
                 });
                 if ok {
                     st.1 += 1;
+                } else if std::env::var("MISSES").is_ok() {
+                    eprintln!(
+                        "MISS {stem} {case} top {:?}",
+                        top.map(|m| (names[m.doc.0 as usize].clone(), m.aligned, m.speed))
+                    );
                 }
                 st.2.push(
                     top.filter(|m| names[m.doc.0 as usize] == doc)

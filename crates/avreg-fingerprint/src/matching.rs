@@ -57,6 +57,12 @@ pub struct MatchConfig {
     pub anchor_bucket: u32,
     /// Most matches returned.
     pub max_results: usize,
+    /// After the grid, the best candidates are re-voted at these speed
+    /// offsets around their best speed (a finer local search: the grid step
+    /// leaves up to half a step of residual speed, which breaks hashes).
+    pub refine_offsets: Vec<f32>,
+    /// How many candidates are refined.
+    pub refine_candidates: usize,
 }
 
 impl Default for MatchConfig {
@@ -69,6 +75,8 @@ impl Default for MatchConfig {
             offset_tolerance: 1,
             anchor_bucket: 4,
             max_results: 5,
+            refine_offsets: vec![-0.0025, -0.00125, 0.00125, 0.0025],
+            refine_candidates: 3,
         }
     }
 }
@@ -147,67 +155,18 @@ pub fn candidates(
     let mut hashes: Vec<PairHash> = Vec::new();
     let mut votes: Vec<(u64, u32)> = Vec::new();
     let mut postings: Vec<Posting> = Vec::new();
-    let tol = i64::from(config.offset_tolerance);
-    let bucket = config.anchor_bucket.max(1);
     for &speed in &config.speeds {
-        query_hashes(query, &config.audio, speed, &mut hashes);
-        votes.clear();
-        for h in &hashes {
-            postings.clear();
-            source.postings(h.key, &mut postings);
-            for p in &postings {
-                let offset = i64::from(p.frame) - i64::from(h.frame);
-                votes.push((
-                    (u64::from(p.doc.0) << 32) | u64::from(bias(offset)),
-                    h.time_ms / (FRAME_MS * bucket),
-                ));
-            }
-        }
-        votes.sort_unstable();
-        votes.dedup();
-        // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
-        // holding the most votes.
-        let mut strongest = 0;
-        let mut i = 0;
-        while i < votes.len() {
-            let doc = votes[i].0 >> 32;
-            let end = i + votes[i..].partition_point(|v| v.0 >> 32 == doc);
-            let (mut top, mut top_at) = (0usize, i);
-            let mut j = i;
-            for k in i..end {
-                if j < k {
-                    j = k;
-                }
-                while j + 1 < end && votes[j + 1].0 - votes[k].0 <= (2 * tol) as u64 {
-                    j += 1;
-                }
-                if j - k + 1 > top {
-                    (top, top_at) = (j - k + 1, k);
-                }
-            }
-            let aligned = top as u32;
-            let doc = DocId(doc as u32);
-            let offset = unbias(votes[top_at].0 as u32) + tol;
-            strongest = strongest.max(aligned);
-            match best.iter_mut().find(|c| c.doc == doc) {
-                Some(c) if c.aligned >= aligned => {}
-                Some(c) => {
-                    *c = Candidate {
-                        doc,
-                        aligned,
-                        offset,
-                        speed,
-                    }
-                }
-                None => best.push(Candidate {
-                    doc,
-                    aligned,
-                    offset,
-                    speed,
-                }),
-            }
-            i = end;
-        }
+        let strongest = vote(
+            query,
+            source,
+            config,
+            speed,
+            None,
+            &mut hashes,
+            &mut votes,
+            &mut postings,
+            &mut best,
+        );
         // Keep the candidate list short.
         if best.len() > 64 {
             best.sort_by(|a, b| b.aligned.cmp(&a.aligned));
@@ -218,10 +177,114 @@ pub fn candidates(
         }
     }
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+    let refine: Vec<Candidate> = best
+        .iter()
+        .take(config.refine_candidates)
+        .copied()
+        .collect();
+    for c in refine {
+        if c.aligned >= config.strong_aligned {
+            continue;
+        }
+        for &d in &config.refine_offsets {
+            vote(
+                query,
+                source,
+                config,
+                c.speed + d,
+                Some(c.doc),
+                &mut hashes,
+                &mut votes,
+                &mut postings,
+                &mut best,
+            );
+        }
+    }
+    best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
     best.truncate(config.max_results);
     best.iter()
         .map(|c| describe(query, source, config, c, &mut hashes, &mut postings))
         .collect()
+}
+
+/// Votes at one speed (for one doc only, if given) and raises the per-doc
+/// best candidates in `best`. Returns the strongest alignment seen.
+#[allow(clippy::too_many_arguments)]
+fn vote(
+    query: &AudioFingerprint,
+    source: &impl PostingSource,
+    config: &MatchConfig,
+    speed: f32,
+    only: Option<DocId>,
+    hashes: &mut Vec<PairHash>,
+    votes: &mut Vec<(u64, u32)>,
+    postings: &mut Vec<Posting>,
+    best: &mut Vec<Candidate>,
+) -> u32 {
+    let tol = i64::from(config.offset_tolerance);
+    let bucket = config.anchor_bucket.max(1);
+    query_hashes(query, &config.audio, speed, hashes);
+    votes.clear();
+    for h in hashes.iter() {
+        postings.clear();
+        source.postings(h.key, postings);
+        for p in postings.iter() {
+            if only.is_some_and(|d| d != p.doc) {
+                continue;
+            }
+            let offset = i64::from(p.frame) - i64::from(h.frame);
+            votes.push((
+                (u64::from(p.doc.0) << 32) | u64::from(bias(offset)),
+                h.time_ms / (FRAME_MS * bucket),
+            ));
+        }
+    }
+    votes.sort_unstable();
+    votes.dedup();
+    // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
+    // holding the most votes.
+    let mut strongest = 0;
+    let mut i = 0;
+    while i < votes.len() {
+        let doc = votes[i].0 >> 32;
+        let end = i + votes[i..].partition_point(|v| v.0 >> 32 == doc);
+        let (mut top, mut top_at) = (0usize, i);
+        let mut j = i;
+        for k in i..end {
+            if j < k {
+                j = k;
+            }
+            while j + 1 < end && votes[j + 1].0 - votes[k].0 <= (2 * tol) as u64 {
+                j += 1;
+            }
+            if j - k + 1 > top {
+                (top, top_at) = (j - k + 1, k);
+            }
+        }
+        let aligned = top as u32;
+        let doc = DocId(doc as u32);
+        let offset = unbias(votes[top_at].0 as u32) + tol;
+        strongest = strongest.max(aligned);
+        match best.iter_mut().find(|c| c.doc == doc) {
+            Some(c) if c.aligned >= aligned => {}
+            Some(c) => {
+                *c = Candidate {
+                    doc,
+                    aligned,
+                    offset,
+                    speed,
+                }
+            }
+            None => best.push(Candidate {
+                doc,
+                aligned,
+                offset,
+                speed,
+            }),
+        }
+        i = end;
+    }
+    strongest
 }
 
 /// Recomputes the winning alignment of a candidate to find its spans.

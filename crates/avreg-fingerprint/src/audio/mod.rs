@@ -103,12 +103,12 @@ impl Default for AudioConfig {
             contrast_df: 16,
             query_dt: 12,
             query_df: 12,
-            reference_dt: 28,
+            reference_dt: 20,
             reference_df: 28,
             floor_db: -90.0,
             pair_max_dt: 127,
             pair_max_df: 63,
-            reference_fanout: 4,
+            reference_fanout: 3,
             query_fanout: 8,
             query_fanout_level1: 3,
         }
@@ -315,3 +315,6 @@ fn sanitize(s: f32) -> f32 {
         0.0
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! Tests of the audio core on generated signals.
+
+use super::*;
+use crate::matching::{search, DocId, MatchConfig, MemoryIndex};
+
+/// Deterministic xorshift generator.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in [0, 1).
+    pub(crate) fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A music-like mono signal: notes of random pitch and length with a few
+/// harmonics and decaying envelopes, over a quiet noise floor.
+pub(crate) fn music(seed: u64, rate: u32, secs: f32) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let n = (rate as f32 * secs) as usize;
+    let mut out = vec![0f32; n];
+    let mut t = 0usize;
+    while t < n {
+        let len = (rate as f32 * (0.12 + 0.35 * rng.unit())) as usize;
+        for _voice in 0..2 {
+            let midi = 45.0 + (rng.unit() * 36.0).floor();
+            let f0 = 440.0 * 2f32.powf((midi - 69.0) / 12.0);
+            let amp = 0.15 + 0.2 * rng.unit();
+            for k in 0..len.min(n - t) {
+                let time = k as f32 / rate as f32;
+                let env = amp * (-time * 4.0).exp() * (1.0 - (-time * 200.0).exp());
+                let mut s = 0.0;
+                for h in 1..=4 {
+                    s += (2.0 * std::f32::consts::PI * f0 * h as f32 * time).sin() / h as f32;
+                }
+                out[t + k] += env * s;
+            }
+        }
+        t += len;
+    }
+    for s in &mut out {
+        *s += 0.002 * (rng.unit() - 0.5);
+    }
+    out
+}
+
+pub(crate) fn fingerprint(pcm: &[f32], rate: u32, chunk: usize) -> AudioFingerprint {
+    let mut f = AudioFingerprinter::new(AudioConfig::default(), rate, 1).expect("valid stream");
+    for c in pcm.chunks(chunk.max(1)) {
+        f.consume(c);
+    }
+    f.finish()
+}
+
+fn add_noise(pcm: &[f32], snr_db: f32, seed: u64) -> Vec<f32> {
+    let p = pcm.iter().map(|x| x * x).sum::<f32>() / pcm.len() as f32;
+    let g = (3.0 * p / 10f32.powf(snr_db / 10.0)).sqrt();
+    let mut rng = Rng::new(seed);
+    pcm.iter()
+        .map(|x| x + g * (2.0 * rng.unit() - 1.0))
+        .collect()
+}
+
+/// Plays `pcm` `speed` times faster (tempo and pitch), by linear
+/// interpolation.
+fn speed_up(pcm: &[f32], speed: f32) -> Vec<f32> {
+    let n = (pcm.len() as f32 / speed) as usize;
+    (0..n)
+        .map(|i| {
+            let x = i as f32 * speed;
+            let k = x as usize;
+            let fr = x - k as f32;
+            let a = pcm[k.min(pcm.len() - 1)];
+            let b = pcm[(k + 1).min(pcm.len() - 1)];
+            a + (b - a) * fr
+        })
+        .collect()
+}
+
+#[test]
+fn chunking_does_not_change_the_fingerprint() {
+    let pcm = music(1, 44_100, 8.0);
+    let whole = fingerprint(&pcm, 44_100, usize::MAX);
+    assert!(whole.peaks().len() > 100, "{} peaks", whole.peaks().len());
+    for chunk in [1, 7, 64, 1000, 4096] {
+        assert_eq!(fingerprint(&pcm, 44_100, chunk), whole, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn stereo_is_downmixed() {
+    let mono = music(2, 22_050, 4.0);
+    let stereo: Vec<f32> = mono.iter().flat_map(|&s| [s, s]).collect();
+    let mut f = AudioFingerprinter::new(AudioConfig::default(), 22_050, 2).expect("valid");
+    f.consume(&stereo);
+    assert_eq!(f.finish(), fingerprint(&mono, 22_050, 4096));
+}
+
+#[test]
+fn golden_fingerprint_is_pinned() {
+    // Any change to peaks or hashes must bump ALGORITHM_VERSION and this pin.
+    let fp = fingerprint(&music(42, 44_100, 6.0), 44_100, 4096);
+    let digest = blake3::hash(&fp.to_bytes()).to_hex().to_string();
+    let hashes = fp.reference_hashes(&AudioConfig::default());
+    let mut key_sum = 0u64;
+    for (k, f) in &hashes {
+        key_sum = key_sum
+            .wrapping_mul(31)
+            .wrapping_add(u64::from(k.0) ^ u64::from(*f));
+    }
+    assert_eq!(
+        (fp.peaks().len(), hashes.len(), &digest[..16], key_sum),
+        GOLDEN,
+        "fingerprint changed: bump ALGORITHM_VERSION and update GOLDEN"
+    );
+}
+
+const GOLDEN: (usize, usize, &str, u64) = (192, 200, "f8dcdde6a925301a", 320218617901123418);
+
+#[test]
+fn silence_and_tiny_inputs_are_handled() {
+    let silent = fingerprint(&vec![0.0; 44_100 * 3], 44_100, 4096);
+    assert!(silent.is_silent());
+    assert!(matches!(silent.check_query(2_000), Err(Error::Silent)));
+    let tiny = fingerprint(&[0.5, -0.5, 0.25], 44_100, 4096);
+    assert_eq!(tiny.duration_ms(), 0);
+    assert!(matches!(
+        tiny.check_query(2_000),
+        Err(Error::TooShort { .. })
+    ));
+    // Garbage samples are sanitised, not propagated.
+    let garbage: Vec<f32> = (0..44_100)
+        .map(|i| if i % 3 == 0 { f32::NAN } else { f32::INFINITY })
+        .collect();
+    let g = fingerprint(&garbage, 44_100, 4096);
+    assert_eq!(g.duration_ms(), 1000);
+}
+
+#[test]
+fn rejects_unusable_streams() {
+    assert!(AudioFingerprinter::new(AudioConfig::default(), 44_100, 0).is_err());
+    assert!(AudioFingerprinter::new(AudioConfig::default(), 10, 1).is_err());
+    assert!(AudioFingerprinter::new(AudioConfig::default(), 10_000_000, 1).is_err());
+}
+
+/// Registers five generated pieces and returns the index and the signals.
+fn library() -> (MemoryIndex, Vec<Vec<f32>>, MatchConfig) {
+    let config = MatchConfig::default();
+    let mut index = MemoryIndex::default();
+    let mut signals = Vec::new();
+    for doc in 0..5u32 {
+        let pcm = music(100 + u64::from(doc), 44_100, 40.0);
+        index.add(DocId(doc), &fingerprint(&pcm, 44_100, 4096), &config.audio);
+        signals.push(pcm);
+    }
+    (index, signals, config)
+}
+
+#[test]
+fn identifies_degraded_excerpts_with_their_offsets() {
+    let (index, signals, config) = library();
+    let rate = 44_100usize;
+    // (doc, start s, length s, edit)
+    let cases: [(usize, f32, f32, &str); 6] = [
+        (0, 3.3, 5.0, "clean"),
+        (1, 12.71, 5.0, "noise10"),
+        (2, 20.05, 8.0, "volume-15"),
+        (3, 7.5, 8.0, "speed1.04"),
+        (4, 30.2, 6.0, "speed0.96"),
+        (2, 1.0, 10.0, "noise0"),
+    ];
+    for (doc, start, len, edit) in cases {
+        let a = (start * rate as f32) as usize;
+        let excerpt = &signals[doc][a..a + (len * rate as f32) as usize];
+        let query: Vec<f32> = match edit {
+            "clean" => excerpt.to_vec(),
+            "noise10" => add_noise(excerpt, 10.0, 9),
+            "noise0" => add_noise(excerpt, 0.0, 10),
+            "volume-15" => excerpt.iter().map(|s| s * 0.178).collect(),
+            "speed1.04" => speed_up(excerpt, 1.04),
+            "speed0.96" => speed_up(excerpt, 0.96),
+            _ => unreachable!(),
+        };
+        let fp = fingerprint(&query, 44_100, 4096);
+        let matches = search(&fp, &index, &config);
+        let top = matches
+            .first()
+            .unwrap_or_else(|| panic!("{edit}: no match"));
+        assert_eq!(top.doc, DocId(doc as u32), "{edit}: wrong recording");
+        // The reference span starts where the query span starts, mapped.
+        let expected_ms = start * 1000.0 + top.query_start_ms as f32 * top.speed;
+        assert!(
+            (top.ref_start_ms as f32 - expected_ms).abs() <= 100.0,
+            "{edit}: reference offset {} ms, expected {expected_ms}",
+            top.ref_start_ms
+        );
+        if edit.starts_with("speed") {
+            let want: f32 = edit[5..].parse().expect("speed");
+            assert!(
+                (top.speed - want).abs() <= 0.006,
+                "{edit}: speed {}",
+                top.speed
+            );
+        }
+        assert!(top.score > 0.0 && top.score < 1.0);
+    }
+}
+
+#[test]
+fn unregistered_audio_finds_nothing() {
+    let (index, _, config) = library();
+    for seed in 900..906 {
+        let fp = fingerprint(&music(seed, 44_100, 10.0), 44_100, 4096);
+        let found = search(&fp, &index, &config);
+        assert!(found.is_empty(), "seed {seed}: false match {found:?}");
+    }
+}
+
+#[test]
+fn binary_form_round_trips_and_rejects_damage() {
+    let fp = fingerprint(&music(7, 16_000, 5.0), 16_000, 4096);
+    let bytes = fp.to_bytes();
+    assert_eq!(
+        AudioFingerprint::from_bytes(&bytes).expect("round trip"),
+        fp
+    );
+    let reference = fp.reference_only();
+    assert_eq!(
+        AudioFingerprint::from_bytes(&reference.to_bytes()).expect("round trip"),
+        reference
+    );
+    assert!(reference.peaks().iter().all(|p| p.level == 2));
+    // Every truncation and every single-byte change is refused.
+    for len in 0..bytes.len() {
+        assert!(
+            AudioFingerprint::from_bytes(&bytes[..len]).is_err(),
+            "truncated to {len}"
+        );
+    }
+    for i in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[i] ^= 0x5a;
+        assert!(
+            AudioFingerprint::from_bytes(&damaged).is_err(),
+            "byte {i} flipped"
+        );
+    }
+    let mut future = bytes.clone();
+    future[4] = 9;
+    assert!(matches!(
+        AudioFingerprint::from_bytes(&future),
+        Err(Error::UnsupportedVersion { found: 9, .. })
+    ));
+}
