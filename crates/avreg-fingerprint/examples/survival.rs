@@ -66,6 +66,10 @@ fn main() {
                 }
             }
         }
-        println!("shift {shift:4} samples: hashes {found}/{total} = {:.2}, L2 peaks present (±4ms, ±1/4 bin) {peaks_found}/{peaks_total} = {:.2}", found as f64 / total as f64, peaks_found as f64 / peaks_total as f64);
+        println!(
+            "shift {shift:4} samples: hashes {found}/{total} = {:.2}, L2 peaks present (±4ms, ±1/4 bin) {peaks_found}/{peaks_total} = {:.2}",
+            found as f64 / total as f64,
+            peaks_found as f64 / peaks_total as f64
+        );
     }
 }

@@ -169,7 +169,7 @@ pub fn candidates(
         );
         // Keep the candidate list short.
         if best.len() > 64 {
-            best.sort_by(|a, b| b.aligned.cmp(&a.aligned));
+            best.sort_by_key(|c| std::cmp::Reverse(c.aligned));
             best.truncate(32);
         }
         if strongest >= config.strong_aligned {

@@ -29,6 +29,8 @@ mod format;
 pub(crate) mod hashes;
 mod resample;
 mod spectral;
+#[doc(hidden)]
+pub mod synth;
 
 pub use format::FORMAT_VERSION;
 

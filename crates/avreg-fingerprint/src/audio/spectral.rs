@@ -192,8 +192,8 @@ impl Analyzer {
                 .fold(f32::NEG_INFINITY, f32::max);
         }
         self.prefix[0] = 0.0;
-        for f in 0..BINS {
-            self.prefix[f + 1] = self.prefix[f] + db[f];
+        for (f, &v) in db.iter().enumerate() {
+            self.prefix[f + 1] = self.prefix[f] + v;
         }
         row.candidates.clear();
         let max_bin = cfg.max_bin.min(BINS - 2);
@@ -370,7 +370,7 @@ fn fast_log2(x: f32) -> f32 {
     let z = (m - 1.0) / (m + 1.0);
     let z2 = z * z;
     let series = z * (1.0 + z2 * (1.0 / 3.0 + z2 * (1.0 / 5.0 + z2 * (1.0 / 7.0))));
-    e as f32 + 2.885_390_08 * series
+    e as f32 + std::f32::consts::LOG2_E * 2.0 * series
 }
 
 #[cfg(test)]

@@ -1,0 +1,53 @@
+//! Synthetic, deterministic signals for tests and benchmarks: seeded
+//! music-like notes. Not part of the fingerprinting API.
+
+/// Deterministic xorshift generator.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A music-like mono signal: notes of random pitch and length with a few
+/// harmonics and decaying envelopes, over a quiet noise floor.
+pub fn music(seed: u64, rate: u32, secs: f32) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let n = (rate as f32 * secs) as usize;
+    let mut out = vec![0f32; n];
+    let mut t = 0usize;
+    while t < n {
+        let len = (rate as f32 * (0.12 + 0.35 * rng.unit())) as usize;
+        for _voice in 0..2 {
+            let midi = 45.0 + (rng.unit() * 36.0).floor();
+            let f0 = 440.0 * 2f32.powf((midi - 69.0) / 12.0);
+            let amp = 0.15 + 0.2 * rng.unit();
+            for k in 0..len.min(n - t) {
+                let time = k as f32 / rate as f32;
+                let env = amp * (-time * 4.0).exp() * (1.0 - (-time * 200.0).exp());
+                let mut s = 0.0;
+                for h in 1..=4 {
+                    s += (2.0 * std::f32::consts::PI * f0 * h as f32 * time).sin() / h as f32;
+                }
+                out[t + k] += env * s;
+            }
+        }
+        t += len;
+    }
+    for s in &mut out {
+        *s += 0.002 * (rng.unit() - 0.5);
+    }
+    out
+}
