@@ -1,0 +1,79 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while opening, writing or reading the
+/// registry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The key-value store (records, dedup keys, manifest) failed.
+    #[error("store error: {0}")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Reading or writing an index file failed.
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store was written by a newer version of avreg.
+    #[error(
+        "store format version {found} is newer than this build supports ({supported}); upgrade avreg"
+    )]
+    StoreTooNew {
+        /// Version found in the store.
+        found: u32,
+        /// Newest version this build understands.
+        supported: u32,
+    },
+    /// Stored data is malformed or inconsistent.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// A stored value carries a version this build cannot read.
+    #[error("unsupported {what} version {found} (this build reads up to {supported})")]
+    UnsupportedVersion {
+        /// What kind of value.
+        what: &'static str,
+        /// Version found.
+        found: u32,
+        /// Newest version this build understands.
+        supported: u32,
+    },
+    /// The fingerprint to register has no audible content.
+    #[error("the fingerprint is silent: nothing to register")]
+    SilentFingerprint,
+    /// The fingerprint to register yields no index hashes (empty or too
+    /// short to pair peaks).
+    #[error("the fingerprint is empty: it yields no index hashes")]
+    EmptyFingerprint,
+    /// The title of a new recording is empty.
+    #[error("the title is empty")]
+    EmptyTitle,
+    /// A fingerprint hash key does not fit the index's 24 key bits.
+    #[error("hash key {0:#x} exceeds 24 bits")]
+    KeyOutOfRange(u32),
+    /// A segment would exceed the 4 GiB its directory can address.
+    #[error("index segment too large")]
+    SegmentTooLarge,
+    /// Every document number has been used.
+    #[error("the index is full: no document number left")]
+    DocsExhausted,
+    /// A document is already in the index (an internal invariant broke).
+    #[error("document {0} is already indexed")]
+    DuplicateDoc(u32),
+    /// A stored fingerprint could not be decoded.
+    #[error("stored fingerprint: {0}")]
+    Fingerprint(#[from] avreg_fingerprint::Error),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,167 @@
+//! The registry's public values: recording ids, recordings, registration
+//! outcomes, lookup answers and statistics.
+
+use std::fmt;
+use std::str::FromStr;
+
+use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::ContentHash;
+use serde::{Deserialize, Serialize};
+
+/// The public id of a registered recording: a UUID v7 (time-ordered), shown
+/// and parsed in the hyphenated form. Stored as its 16 big-endian bytes, so
+/// sled's key order is registration order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordingId(uuid::Uuid);
+
+impl RecordingId {
+    /// A fresh id for the current time.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// The id's 16 bytes (its stored form).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id from its 16 bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
+
+    /// The wrapped uuid.
+    pub fn as_uuid(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
+impl Default for RecordingId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for RecordingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for RecordingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordingId({})", self.0.hyphenated())
+    }
+}
+
+/// The reason a string is not a recording id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a recording id is a hyphenated uuid")]
+pub struct ParseRecordingIdError;
+
+impl FromStr for RecordingId {
+    type Err = ParseRecordingIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::try_parse(s)
+            .map(Self)
+            .map_err(|_| ParseRecordingIdError)
+    }
+}
+
+/// A registered recording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    /// Public id.
+    pub id: RecordingId,
+    /// Title as registered.
+    pub title: String,
+    /// Duration of the fingerprinted audio.
+    pub duration_ms: u64,
+    /// blake3 of the registered file's bytes (the deduplication key).
+    pub content_hash: ContentHash,
+    /// Name of the fingerprint algorithm.
+    pub fingerprint_algorithm: String,
+    /// Version of the fingerprint algorithm.
+    pub fingerprint_version: u16,
+    /// When it was registered, Unix milliseconds.
+    pub registered_at_ms: u64,
+    /// Where the file came from (a file name, an upload name), if known.
+    pub source_name: Option<String>,
+}
+
+/// A recording to register.
+#[derive(Clone, Debug)]
+pub struct NewRecording {
+    /// Title; must not be empty.
+    pub title: String,
+    /// blake3 of the file's bytes.
+    pub content_hash: ContentHash,
+    /// The audio fingerprint; only its reference-level peaks are stored.
+    pub fingerprint: AudioFingerprint,
+    /// Where the file came from, if known.
+    pub source_name: Option<String>,
+}
+
+/// The outcome of a registration. Registering the same bytes twice is not
+/// an error: it returns the recording registered first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// A new recording was registered.
+    Registered(Recording),
+    /// These bytes were registered before, as this recording.
+    Existing(Recording),
+}
+
+impl Registration {
+    /// The recording, new or existing.
+    pub fn recording(&self) -> &Recording {
+        match self {
+            Registration::Registered(r) | Registration::Existing(r) => r,
+        }
+    }
+
+    /// Whether this registration created the recording.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Registration::Registered(_))
+    }
+}
+
+/// One recording matched by a lookup, with the matched spans.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupMatch {
+    /// The matched recording.
+    pub recording: Recording,
+    /// Confidence in 0..1.
+    pub score: f32,
+    /// Query hashes agreeing on the winning offset.
+    pub aligned: u32,
+    /// Playback speed of the query relative to the reference.
+    pub speed: f32,
+    /// Start of the matched span in the query, ms.
+    pub query_start_ms: u64,
+    /// Length of the matched span in the query, ms.
+    pub query_duration_ms: u64,
+    /// Start of the matched span in the reference, ms.
+    pub ref_start_ms: u64,
+    /// Length of the matched span in the reference, ms.
+    pub ref_duration_ms: u64,
+}
+
+/// Sizes of the registry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryStats {
+    /// Registered recordings.
+    pub recordings: u64,
+    /// Total duration of the registered audio, ms.
+    pub audio_ms: u64,
+    /// Postings in the fingerprint index (segments and buffer).
+    pub postings: u64,
+    /// Bytes of index segment files on disk.
+    pub index_bytes: u64,
+    /// Bytes of the record store on disk.
+    pub store_bytes: u64,
+    /// Index segment files.
+    pub segments: usize,
+}

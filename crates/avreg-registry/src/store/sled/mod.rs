@@ -1,0 +1,282 @@
+//! The sled backend of the record store: the only code in avreg that uses
+//! sled (with [`postings`], the sled posting layouts kept for the layout
+//! benchmark).
+//!
+//! Trees (numeric keys big-endian, so key order is numeric order):
+//!
+//! | tree         | key                    | value                               |
+//! |--------------|------------------------|-------------------------------------|
+//! | `recordings` | recording id (16 B)    | versioned recording + doc number    |
+//! | `by_hash`    | content hash (32 B)    | recording id                        |
+//! | `docs`       | doc number (u32 BE)    | recording id                        |
+//! | `forward`    | recording id (16 B)    | reference-only fingerprint bytes    |
+//! | `manifest`   | segment id (u64 BE)    | versioned segment entry             |
+//! | `meta`       | name                   | format version, counters            |
+
+pub(crate) mod postings;
+
+use std::path::Path;
+
+use avreg_fingerprint::matching::DocId;
+use avreg_fingerprint::ContentHash;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use super::{decode_record, encode_record, id_from, Insert, StoredRecording, STORE_FORMAT_VERSION};
+use crate::error::{Error, Result};
+use crate::index::{Manifest, SegmentMeta};
+use crate::model::{Recording, RecordingId};
+
+const FORMAT_VERSION_KEY: &[u8] = b"format_version";
+const NEXT_DOC_KEY: &[u8] = b"next_doc";
+const AUDIO_MS_KEY: &[u8] = b"audio_ms";
+
+pub(crate) fn db_err(e: sled::Error) -> Error {
+    Error::Store(Box::new(e))
+}
+
+fn tx_err(e: TransactionError<Error>) -> Error {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => db_err(e),
+    }
+}
+
+fn be_u32(b: &[u8]) -> Result<u32> {
+    <[u8; 4]>::try_from(b)
+        .map(u32::from_be_bytes)
+        .map_err(|_| Error::Corrupt("malformed u32 value".into()))
+}
+
+fn be_u64(b: &[u8]) -> Result<u64> {
+    <[u8; 8]>::try_from(b)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt("malformed u64 value".into()))
+}
+
+/// The sled record store.
+#[derive(Debug)]
+pub(crate) struct SledStore {
+    db: sled::Db,
+    recordings: sled::Tree,
+    by_hash: sled::Tree,
+    docs: sled::Tree,
+    forward: sled::Tree,
+    manifest: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, refusing newer formats.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 << 20)
+            .open()
+            .map_err(db_err)?;
+        let tree = |name: &str| db.open_tree(name).map_err(db_err);
+        let store = Self {
+            recordings: tree("recordings")?,
+            by_hash: tree("by_hash")?,
+            docs: tree("docs")?,
+            forward: tree("forward")?,
+            manifest: tree("manifest")?,
+            meta: tree("meta")?,
+            db,
+        };
+        match store.meta.get(FORMAT_VERSION_KEY).map_err(db_err)? {
+            Some(v) => {
+                let found = be_u32(&v)?;
+                if found > STORE_FORMAT_VERSION {
+                    return Err(Error::StoreTooNew {
+                        found,
+                        supported: STORE_FORMAT_VERSION,
+                    });
+                }
+            }
+            None if store.recordings.is_empty() && store.docs.is_empty() => {
+                store
+                    .meta
+                    .insert(FORMAT_VERSION_KEY, &STORE_FORMAT_VERSION.to_be_bytes())
+                    .map_err(db_err)?;
+                store.flush()?;
+            }
+            None => {
+                return Err(Error::Corrupt(
+                    "store has data but no format version".into(),
+                ));
+            }
+        }
+        Ok(store)
+    }
+
+    /// Inserts a recording with its forward fingerprint, allocating its
+    /// document number, in one transaction; or returns the recording already
+    /// registered with the same content hash.
+    pub(crate) fn insert(&self, recording: &Recording, forward: &[u8]) -> Result<Insert> {
+        let trees = (
+            &self.recordings,
+            &self.by_hash,
+            &self.docs,
+            &self.forward,
+            &self.meta,
+        );
+        trees
+            .transaction(|(recs, by_hash, docs, fwd, meta)| {
+                let abort = ConflictableTransactionError::Abort;
+                if let Some(id) = by_hash.get(recording.content_hash.as_bytes())? {
+                    let existing = recs.get(&id)?.ok_or_else(|| {
+                        abort(Error::Corrupt("dedup key without recording".into()))
+                    })?;
+                    let stored = decode_record(&existing).map_err(abort)?;
+                    return Ok(Insert::Existing(stored.recording));
+                }
+                let next = match meta.get(NEXT_DOC_KEY)? {
+                    Some(v) => be_u32(&v).map_err(abort)?,
+                    None => 0,
+                };
+                let after = next
+                    .checked_add(1)
+                    .ok_or_else(|| abort(Error::DocsExhausted))?;
+                let audio_ms = match meta.get(AUDIO_MS_KEY)? {
+                    Some(v) => be_u64(&v).map_err(abort)?,
+                    None => 0,
+                };
+                let doc = DocId(next);
+                let id = recording.id.as_bytes();
+                let value = encode_record(doc, recording).map_err(abort)?;
+                recs.insert(id, value)?;
+                by_hash.insert(recording.content_hash.as_bytes(), id)?;
+                docs.insert(&next.to_be_bytes(), id)?;
+                fwd.insert(id, forward)?;
+                meta.insert(NEXT_DOC_KEY, &after.to_be_bytes())?;
+                meta.insert(
+                    AUDIO_MS_KEY,
+                    &audio_ms.saturating_add(recording.duration_ms).to_be_bytes(),
+                )?;
+                Ok(Insert::New(doc))
+            })
+            .map_err(tx_err)
+    }
+
+    /// A recording and its document number.
+    pub(crate) fn recording(&self, id: RecordingId) -> Result<Option<StoredRecording>> {
+        self.recordings
+            .get(id.as_bytes())
+            .map_err(db_err)?
+            .map(|v| decode_record(&v))
+            .transpose()
+    }
+
+    /// Every recording, in id (registration) order.
+    pub(crate) fn recordings(&self) -> Result<Vec<StoredRecording>> {
+        self.recordings
+            .iter()
+            .map(|kv| decode_record(&kv.map_err(db_err)?.1))
+            .collect()
+    }
+
+    /// The recording registered with this content hash.
+    pub(crate) fn by_content_hash(&self, hash: &ContentHash) -> Result<Option<RecordingId>> {
+        self.by_hash
+            .get(hash.as_bytes())
+            .map_err(db_err)?
+            .map(|v| id_from(&v))
+            .transpose()
+    }
+
+    /// The recording of a document number.
+    pub(crate) fn doc_recording(&self, doc: DocId) -> Result<Option<RecordingId>> {
+        self.docs
+            .get(doc.0.to_be_bytes())
+            .map_err(db_err)?
+            .map(|v| id_from(&v))
+            .transpose()
+    }
+
+    /// Every (document number, recording id).
+    pub(crate) fn docs(&self) -> Result<Vec<(DocId, RecordingId)>> {
+        self.docs
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(db_err)?;
+                Ok((DocId(be_u32(&k)?), id_from(&v)?))
+            })
+            .collect()
+    }
+
+    /// The stored (reference-only) fingerprint bytes of a recording.
+    pub(crate) fn forward(&self, id: RecordingId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .forward
+            .get(id.as_bytes())
+            .map_err(db_err)?
+            .map(|v| v.to_vec()))
+    }
+
+    /// (recordings, total audio ms).
+    pub(crate) fn counts(&self) -> Result<(u64, u64)> {
+        let audio_ms = match self.meta.get(AUDIO_MS_KEY).map_err(db_err)? {
+            Some(v) => be_u64(&v)?,
+            None => 0,
+        };
+        Ok((self.recordings.len() as u64, audio_ms))
+    }
+
+    /// Number of recordings with a forward fingerprint and a dedup key.
+    pub(crate) fn side_counts(&self) -> (u64, u64) {
+        (self.forward.len() as u64, self.by_hash.len() as u64)
+    }
+
+    /// fsyncs everything written so far.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(db_err).map(drop)
+    }
+
+    /// Bytes used on disk.
+    pub(crate) fn size_on_disk(&self) -> Result<u64> {
+        self.db.size_on_disk().map_err(db_err)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_format_version(&self, v: u32) -> Result<()> {
+        self.meta
+            .insert(FORMAT_VERSION_KEY, &v.to_be_bytes())
+            .map_err(db_err)?;
+        self.flush()
+    }
+}
+
+impl Manifest for SledStore {
+    fn segments(&self) -> Result<Vec<SegmentMeta>> {
+        self.manifest
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(db_err)?;
+                let m = SegmentMeta::decode(&v)?;
+                if be_u64(&k)? != m.id {
+                    return Err(Error::Corrupt(
+                        "manifest key does not match its entry".into(),
+                    ));
+                }
+                Ok(m)
+            })
+            .collect()
+    }
+
+    fn next_segment_id(&self) -> Result<u64> {
+        self.db.generate_id().map_err(db_err)
+    }
+
+    fn commit(&self, add: &SegmentMeta, remove: &[u64]) -> Result<()> {
+        self.manifest
+            .transaction(|t| {
+                for id in remove {
+                    t.remove(&id.to_be_bytes())?;
+                }
+                t.insert(&add.id.to_be_bytes(), add.encode())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}

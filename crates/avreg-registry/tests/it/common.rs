@@ -1,0 +1,82 @@
+//! Synthetic fingerprints and registry helpers.
+
+use std::path::Path;
+
+use avreg_fingerprint::audio::{AudioFingerprint, Peak};
+use avreg_fingerprint::ContentHash;
+use avreg_registry::{IndexOptions, NewRecording, Registry, RegistryOptions};
+
+/// SplitMix64.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A fingerprint with random peaks: about 7.5 reference peaks and 10
+/// query-only peaks per second, frequencies within the analysed band.
+pub fn fingerprint(seed: u64, duration_ms: u64) -> AudioFingerprint {
+    let mut rng = Rng(seed);
+    let secs = duration_ms as f64 / 1000.0;
+    let mut peaks = Vec::new();
+    for (level, rate) in [(2u8, 7.5), (1u8, 10.0)] {
+        for _ in 0..(secs * rate) as usize {
+            peaks.push(Peak {
+                time_ms: rng.below(duration_ms) as u32,
+                freq: (4 * 16 + rng.below(236 * 16)) as u16,
+                level,
+            });
+        }
+    }
+    AudioFingerprint::from_parts(duration_ms, peaks)
+}
+
+/// The part of `fp` in `[start_ms, start_ms + len_ms)`, re-timed from 0 (as
+/// a clip cut from the recording would be). `start_ms` should be a multiple
+/// of 16 (one frame) for exact hashes.
+pub fn excerpt(fp: &AudioFingerprint, start_ms: u32, len_ms: u32) -> AudioFingerprint {
+    let peaks = fp
+        .peaks()
+        .iter()
+        .filter(|p| p.time_ms >= start_ms && p.time_ms < start_ms + len_ms)
+        .map(|p| Peak {
+            time_ms: p.time_ms - start_ms,
+            ..*p
+        })
+        .collect();
+    AudioFingerprint::from_parts(u64::from(len_ms), peaks)
+}
+
+/// A new recording whose "file" and fingerprint derive from `seed`.
+pub fn new_recording(seed: u64, duration_ms: u64) -> NewRecording {
+    NewRecording {
+        title: format!("recording {seed}"),
+        content_hash: ContentHash::of(&seed.to_le_bytes()),
+        fingerprint: fingerprint(seed, duration_ms),
+        source_name: Some(format!("{seed}.wav")),
+    }
+}
+
+/// Options with a small index buffer, so tests write and merge segments.
+pub fn small_options() -> RegistryOptions {
+    RegistryOptions {
+        index: IndexOptions::default()
+            .with_buffer_postings(4_000)
+            .with_merge_factor(2),
+        ..RegistryOptions::default()
+    }
+}
+
+pub fn open(dir: &Path) -> Registry {
+    Registry::open(dir, small_options()).expect("open registry")
+}

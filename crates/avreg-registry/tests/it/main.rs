@@ -1,0 +1,5 @@
+//! Integration tests of the registry's public API.
+
+mod common;
+mod crash;
+mod registry;
