@@ -1,0 +1,69 @@
+//! `avreg register FILE --title T [--json]`.
+
+use std::path::PathBuf;
+
+use avreg_registry::{NewRecording, Registration};
+
+use crate::config::Config;
+use crate::output::{print_json, RegisterDoc, JSON_VERSION};
+use crate::{media, Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The media file.
+    file: PathBuf,
+    /// Title of the recording.
+    #[arg(long)]
+    title: String,
+    /// Print JSON (documented in the README) instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
+    if args.title.trim().is_empty() {
+        return Err(Failure::input(anyhow::anyhow!("--title must not be empty")));
+    }
+    // Analyse before opening the store: bad media never touches it.
+    let a = media::analyse(&args.file, config).map_err(|e| super::file_error(&args.file, e))?;
+    let registry = super::open_registry(config)?;
+    let registration = registry
+        .register(NewRecording {
+            title: args.title.trim().to_string(),
+            content_hash: a.content_hash,
+            fingerprint: a.fingerprint,
+            source_name: args
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+        })
+        .map_err(|e| match Failure::from(e) {
+            Failure::Input(e) => super::file_error(&args.file, e),
+            other => other,
+        })?;
+    registry.flush()?;
+    let (status, recording) = match &registration {
+        Registration::Registered(r) => ("registered", r),
+        Registration::Existing(r) => ("existing", r),
+    };
+    if args.json {
+        print_json(&RegisterDoc {
+            version: JSON_VERSION,
+            status,
+            recording: recording.into(),
+        })?;
+    } else if registration.is_new() {
+        println!(
+            "registered {} \"{}\" ({})",
+            recording.id,
+            recording.title,
+            crate::output::clock(recording.duration_ms)
+        );
+    } else {
+        println!(
+            "already registered as {} \"{}\": same content hash, nothing written",
+            recording.id, recording.title
+        );
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,216 @@
+//! Configuration: built-in defaults < `config/default.toml` (or `--config
+//! FILE`) < `AVREG_*` environment variables < command-line flags.
+//!
+//! Environment variables name a key by its path, upper case, sections
+//! separated by a double underscore: `AVREG_LOOKUP__MIN_ALIGNED=12` sets
+//! `[lookup] min_aligned`, `AVREG_STORE__DATA_DIR=/srv/avreg` sets
+//! `[store] data_dir`. Library crates never read the environment; they get
+//! their options from here.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use avreg_fingerprint::matching::{speed_grid, MatchConfig};
+use avreg_registry::{IndexOptions, RegistryOptions};
+use serde::Deserialize;
+
+/// The whole configuration. Every key is documented in `config/default.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub media: MediaConfig,
+    pub lookup: LookupConfig,
+    pub import: ImportConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub data_dir: PathBuf,
+    pub index_buffer_postings: usize,
+    pub index_merge_factor: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    pub max_duration_s: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LookupConfig {
+    pub min_query_ms: u64,
+    pub min_aligned: u32,
+    pub max_results: usize,
+    pub speed_range: f32,
+    pub speed_step: f32,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    pub threads: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let index = IndexOptions::default();
+        Self {
+            data_dir: PathBuf::from("data"),
+            index_buffer_postings: index.buffer_postings,
+            index_merge_factor: index.merge_factor,
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            max_duration_s: 6 * 3600,
+        }
+    }
+}
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        let m = MatchConfig::default();
+        Self {
+            min_query_ms: 2_000,
+            min_aligned: m.min_aligned,
+            max_results: m.max_results,
+            speed_range: 0.06,
+            speed_step: 0.005,
+        }
+    }
+}
+
+/// Where the default configuration file lives, relative to the working
+/// directory.
+pub const DEFAULT_FILE: &str = "config/default.toml";
+
+impl Config {
+    /// Loads the layered configuration. `file` is an explicit `--config`; if
+    /// absent, `config/default.toml` is read when it exists.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut value = match file {
+            Some(path) => read_toml(path)?,
+            None if Path::new(DEFAULT_FILE).is_file() => read_toml(Path::new(DEFAULT_FILE))?,
+            None => toml::Value::Table(toml::map::Map::new()),
+        };
+        apply_env(&mut value, std::env::vars())?;
+        let config: Config = value.try_into().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let l = &self.lookup;
+        if !(0.0..0.5).contains(&l.speed_range) || l.speed_step <= 0.0 {
+            bail!("lookup.speed_range must be in [0, 0.5) and lookup.speed_step > 0");
+        }
+        if l.speed_range / l.speed_step > 100.0 {
+            bail!("lookup.speed_range / lookup.speed_step is more than 100 speeds");
+        }
+        if l.min_aligned < 3 {
+            bail!("lookup.min_aligned below 3 would accept chance coincidences");
+        }
+        Ok(())
+    }
+
+    /// Options for the registry.
+    pub fn registry_options(&self) -> RegistryOptions {
+        let matching = MatchConfig {
+            speeds: speed_grid(self.lookup.speed_range, self.lookup.speed_step),
+            min_aligned: self.lookup.min_aligned,
+            max_results: self.lookup.max_results.max(1),
+            ..MatchConfig::default()
+        };
+        let index = IndexOptions::default()
+            .with_buffer_postings(self.store.index_buffer_postings.max(1))
+            .with_merge_factor(self.store.index_merge_factor);
+        RegistryOptions { index, matching }
+    }
+}
+
+fn read_toml(path: &Path) -> anyhow::Result<toml::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid TOML in {}", path.display()))
+}
+
+/// Overlays `AVREG_SECTION__KEY=value` variables on the TOML tree.
+fn apply_env(
+    value: &mut toml::Value,
+    vars: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
+    for (name, raw) in vars {
+        let Some(path) = name.strip_prefix("AVREG_") else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+        if keys.len() != 2 || keys.iter().any(String::is_empty) {
+            continue;
+        }
+        // Numbers and booleans as such, anything else as a string.
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !v.is_table() && !v.is_array())
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let Some(root) = value.as_table_mut() else {
+            bail!("configuration root is not a table");
+        };
+        let section = root
+            .entry(keys[0].clone())
+            .or_insert_with(|| toml::Value::Table(toml::map::Map::new()));
+        let Some(section) = section.as_table_mut() else {
+            bail!("configuration key {} is not a section", keys[0]);
+        };
+        section.insert(keys[1].clone(), parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_file_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_FILE);
+        let mut value = read_toml(&path).expect("config/default.toml reads");
+        apply_env(&mut value, std::iter::empty()).expect("no env");
+        let from_file: Config = value.try_into().expect("every key known");
+        let builtin = Config::default();
+        assert_eq!(
+            format!("{from_file:?}"),
+            format!("{builtin:?}"),
+            "config/default.toml drifted from the built-in defaults"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut value: toml::Value = toml::from_str("[lookup]\nmin_aligned = 9\n").expect("toml");
+        let vars = [
+            ("AVREG_LOOKUP__MIN_ALIGNED".to_string(), "14".to_string()),
+            (
+                "AVREG_STORE__DATA_DIR".to_string(),
+                "/srv/avreg data".to_string(),
+            ),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        apply_env(&mut value, vars.into_iter()).expect("env applies");
+        let c: Config = value.try_into().expect("valid");
+        assert_eq!(c.lookup.min_aligned, 14);
+        assert_eq!(c.store.data_dir, PathBuf::from("/srv/avreg data"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let value: toml::Value = toml::from_str("[lookup]\nmin_alinged = 9\n").expect("toml");
+        assert!(value.try_into::<Config>().is_err());
+    }
+}

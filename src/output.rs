@@ -1,0 +1,168 @@
+//! The `--json` output of the commands: stable shapes, each carrying
+//! `"version": 1`. Documented in the README; changing a shape means bumping
+//! [`JSON_VERSION`].
+
+use avreg_fingerprint::audio::{self, AudioFingerprint};
+use avreg_fingerprint::decode::AudioInfo;
+use avreg_registry::{LookupMatch, Recording};
+use base64::Engine;
+use serde::Serialize;
+
+/// Version of every JSON document the CLI prints.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct FingerprintDoc {
+    pub version: u32,
+    pub file: String,
+    pub content_hash: String,
+    pub duration_ms: u64,
+    pub audio: AudioInfo,
+    pub fingerprint: FingerprintJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FingerprintJson {
+    pub algorithm: &'static str,
+    pub algorithm_version: u16,
+    pub format_version: u16,
+    pub peaks: usize,
+    pub reference_peaks: usize,
+    pub reference_hashes: usize,
+    /// The versioned binary fingerprint (all peaks, query density), base64.
+    pub data: String,
+}
+
+impl FingerprintJson {
+    pub fn new(fp: &AudioFingerprint, config: &audio::AudioConfig) -> Self {
+        Self {
+            algorithm: audio::ALGORITHM,
+            algorithm_version: audio::ALGORITHM_VERSION,
+            format_version: audio::FORMAT_VERSION,
+            peaks: fp.peaks().len(),
+            reference_peaks: fp.peaks().iter().filter(|p| p.level >= 2).count(),
+            reference_hashes: fp.reference_hashes(config).len(),
+            data: base64::engine::general_purpose::STANDARD.encode(fp.to_bytes()),
+        }
+    }
+}
+
+/// A recording as the CLI shows it.
+#[derive(Debug, Serialize)]
+pub struct RecordingJson {
+    pub id: String,
+    pub title: String,
+    pub duration_ms: u64,
+    pub content_hash: String,
+    pub fingerprint_algorithm: String,
+    pub fingerprint_version: u16,
+    pub registered_at_ms: u64,
+    pub source_name: Option<String>,
+}
+
+impl From<&Recording> for RecordingJson {
+    fn from(r: &Recording) -> Self {
+        Self {
+            id: r.id.to_string(),
+            title: r.title.clone(),
+            duration_ms: r.duration_ms,
+            content_hash: r.content_hash.to_hex(),
+            fingerprint_algorithm: r.fingerprint_algorithm.clone(),
+            fingerprint_version: r.fingerprint_version,
+            registered_at_ms: r.registered_at_ms,
+            source_name: r.source_name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegisterDoc {
+    pub version: u32,
+    /// `registered` (new) or `existing` (the same bytes were registered
+    /// before; nothing was written).
+    pub status: &'static str,
+    pub recording: RecordingJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Span {
+    pub start_ms: u64,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchJson {
+    pub recording: RecordingJson,
+    pub score: f32,
+    pub aligned_hashes: u32,
+    pub speed: f32,
+    pub query: Span,
+    pub reference: Span,
+    /// The clip is byte-for-byte the registered file.
+    pub exact_content_match: bool,
+}
+
+impl MatchJson {
+    pub fn new(m: &LookupMatch, exact: bool) -> Self {
+        Self {
+            recording: (&m.recording).into(),
+            score: m.score,
+            aligned_hashes: m.aligned,
+            speed: m.speed,
+            query: Span {
+                start_ms: m.query_start_ms,
+                duration_ms: m.query_duration_ms,
+            },
+            reference: Span {
+                start_ms: m.ref_start_ms,
+                duration_ms: m.ref_duration_ms,
+            },
+            exact_content_match: exact,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueryJson {
+    pub file: String,
+    pub duration_ms: u64,
+    pub content_hash: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LookupDoc {
+    pub version: u32,
+    /// `match` or `no_match`.
+    pub status: &'static str,
+    pub query: QueryJson,
+    pub matches: Vec<MatchJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportFailure {
+    pub file: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportDoc {
+    pub version: u32,
+    pub files: usize,
+    pub registered: usize,
+    pub existing: usize,
+    pub failed: Vec<ImportFailure>,
+    pub audio_ms: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Prints a JSON document on stdout.
+pub fn print_json(doc: &impl Serialize) -> Result<(), crate::Failure> {
+    let text = serde_json::to_string_pretty(doc).map_err(crate::Failure::internal)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Milliseconds as `m:ss.mmm`.
+pub fn clock(ms: u64) -> String {
+    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+}

@@ -1,0 +1,139 @@
+//! Helpers: running the binary, making clips.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use avreg_fingerprint::decode::{decode_audio_file, DecodeOptions};
+
+/// A temporary store plus the binary.
+pub struct Avreg {
+    pub dir: tempfile::TempDir,
+}
+
+impl Avreg {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `avreg --data <tmp>/data ARGS…` from the repository root.
+    pub fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_avreg"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--data")
+            .arg(self.data())
+            .args(args)
+            .env_remove("AVREG_LOG")
+            .output()
+            .expect("run avreg")
+    }
+
+    /// Runs and parses stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.run(args);
+        let code = out.status.code().expect("exit code");
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, v)
+    }
+
+    /// A path in the temporary folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Decodes a fixture to mono.
+pub fn decode_mono(path: &Path) -> (Vec<f32>, u32) {
+    let mut pcm = Vec::new();
+    let mut rate = 0;
+    decode_audio_file(path, &DecodeOptions::default(), &mut |samples, r, ch| {
+        rate = r;
+        let ch = usize::from(ch);
+        pcm.extend(
+            samples
+                .chunks_exact(ch)
+                .map(|f| f.iter().sum::<f32>() / ch as f32),
+        );
+    })
+    .expect("fixture decodes");
+    (pcm, rate)
+}
+
+/// Writes 16-bit PCM mono WAV.
+pub fn write_wav(path: &Path, rate: u32, pcm: &[f32]) {
+    let data_len = (pcm.len() * 2) as u32;
+    let mut b = Vec::with_capacity(44 + pcm.len() * 2);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in pcm {
+        b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
+    }
+    std::fs::write(path, b).expect("write wav");
+}
+
+/// Cuts `[start_s, start_s + len_s)` and applies speed (linear
+/// interpolation), gain and seeded white noise at `snr_db`.
+pub fn degrade(
+    pcm: &[f32],
+    rate: u32,
+    start_s: f32,
+    len_s: f32,
+    speed: f32,
+    gain_db: f32,
+    snr_db: f32,
+) -> Vec<f32> {
+    let a = (start_s * rate as f32) as usize;
+    let b = (a + (len_s * speed * rate as f32) as usize).min(pcm.len());
+    let src = &pcm[a..b];
+    let n = (src.len() as f32 / speed) as usize;
+    let g = 10f32.powf(gain_db / 20.0);
+    let mut out: Vec<f32> = (0..n)
+        .map(|i| {
+            let x = i as f32 * speed;
+            let k = x as usize;
+            let (s0, s1) = (src[k.min(src.len() - 1)], src[(k + 1).min(src.len() - 1)]);
+            g * (s0 + (s1 - s0) * (x - k as f32))
+        })
+        .collect();
+    let p = out.iter().map(|s| s * s).sum::<f32>() / out.len() as f32;
+    let amp = (3.0 * p / 10f32.powf(snr_db / 10.0)).sqrt();
+    let mut st = 0x9E37_79B9_7F4A_7C15u64;
+    for s in &mut out {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        *s += amp * ((st >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0);
+    }
+    out
+}
