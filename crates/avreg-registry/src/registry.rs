@@ -9,6 +9,8 @@
 //! - The index only ever holds documents committed in sled.
 //! - Lookups search an immutable snapshot of the index; they never wait for
 //!   registrations.
+//! - Writing a full buffer as a segment, and merging segments, happen on a
+//!   background thread: a registration never waits for them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,8 +45,58 @@ pub struct RegistryOptions {
 pub struct Registry {
     dir: PathBuf,
     store: Arc<Store>,
-    index: SegmentIndex,
+    index: Arc<SegmentIndex>,
     options: RegistryOptions,
+    maintenance: Maintenance,
+}
+
+/// The background thread that writes full buffers as segments and merges
+/// them. Nudged (never blocking) after each registration; stopped and joined
+/// when the registry is dropped.
+struct Maintenance {
+    nudge: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Maintenance {
+    fn start(index: Arc<SegmentIndex>) -> Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("avreg-index".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(e) = index.maybe_flush() {
+                        // The buffer keeps serving lookups; the next nudge,
+                        // flush or reopen retries.
+                        tracing::error!(error = %e, "cannot write an index segment");
+                    }
+                }
+            })
+            .map_err(|e| Error::Io {
+                path: PathBuf::from("<index thread>"),
+                source: e,
+            })?;
+        Ok(Self {
+            nudge: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn nudge(&self) {
+        if let Some(tx) = &self.nudge {
+            // A full channel means a nudge is already pending.
+            let _ = tx.try_send(());
+        }
+    }
+}
+
+impl Drop for Maintenance {
+    fn drop(&mut self) {
+        self.nudge = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Registry {
@@ -67,7 +119,11 @@ impl Registry {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let store = Arc::new(Store::open(&dir.join("store"))?);
         let manifest: Arc<dyn Manifest> = store.clone();
-        let index = SegmentIndex::open(&dir.join("index"), manifest, options.index.clone())?;
+        let index = Arc::new(SegmentIndex::open(
+            &dir.join("index"),
+            manifest,
+            options.index.clone(),
+        )?);
         let docs = store.docs()?;
         let known: BTreeSet<u32> = docs.iter().map(|(d, _)| d.0).collect();
         if let Some(d) = index
@@ -96,6 +152,7 @@ impl Registry {
         Ok(Registry {
             dir: dir.to_path_buf(),
             store,
+            maintenance: Maintenance::start(index.clone())?,
             index,
             options,
         })
@@ -144,11 +201,11 @@ impl Registry {
             Insert::New(doc) => {
                 self.store.flush()?;
                 self.index.add(doc, &hashes)?;
-                // The registration is committed; a failed segment write only
-                // delays it (the buffer still serves lookups, the next flush
-                // retries, a reopen rebuilds).
-                if let Err(e) = self.index.maybe_flush() {
-                    tracing::error!(error = %e, "cannot write an index segment");
+                // The registration is committed; segment writing happens in
+                // the background (a failure only delays it: the buffer
+                // serves lookups, a reopen rebuilds).
+                if self.index.buffer_full() {
+                    self.maintenance.nudge();
                 }
                 Ok(Registration::Registered(recording))
             }

@@ -5,6 +5,8 @@
 //! data     per bucket (keys >> (24 − bits)), per key in ascending order:
 //!            key delta varint (from the previous key of the bucket, the
 //!            first from the bucket's base) | posting count varint |
+//!            when the count is 2 or more, the byte length of the postings
+//!            varint (so a lookup skips a popular key in O(1)) |
 //!            per posting, sorted by (doc, frame):
 //!              doc delta varint | frame varint (delta from the previous
 //!              frame when the doc delta is 0, else absolute)
@@ -139,8 +141,6 @@ impl SegmentWriter {
         };
         let s = &mut self.scratch;
         s.clear();
-        varint::put(s, u64::from(key - base));
-        varint::put(s, postings.len() as u64);
         let (mut doc, mut frame) = (0u32, 0u32);
         for p in postings.iter() {
             let dd = p.doc.0 - doc;
@@ -152,9 +152,19 @@ impl SegmentWriter {
             }
             (doc, frame) = (p.doc.0, p.frame);
         }
-        self.out.write_all(s).map_err(Error::io(&self.tmp_path))?;
-        self.data_hash.update(s);
-        self.data_len += s.len() as u64;
+        let mut head = Vec::with_capacity(15);
+        varint::put(&mut head, u64::from(key - base));
+        varint::put(&mut head, postings.len() as u64);
+        if postings.len() >= 2 {
+            varint::put(&mut head, s.len() as u64);
+        }
+        for part in [&head[..], &s[..]] {
+            self.out
+                .write_all(part)
+                .map_err(Error::io(&self.tmp_path))?;
+            self.data_hash.update(part);
+            self.data_len += part.len() as u64;
+        }
         self.prev_key = Some(key);
         self.postings += postings.len() as u64;
         self.keys += 1;
@@ -437,6 +447,14 @@ impl Segment {
             let Some(count) = varint::get(data, &mut pos) else {
                 return;
             };
+            let len = if count >= 2 {
+                let Some(len) = varint::get(data, &mut pos) else {
+                    return;
+                };
+                Some(len)
+            } else {
+                None
+            };
             cur = cur.wrapping_add(delta);
             if cur > key {
                 return;
@@ -445,9 +463,18 @@ impl Segment {
                 decode_postings(data, &mut pos, count, out);
                 return;
             }
-            for _ in 0..count.saturating_mul(2) {
-                if varint::get(data, &mut pos).is_none() {
-                    return;
+            match len {
+                Some(len) => match usize::try_from(len).ok().and_then(|l| pos.checked_add(l)) {
+                    Some(next) => pos = next,
+                    None => return,
+                },
+                None => {
+                    // One posting: two varints.
+                    if varint::get(data, &mut pos).is_none()
+                        || varint::get(data, &mut pos).is_none()
+                    {
+                        return;
+                    }
                 }
             }
         }
@@ -505,6 +532,9 @@ impl Cursor<'_> {
                 let data = &data[..end];
                 let delta = varint::get_u32(data, &mut self.pos)?;
                 let count = varint::get(data, &mut self.pos)?;
+                if count >= 2 {
+                    varint::get(data, &mut self.pos)?;
+                }
                 self.key = self.key.wrapping_add(delta);
                 decode_postings(data, &mut self.pos, count, out);
                 return Some(self.key);

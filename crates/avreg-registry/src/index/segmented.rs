@@ -267,6 +267,11 @@ impl SegmentIndex {
         Ok(())
     }
 
+    /// Whether the buffer holds [`IndexOptions::buffer_postings`] or more.
+    pub(crate) fn buffer_full(&self) -> bool {
+        self.snapshot().buffered() >= self.options.buffer_postings
+    }
+
     /// Writes a segment if the buffer holds
     /// [`IndexOptions::buffer_postings`] or more.
     pub(crate) fn maybe_flush(&self) -> Result<()> {

@@ -49,18 +49,18 @@ fn segment_golden_bytes() {
     seg.verify_data().expect("checksum");
 }
 
-/// `write_small`'s file: header, 13 data bytes (key 5: delta 5, 2
-/// postings, doc 0 frame 300, doc +2 frame 7; key 0xabcdef: delta 0xbcdef
+/// `write_small`'s file: header, 14 data bytes (key 5: delta 5, 2
+/// postings in 5 bytes, doc 0 frame 300, doc +2 frame 7; key 0xabcdef: delta 0xbcdef
 /// from its bucket's base, 1 posting, doc +2 frame 1), 17 bucket offsets,
 /// the doc list [0, 2], the trailer.
 const GOLDEN_SEGMENT: &str = concat!(
     "4156534701000000",
-    "050200ac020207ef9b2f010201",
-    "000000000700000007000000070000000700000007000000070000000700000007000000",
-    "07000000070000000d0000000d0000000d0000000d0000000d0000000d000000",
+    "05020500ac020207ef9b2f010201",
+    "000000000800000008000000080000000800000008000000080000000800000008000000",
+    "08000000080000000e0000000e0000000e0000000e0000000e0000000e000000",
     "020001",
-    "0300000000000000020000000000000002000000000000000d00000000000000440000000000000003000000000000000400000000000000",
-    "ecfca9442d503a25634da4a6f78ae4078dd4995d54b81d0a77396d1df7fbfbb941565347",
+    "0300000000000000020000000000000002000000000000000e00000000000000440000000000000003000000000000000400000000000000",
+    "413ebd51bdc1567b3ef40e1299c35ccbeacbf6bd4c8fcc81c0984d72925c6b7441565347",
 );
 
 #[test]
@@ -71,7 +71,7 @@ fn damaged_segments_are_refused_or_detected_without_panics() {
     let good = std::fs::read(&path).expect("read");
     drop(seg);
     // Any flipped byte outside the data section fails the open.
-    let data_end = 8 + 13; // header + the data of the two keys
+    let data_end = 8 + 14; // header + the data of the two keys
     for i in (0..good.len()).filter(|&i| !(8..data_end).contains(&i)) {
         let mut bad = good.clone();
         bad[i] ^= 0x40;

@@ -13,8 +13,20 @@ pub(crate) fn put(out: &mut Vec<u8>, mut v: u64) {
 
 /// Reads a varint at `*pos`, advancing it. `None` on truncated or overlong
 /// input.
-#[inline]
+#[inline(always)]
 pub(crate) fn get(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    // Most varints in a segment are one byte.
+    if let Some(&b) = bytes.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Some(u64::from(b));
+        }
+    }
+    get_slow(bytes, pos)
+}
+
+#[inline(never)]
+fn get_slow(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     let mut shift = 0u32;
     loop {

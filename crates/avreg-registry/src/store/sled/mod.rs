@@ -65,14 +65,34 @@ pub(crate) struct SledStore {
     meta: sled::Tree,
 }
 
+/// sled 0.34 reports a held lock as an `Other` I/O error wrapping the
+/// `WouldBlock` of `flock`.
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
+/// Opens the sled database. sled's background threads release the
+/// database's file lock a moment after its last handle is dropped, so a
+/// reopen in the same process retries for up to two seconds on a held lock;
+/// another process holding it gets the error.
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    let config = sled::Config::new().path(dir).cache_capacity(64 << 20);
+    let mut attempts = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if is_lock_held(&e) && attempts < 40 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other.map_err(db_err),
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`, refusing newer formats.
     pub(crate) fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 << 20)
-            .open()
-            .map_err(db_err)?;
+        let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Self {
             recordings: tree("recordings")?,
