@@ -154,17 +154,16 @@ pub fn candidates(
     let mut best: Vec<Candidate> = Vec::new();
     let mut hashes: Vec<PairHash> = Vec::new();
     let mut votes: Vec<(u64, u32)> = Vec::new();
-    let mut postings: Vec<Posting> = Vec::new();
+    let mut cache = PostingCache::new(source);
     for &speed in &config.speeds {
         let strongest = vote(
             query,
-            source,
+            &mut cache,
             config,
             speed,
             None,
             &mut hashes,
             &mut votes,
-            &mut postings,
             &mut best,
         );
         // Keep the candidate list short.
@@ -189,13 +188,12 @@ pub fn candidates(
         for &d in &config.refine_offsets {
             vote(
                 query,
-                source,
+                &mut cache,
                 config,
                 c.speed + d,
                 Some(c.doc),
                 &mut hashes,
                 &mut votes,
-                &mut postings,
                 &mut best,
             );
         }
@@ -203,22 +201,21 @@ pub fn candidates(
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
     best.truncate(config.max_results);
     best.iter()
-        .map(|c| describe(query, source, config, c, &mut hashes, &mut postings))
+        .map(|c| describe(query, &mut cache, config, c, &mut hashes))
         .collect()
 }
 
 /// Votes at one speed (for one doc only, if given) and raises the per-doc
 /// best candidates in `best`. Returns the strongest alignment seen.
 #[allow(clippy::too_many_arguments)]
-fn vote(
+fn vote<S: PostingSource>(
     query: &AudioFingerprint,
-    source: &impl PostingSource,
+    cache: &mut PostingCache<'_, S>,
     config: &MatchConfig,
     speed: f32,
     only: Option<DocId>,
     hashes: &mut Vec<PairHash>,
     votes: &mut Vec<(u64, u32)>,
-    postings: &mut Vec<Posting>,
     best: &mut Vec<Candidate>,
 ) -> u32 {
     let tol = i64::from(config.offset_tolerance);
@@ -226,9 +223,7 @@ fn vote(
     query_hashes(query, &config.audio, speed, hashes);
     votes.clear();
     for h in hashes.iter() {
-        postings.clear();
-        source.postings(h.key, postings);
-        for p in postings.iter() {
+        for p in cache.get(h.key) {
             if only.is_some_and(|d| d != p.doc) {
                 continue;
             }
@@ -288,21 +283,18 @@ fn vote(
 }
 
 /// Recomputes the winning alignment of a candidate to find its spans.
-fn describe(
+fn describe<S: PostingSource>(
     query: &AudioFingerprint,
-    source: &impl PostingSource,
+    cache: &mut PostingCache<'_, S>,
     config: &MatchConfig,
     c: &Candidate,
     hashes: &mut Vec<PairHash>,
-    postings: &mut Vec<Posting>,
 ) -> Match {
     query_hashes(query, &config.audio, c.speed, hashes);
     let tol = i64::from(config.offset_tolerance);
     let (mut first, mut last) = (u32::MAX, 0u32);
     for h in hashes.iter() {
-        postings.clear();
-        source.postings(h.key, postings);
-        let hit = postings.iter().any(|p| {
+        let hit = cache.get(h.key).iter().any(|p| {
             p.doc == c.doc && (i64::from(p.frame) - i64::from(h.frame) - c.offset).abs() <= tol
         });
         if hit {
@@ -326,6 +318,69 @@ fn describe(
         query_duration_ms,
         ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
         ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
+    }
+}
+
+/// The postings of every key one search has asked for. Neighbouring speeds
+/// of the grid, and repeated anchors, hash to many of the same keys: each is
+/// read from the index once per search.
+struct PostingCache<'a, S> {
+    source: &'a S,
+    /// Key → (start, len) in `arena`.
+    seen: std::collections::HashMap<u32, (u32, u32), BuildKeyHasher>,
+    arena: Vec<Posting>,
+}
+
+impl<'a, S: PostingSource> PostingCache<'a, S> {
+    fn new(source: &'a S) -> Self {
+        Self {
+            source,
+            seen: std::collections::HashMap::with_capacity_and_hasher(1 << 14, BuildKeyHasher),
+            arena: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, key: HashKey) -> &[Posting] {
+        let (start, len) = match self.seen.get(&key.0) {
+            Some(&range) => range,
+            None => {
+                let start = self.arena.len();
+                self.source.postings(key, &mut self.arena);
+                let range = (start as u32, (self.arena.len() - start) as u32);
+                self.seen.insert(key.0, range);
+                range
+            }
+        };
+        &self.arena[start as usize..(start + len) as usize]
+    }
+}
+
+/// Hash keys are already well mixed in their low bits; one multiply spreads
+/// them over the table (SipHash would cost more than the lookup it guards).
+#[derive(Clone, Copy, Default)]
+struct BuildKeyHasher;
+
+impl std::hash::BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
