@@ -77,8 +77,9 @@ pub(crate) trait Manifest: Send + Sync {
     fn segments(&self) -> Result<Vec<SegmentMeta>>;
     /// A segment id never used before, even across crashes.
     fn next_segment_id(&self) -> Result<u64>;
-    /// Atomically and durably adds `add` and removes the segments `remove`.
-    fn commit(&self, add: &SegmentMeta, remove: &[u64]) -> Result<()>;
+    /// Atomically and durably adds `add` (if any) and removes the segments
+    /// `remove`.
+    fn commit(&self, add: Option<&SegmentMeta>, remove: &[u64]) -> Result<()>;
 }
 
 /// A manifest entry.

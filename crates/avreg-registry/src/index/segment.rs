@@ -32,8 +32,9 @@ use avreg_fingerprint::matching::{DocId, Posting};
 use super::varint;
 use crate::error::{Error, Result};
 
-/// Version of the segment file format.
-pub(crate) const SEGMENT_VERSION: u16 = 1;
+/// Version of the segment file format. 2 added the byte length of
+/// multi-posting keys; older segments are dropped and rebuilt on open.
+pub(crate) const SEGMENT_VERSION: u16 = 2;
 /// Hash keys use at most this many bits.
 pub(crate) const KEY_BITS: u32 = 24;
 const MAGIC: &[u8; 4] = b"AVSG";

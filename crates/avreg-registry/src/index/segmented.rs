@@ -168,9 +168,28 @@ impl SegmentIndex {
         let metas = manifest.segments()?;
         let mut segments = Vec::with_capacity(metas.len());
         let mut docs = HashSet::new();
+        let mut outdated = Vec::new();
         for m in &metas {
             let path = dir.join(segment::file_name(m.id));
-            let seg = Segment::open(&path, m.id)?;
+            let seg = match Segment::open(&path, m.id) {
+                // The index is derived data: a segment in an older format is
+                // dropped, and its documents are re-indexed from the store
+                // by the owner (they are no longer `contains`ed).
+                Err(Error::UnsupportedVersion {
+                    what: "segment",
+                    found,
+                    supported,
+                }) if found < supported => {
+                    tracing::info!(
+                        segment = m.id,
+                        found,
+                        "dropping an index segment in an older format"
+                    );
+                    outdated.push(m.id);
+                    continue;
+                }
+                other => other?,
+            };
             if seg.postings() != m.postings || seg.docs().len() as u64 != m.docs {
                 return Err(Error::Corrupt(format!(
                     "segment {} does not match its manifest entry",
@@ -184,7 +203,14 @@ impl SegmentIndex {
             }
             segments.push(Arc::new(seg));
         }
-        let live: HashSet<String> = metas.iter().map(|m| segment::file_name(m.id)).collect();
+        if !outdated.is_empty() {
+            manifest.commit(None, &outdated)?;
+        }
+        let live: HashSet<String> = metas
+            .iter()
+            .filter(|m| !outdated.contains(&m.id))
+            .map(|m| segment::file_name(m.id))
+            .collect();
         for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
             let entry = entry.map_err(Error::io(dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -339,7 +365,7 @@ impl SegmentIndex {
             writer.add(key, &mut group)?;
         }
         let seg = writer.finish(id, &docs)?;
-        self.manifest.commit(&meta_of(&seg), &[])?;
+        self.manifest.commit(Some(&meta_of(&seg)), &[])?;
         let mut segments = snap.segments.clone();
         segments.push(Arc::new(seg));
         self.install(Snapshot {
@@ -422,7 +448,7 @@ impl SegmentIndex {
             )));
         }
         let removed: Vec<u64> = inputs.iter().map(|s| s.id()).collect();
-        self.manifest.commit(&meta_of(&seg), &removed)?;
+        self.manifest.commit(Some(&meta_of(&seg)), &removed)?;
         let snap = self.snapshot();
         let mut segments: Vec<Arc<Segment>> = snap
             .segments

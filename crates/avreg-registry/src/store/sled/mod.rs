@@ -287,13 +287,15 @@ impl Manifest for SledStore {
         self.db.generate_id().map_err(db_err)
     }
 
-    fn commit(&self, add: &SegmentMeta, remove: &[u64]) -> Result<()> {
+    fn commit(&self, add: Option<&SegmentMeta>, remove: &[u64]) -> Result<()> {
         self.manifest
             .transaction(|t| {
                 for id in remove {
                     t.remove(&id.to_be_bytes())?;
                 }
-                t.insert(&add.id.to_be_bytes(), add.encode())?;
+                if let Some(add) = add {
+                    t.insert(&add.id.to_be_bytes(), add.encode())?;
+                }
                 Ok(())
             })
             .map_err(tx_err)?;
