@@ -255,7 +255,10 @@ mod tests {
         let epoch = Date::new(1970, 1, 1).unwrap();
         assert_eq!(epoch.days_since_epoch(), 0);
         assert_eq!(Date::new(2000, 3, 1).unwrap().days_since_epoch(), 11_017);
-        assert_eq!(Date::from_days_since_epoch(-1).unwrap().to_string(), "1969-12-31");
+        assert_eq!(
+            Date::from_days_since_epoch(-1).unwrap().to_string(),
+            "1969-12-31"
+        );
     }
 
     #[test]

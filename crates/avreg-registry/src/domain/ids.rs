@@ -700,7 +700,7 @@ mod tests {
         assert!("0000000122819550X".parse::<Isni>().is_err());
         assert!(matches!(
             "00000001228A955X".parse::<Isni>(),
-            Err(IdError::Charset { position: 9, .. })
+            Err(IdError::Charset { position: 11, .. })
         ));
         assert!(matches!(
             "000000012281955Y".parse::<Isni>(),
@@ -708,7 +708,11 @@ mod tests {
         ));
         assert!(matches!(
             "0000000122819550".parse::<Isni>(),
-            Err(IdError::Check { expected: 'X', found: '0', .. })
+            Err(IdError::Check {
+                expected: 'X',
+                found: '0',
+                ..
+            })
         ));
     }
 
@@ -717,7 +721,12 @@ mod tests {
         for s in ISAN_OK {
             let isan: Isan = s.parse().unwrap();
             assert_eq!(isan.to_string(), s);
-            assert_eq!(format!("ISAN {}", s.to_lowercase()).parse::<Isan>().unwrap(), isan);
+            assert_eq!(
+                format!("ISAN {}", s.to_lowercase())
+                    .parse::<Isan>()
+                    .unwrap(),
+                isan
+            );
             assert_eq!(s.replace('-', "").parse::<Isan>().unwrap(), isan);
             let short = &s[..21];
             let work: Isan = short.parse().unwrap();
@@ -741,7 +750,7 @@ mod tests {
         }
         // Adjacent transpositions of distinct digits in the root.
         let s = ISAN_OK[2];
-        for (i, j) in [(0, 1), (5, 6), (10, 11), (15, 16), (17, 18)] {
+        for (i, j) in [(0, 1), (6, 7), (10, 11), (15, 16), (17, 18), (20, 22)] {
             let t = swap(s, i, j);
             assert_ne!(t, s);
             assert!(t.parse::<Isan>().is_err(), "transposition {t} accepted");
@@ -850,10 +859,7 @@ mod tests {
     }
 
     fn hex_body(n: usize) -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(
-            proptest::sample::select(b"0123456789ABCDEF".to_vec()),
-            n,
-        )
+        proptest::collection::vec(proptest::sample::select(b"0123456789ABCDEF".to_vec()), n)
     }
 
     proptest! {

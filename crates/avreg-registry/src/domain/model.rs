@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::date::{Date, Period};
 use super::ids::{
-    AgreementId, ConflictId, CreditId, FixationId, HoldingId, Isan, Isni, Eidr, Isrc, MandateId,
+    AgreementId, ConflictId, CreditId, Eidr, FixationId, HoldingId, Isan, Isni, Isrc, MandateId,
     OrganisationId, PerformerId,
 };
 use super::territory::{Country, Territories};
@@ -524,7 +524,9 @@ impl<'de> Deserialize<'de> for Role {
 
 /// The standing of a claim (BTAP Art. 17: registration is evidence, never
 /// grant).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Claimed by its registrant.
@@ -1030,7 +1032,12 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn credit(id: u128, fixation: u128, performer: u128, segments: &[(u64, u64)]) -> Credit {
+    pub(crate) fn credit(
+        id: u128,
+        fixation: u128,
+        performer: u128,
+        segments: &[(u64, u64)],
+    ) -> Credit {
         Credit {
             version: MODEL_VERSION,
             id: CreditId::from_u128(id),
@@ -1092,14 +1099,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn fixation_wire_form_is_pinned() {
+        let mut f = fixation(1, 60_000);
+        f.relations.push(Relation::ClipOf {
+            of: FixationId::from_u128(2),
+            offset_ms: 1_500,
+        });
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"version":1,"id":"00000000-0000-0000-0000-000000000001","kind":"av","#,
+                r#""title":"Take","isan":"0000-0000-D07A-0090-Q","#,
+                r#""fixation_date":"2021-05-01","performance_date":"2021-04-30","#,
+                r#""duration_ms":60000,"registered_by":{"kind":"organisation","#,
+                r#""id":"00000000-0000-0000-0000-000000000384"},"relations":[{"relation":"clip_of","#,
+                r#""of":"00000000-0000-0000-0000-000000000002","offset_ms":1500}]}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<Fixation>(&json).unwrap(), f);
+        let bad = json.replace("D07A-0090-Q", "D07A-0090-R");
+        assert!(serde_json::from_str::<Fixation>(&bad).is_err());
+    }
+
+    #[test]
     fn credit_segments() {
         let f = fixation(1, 60_000);
-        credit(1, 1, 1, &[(0, 1000), (59_000, 60_000)]).validate(&f).unwrap();
+        credit(1, 1, 1, &[(0, 1000), (59_000, 60_000)])
+            .validate(&f)
+            .unwrap();
         credit(1, 1, 1, &[]).validate(&f).unwrap();
-        let e = credit(1, 1, 1, &[(0, 1000), (5000, 5000)]).validate(&f).unwrap_err();
+        let e = credit(1, 1, 1, &[(0, 1000), (5000, 5000)])
+            .validate(&f)
+            .unwrap_err();
         assert_eq!(e.field, "segments[1].end_ms");
         assert!(matches!(e.reason, Reason::EndNotAfterStart { .. }));
-        let e = credit(1, 1, 1, &[(59_000, 60_001)]).validate(&f).unwrap_err();
+        let e = credit(1, 1, 1, &[(59_000, 60_001)])
+            .validate(&f)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "segments[0].end_ms: ends at 60001 ms, after the end of the fixation (60000 ms)"
@@ -1114,15 +1151,27 @@ pub(crate) mod tests {
         cr.credited_as = Some("  Björk  Guðmundsdóttir ".into());
         let json = serde_json::to_string(&cr).unwrap();
         let back: Credit = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.credited_as.as_deref(), Some("  Björk  Guðmundsdóttir "));
+        assert_eq!(
+            back.credited_as.as_deref(),
+            Some("  Björk  Guðmundsdóttir ")
+        );
     }
 
     #[test]
     fn roles() {
-        assert_eq!("SupportingActor".parse::<Role>().unwrap(), Role::SupportingActor);
-        assert_eq!("Puppeteer".parse::<Role>().unwrap(), Role::Other("Puppeteer".into()));
+        assert_eq!(
+            "SupportingActor".parse::<Role>().unwrap(),
+            Role::SupportingActor
+        );
+        assert_eq!(
+            "Puppeteer".parse::<Role>().unwrap(),
+            Role::Other("Puppeteer".into())
+        );
         assert_eq!(Role::Stunts.to_string(), "Stunts");
-        assert_eq!(serde_json::to_string(&Role::VoiceActor).unwrap(), "\"VoiceActor\"");
+        assert_eq!(
+            serde_json::to_string(&Role::VoiceActor).unwrap(),
+            "\"VoiceActor\""
+        );
         assert_eq!(
             serde_json::from_str::<Role>("\"Actor\"").unwrap(),
             Role::Actor
@@ -1137,7 +1186,10 @@ pub(crate) mod tests {
         let mut g = h.clone();
         g.share_ppm = 1_000_001;
         let e = g.validate().unwrap_err();
-        assert_eq!(e.to_string(), "share_ppm: 1000001 ppm is more than 100% (1000000 ppm)");
+        assert_eq!(
+            e.to_string(),
+            "share_ppm: 1000001 ppm is more than 100% (1000000 ppm)"
+        );
         let mut g = h.clone();
         g.share_ppm = WHOLE_PPM;
         g.validate().unwrap();
@@ -1161,7 +1213,10 @@ pub(crate) mod tests {
         let ok = json.replace("QQ", "FR");
         let h: Holding = serde_json::from_str(&ok).unwrap();
         assert_eq!(h.status, Status::Asserted);
-        assert_eq!(serde_json::from_str::<Holding>(&serde_json::to_string(&h).unwrap()).unwrap(), h);
+        assert_eq!(
+            serde_json::from_str::<Holding>(&serde_json::to_string(&h).unwrap()).unwrap(),
+            h
+        );
     }
 
     #[test]
@@ -1178,7 +1233,10 @@ pub(crate) mod tests {
             residences: [c("JP")].into(),
             date_of_death: Some(d("2030-01-01")),
         };
-        assert_eq!(p.validate(d("2025-01-01")).unwrap_err().field, "date_of_death");
+        assert_eq!(
+            p.validate(d("2025-01-01")).unwrap_err().field,
+            "date_of_death"
+        );
         assert!(p.public().legal_name.is_none());
         p.validate(d("2030-01-01")).unwrap();
     }

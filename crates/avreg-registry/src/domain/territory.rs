@@ -143,7 +143,9 @@ impl Territories {
             (Only(a), WorldwideExcept(b)) | (WorldwideExcept(b), Only(a)) => {
                 a.iter().any(|c| !b.contains(c))
             }
-            (WorldwideExcept(a), WorldwideExcept(b)) => a.union(b).count() < ISO_3166_1_ALPHA_2.len(),
+            (WorldwideExcept(a), WorldwideExcept(b)) => {
+                a.union(b).count() < ISO_3166_1_ALPHA_2.len()
+            }
         }
     }
 
