@@ -41,7 +41,7 @@ const MAGIC: &[u8; 4] = b"AVSG";
 const HEADER_LEN: usize = 8;
 const TRAILER_LEN: usize = 6 * 8 + 8 + 16 + 16 + 4;
 /// Postings per bucket the directory aims at.
-const POSTINGS_PER_BUCKET: u64 = 32;
+const POSTINGS_PER_BUCKET: u64 = 8;
 
 /// File name of segment `id`.
 pub(crate) fn file_name(id: u64) -> String {
@@ -471,8 +471,8 @@ impl Segment {
                 },
                 None => {
                     // One posting: two varints.
-                    if varint::get(data, &mut pos).is_none()
-                        || varint::get(data, &mut pos).is_none()
+                    if varint::skip(data, &mut pos).is_none()
+                        || varint::skip(data, &mut pos).is_none()
                     {
                         return;
                     }

@@ -25,7 +25,7 @@ pub(crate) fn get(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     get_slow(bytes, pos)
 }
 
-#[inline(never)]
+#[inline]
 fn get_slow(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     let mut shift = 0u32;
@@ -44,6 +44,15 @@ fn get_slow(bytes: &[u8], pos: &mut usize) -> Option<u64> {
             return None;
         }
     }
+}
+
+/// Advances past one varint without decoding it. `None` if truncated.
+#[inline(always)]
+pub(crate) fn skip(bytes: &[u8], pos: &mut usize) -> Option<()> {
+    let rest = bytes.get(*pos..)?;
+    let n = rest.iter().position(|&b| b < 0x80)?;
+    *pos += n + 1;
+    Some(())
 }
 
 /// Reads a varint that must fit a `u32`.
@@ -69,6 +78,13 @@ mod tests {
         }
         assert_eq!(pos, out.len());
         assert_eq!(get(&out, &mut pos), None);
+        let mut skipped = 0;
+        for _ in 0..7 {
+            skip(&out, &mut skipped).expect("skip");
+        }
+        assert_eq!(skipped, out.len());
+        assert_eq!(skip(&out, &mut skipped), None);
+        assert_eq!(skip(&[0x80, 0x80], &mut 0), None);
     }
 
     #[test]
