@@ -89,7 +89,9 @@ impl From<avreg_registry::Error> for Failure {
     fn from(e: avreg_registry::Error) -> Self {
         use avreg_registry::Error as E;
         match e {
-            E::SilentFingerprint | E::EmptyFingerprint | E::EmptyTitle => Self::Input(e.into()),
+            E::SilentFingerprint | E::EmptyFingerprint | E::EmptyTitle | E::Locked(_) => {
+                Self::Input(e.into())
+            }
             _ => Self::Internal(e.into()),
         }
     }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The key-value store (records, dedup keys, manifest) failed.
-    #[error("store error: {0}")]
+    #[error("store error")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Reading or writing an index file failed.
-    #[error("i/o error on {path}: {source}")]
+    #[error("i/o error on {path}")]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -18,6 +18,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another process has the store open (sled locks it for one process).
+    #[error(
+        "the store in {0} is in use by another process (an `avreg serve` or a running import?)"
+    )]
+    Locked(PathBuf),
     /// The store was written by a newer version of avreg.
     #[error(
         "store format version {found} is newer than this build supports ({supported}); upgrade avreg"

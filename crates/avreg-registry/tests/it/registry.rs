@@ -282,3 +282,15 @@ fn default_options_open_and_register() {
     let reg = Registry::open(dir.path(), small_options()).expect("reopen");
     assert_eq!(reg.stats().expect("stats").postings, stats.postings);
 }
+
+/// sled allows one process (one handle) per store: a second open waits a
+/// moment for the lock, then names the problem.
+#[test]
+fn a_store_in_use_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _first = open(dir.path());
+    match Registry::open(dir.path(), RegistryOptions::default()) {
+        Err(Error::Locked(path)) => assert!(path.starts_with(dir.path())),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}

@@ -84,6 +84,9 @@ fn open_db(dir: &Path) -> Result<sled::Db> {
                 attempts += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
+            Err(sled::Error::Io(e)) if is_lock_held(&e) => {
+                return Err(Error::Locked(dir.to_path_buf()))
+            }
             other => return other.map_err(db_err),
         }
     }
