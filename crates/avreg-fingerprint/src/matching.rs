@@ -71,7 +71,7 @@ impl Default for MatchConfig {
             audio: AudioConfig::default(),
             speeds: speed_grid(0.06, 0.005),
             min_aligned: 10,
-            strong_aligned: 60,
+            strong_aligned: 40,
             offset_tolerance: 1,
             anchor_bucket: 4,
             max_results: 5,
