@@ -16,7 +16,7 @@ use avreg_registry::{NewRecording, Registration, Registry};
 
 use super::cases::{Clip, Slot};
 use super::corpus::Item;
-use super::report::{Note, Outcome, Query, RegistryFigures, SpeedFigures, Top};
+use super::report::{Best, Note, Outcome, Query, RegistryFigures, SpeedFigures, Top};
 use super::tools::{self, ffmpeg};
 use super::Progress;
 
@@ -252,6 +252,7 @@ pub fn query(
     slot: &Slot,
     item: &Item,
     expected_title: Option<&str>,
+    min_aligned: u32,
 ) -> Query {
     let mut q = Query {
         recording: item.rel.clone(),
@@ -262,6 +263,7 @@ pub fn query(
         outcome: Outcome::Error,
         offset_ok: false,
         top: None,
+        best: None,
         matches: 0,
         extract_ms: f64::NAN,
         lookup_ms: f64::NAN,
@@ -288,6 +290,12 @@ pub fn query(
         }
     };
     q.lookup_ms = t.elapsed().as_secs_f64() * 1000.0;
+    q.best = matches.first().map(|m| Best {
+        aligned: m.aligned,
+        correct: expected_title.is_some_and(|t| t == m.recording.title),
+    });
+    let mut matches = matches;
+    matches.retain(|m| m.aligned >= min_aligned);
     q.matches = matches.len();
     let Some(m) = matches.first() else {
         q.outcome = Outcome::NoMatch;
@@ -316,8 +324,15 @@ pub fn query(
     q
 }
 
+/// The registry answers down to this many agreeing hashes, so that the
+/// strength of every query's best candidate is known and thresholds can be
+/// calibrated; [`query`] applies the real threshold itself. The search does
+/// the same work whatever the threshold (it only filters at the end).
+pub const CALIBRATION_FLOOR: u32 = 4;
+
 /// Open a fresh registry in `dir`.
 pub fn open_registry(dir: &Path) -> Result<Registry> {
-    Registry::open(dir, avreg_registry::RegistryOptions::default())
-        .with_context(|| format!("opening a registry in {}", dir.display()))
+    let mut options = avreg_registry::RegistryOptions::default();
+    options.matching.min_aligned = CALIBRATION_FLOOR;
+    Registry::open(dir, options).with_context(|| format!("opening a registry in {}", dir.display()))
 }

@@ -80,6 +80,10 @@ pub struct EvalArgs {
     /// Use at most this many audible files per kind (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Decision threshold (agreeing hashes) the recall and false-match
+    /// figures are judged at; the report also sweeps the values around it.
+    #[arg(long, default_value_t = avreg_fingerprint::matching::MatchConfig::default().min_aligned)]
+    pub min_aligned: u32,
     /// Skip the Chromaprint baseline.
     #[arg(long)]
     pub no_fpcalc: bool,
@@ -244,6 +248,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             slot,
             &items[slot.item],
             expected,
+            args.min_aligned,
         ));
     }
     timings.insert("lookups".into(), t.elapsed().as_secs_f64());
@@ -294,6 +299,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         false_matches,
         clip_errors,
         timings_s: timings,
+        min_aligned: args.min_aligned,
         load_average: load,
         queries,
     };

@@ -37,6 +37,15 @@ pub struct Top {
     pub offset_error_ms: Option<i64>,
 }
 
+/// The strongest candidate of a query whatever the threshold (down to
+/// `engine::CALIBRATION_FLOOR`), for calibrating the threshold.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Best {
+    pub aligned: u32,
+    /// It is the recording the clip came from.
+    pub correct: bool,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Query {
     pub recording: String,
@@ -47,6 +56,7 @@ pub struct Query {
     pub outcome: Outcome,
     pub offset_ok: bool,
     pub top: Option<Top>,
+    pub best: Option<Best>,
     /// Matches returned in all.
     pub matches: usize,
     pub extract_ms: f64,
@@ -196,6 +206,8 @@ pub struct Report {
     pub false_matches: Vec<Query>,
     pub clip_errors: Vec<Note>,
     pub timings_s: BTreeMap<String, f64>,
+    /// The decision threshold applied (`--min-aligned`).
+    pub min_aligned: u32,
     /// 1-minute load average when each timed phase started and ended.
     pub load_average: Vec<(String, f64)>,
     pub queries: Vec<Query>,
@@ -365,6 +377,8 @@ pub fn render(r: &Report) -> String {
         r.negatives, total_fm, errors
     );
 
+    threshold_sweep(w, r);
+
     // Performance table.
     let sp = &r.speed;
     let _ = writeln!(w, "| measure (1 thread) | value | target / note |");
@@ -524,6 +538,54 @@ pub fn render(r: &Report) -> String {
     s
 }
 
+/// Recall over all positives per length, and false matches on negatives,
+/// had the decision threshold been each of a range of values.
+fn threshold_sweep(w: &mut String, r: &Report) {
+    let negatives: Vec<u32> = r
+        .queries
+        .iter()
+        .filter(|q| !q.positive)
+        .map(|q| q.best.map_or(0, |b| b.aligned))
+        .collect();
+    let max_negative = negatives.iter().copied().max().unwrap_or(0);
+    let _ = writeln!(
+        w,
+        "**Threshold calibration** (applied: `min_aligned = {}`). Strongest candidate of any negative: {} agreeing hashes.\n",
+        r.min_aligned, max_negative
+    );
+    let mut head = String::from("| min_aligned | false matches on negatives |");
+    let mut rule = String::from("|---:|---:|");
+    for l in &r.lengths {
+        head.push_str(&format!(" recall {l} s (all positives) |"));
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(w, "{head}\n{rule}");
+    let low = crate::eval::engine::CALIBRATION_FLOOR.max(max_negative.saturating_sub(2));
+    for th in low..=(r.min_aligned + 4).max(low + 6) {
+        let fm = negatives.iter().filter(|&&a| a >= th).count();
+        let mut row = format!("| {th} | {fm} / {} |", negatives.len());
+        for &l in &r.lengths {
+            let pos: Vec<&Query> = r
+                .queries
+                .iter()
+                .filter(|q| q.positive && q.len_s == l)
+                .collect();
+            let hit = pos
+                .iter()
+                .filter(|q| q.best.is_some_and(|b| b.correct && b.aligned >= th))
+                .count();
+            let recall = if pos.is_empty() {
+                0.0
+            } else {
+                hit as f64 / pos.len() as f64
+            };
+            row.push_str(&format!(" {recall:.3} |"));
+        }
+        let _ = writeln!(w, "{row}");
+    }
+    let _ = writeln!(w);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +607,10 @@ mod tests {
                 query_start_ms: 0,
                 ref_start_ms: 1000,
                 offset_error_ms: None,
+            }),
+            best: (outcome == Outcome::Correct || outcome == Outcome::Wrong).then_some(Best {
+                aligned: 12,
+                correct: outcome == Outcome::Correct,
             }),
             matches: 1,
             extract_ms: 1.0,
@@ -590,6 +656,7 @@ mod tests {
             lengths: vec![5, 10],
             cases: vec![Case::Clean, Case::Mp3_64],
             negatives: 2,
+            min_aligned: 10,
             ..Report::default()
         };
         r.cells = aggregate(&queries, &r.cases, &r.lengths);
@@ -607,5 +674,13 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("- music/a.ogg: 3 of 5"), "{md}");
+        // The sweep: the Wrong negative's candidate (12 hashes) is a false
+        // match up to a threshold of 12 and not above.
+        assert!(
+            md.contains("Strongest candidate of any negative: 12"),
+            "{md}"
+        );
+        assert!(md.contains("| 12 | 1 / 2 | 0.500 | 0.000 |"), "{md}");
+        assert!(md.contains("| 13 | 0 / 2 | 0.000 | 0.000 |"), "{md}");
     }
 }
