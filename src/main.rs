@@ -50,6 +50,8 @@ enum Command {
     Lookup(commands::lookup::Args),
     /// List the registered recordings.
     List(commands::list::Args),
+    /// The tamper-evident audit log: verify its chain, or print it.
+    Audit(commands::audit::Args),
     /// Register the bundled fixtures and identify a degraded excerpt.
     Demo(commands::demo::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
@@ -137,6 +139,7 @@ fn run(command: Command, config: &Config) -> Result<Outcome, Failure> {
         Command::Lookup(args) => commands::lookup::run(args, config),
         Command::List(args) => commands::list::run(args, config),
         Command::Demo(args) => commands::demo::run(args, config),
+        Command::Audit(args) => commands::audit::run(args, config),
         Command::Eval(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

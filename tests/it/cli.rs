@@ -230,3 +230,34 @@ fn the_demo_runs() {
     assert!(stdout.contains("identified"), "{stdout}");
     assert_eq!(recordings(&avreg), 3);
 }
+
+#[test]
+fn registrations_appear_in_an_audit_log_that_verifies() {
+    let avreg = Avreg::new();
+    let (code, v) = avreg.json(&["audit", "verify", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["ok"].as_bool(), v["head"].is_null()), (Some(true), true));
+    for (name, title) in [("demo/aria.mp3", "Aria"), ("demo/ballad.ogg", "Ballad")] {
+        let (code, _) = avreg.json(&["register", s(&fixture(name)), "--title", title, "--json"]);
+        assert_eq!(code, 0);
+    }
+    let (code, log) = avreg.json(&["audit", "log", "--json"]);
+    assert_eq!(code, 0);
+    let events = log["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["operation"], "register_recording");
+    assert_eq!(events[1]["prev"], events[0]["hash"]);
+    let (code, v) = avreg.json(&["audit", "verify", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["head"]["seq"], 1);
+    assert_eq!(v["head"]["hash"], events[1]["hash"]);
+    // An auditor's earlier head still fits; a wrong one is reported.
+    let held = format!("0:{}", events[0]["hash"].as_str().expect("hash"));
+    let out = avreg.run(&["audit", "verify", "--head", &held]);
+    assert_eq!(out.status.code(), Some(0));
+    let wrong = format!("0:{}", "0".repeat(64));
+    let out = avreg.run(&["audit", "verify", "--head", &wrong]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not verify"), "{err}");
+}

@@ -68,6 +68,9 @@ pub enum Error {
     /// A document is already in the index (an internal invariant broke).
     #[error("document {0} is already indexed")]
     DuplicateDoc(u32),
+    /// The audit log does not verify.
+    #[error("the audit log does not verify: {0}")]
+    AuditChain(#[from] crate::domain::audit::ChainError),
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),

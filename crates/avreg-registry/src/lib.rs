@@ -53,7 +53,7 @@ pub use model::{
     LookupMatch, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
     RegistryStats,
 };
-pub use registry::{Registry, RegistryOptions};
+pub use registry::{Registry, RegistryOptions, LOCAL_ACTOR};
 
 #[cfg(test)]
 mod tests {

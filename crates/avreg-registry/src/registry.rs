@@ -21,7 +21,11 @@ use avreg_fingerprint::audio::{AudioFingerprint, ALGORITHM, ALGORITHM_VERSION};
 use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig};
 use avreg_fingerprint::ContentHash;
 
+use crate::domain::audit::{self, AuditEvent, Head};
 use crate::error::{Error, Result};
+
+/// The actor of writes made without one (the local command line).
+pub const LOCAL_ACTOR: &str = "local";
 use crate::index::segmented::SegmentIndex;
 use crate::index::{IndexOptions, Manifest};
 use crate::model::{
@@ -172,6 +176,12 @@ impl Registry {
     /// Registers a recording. The same content hash twice gives
     /// [`Registration::Existing`]. Durable when it returns.
     pub fn register(&self, new: NewRecording) -> Result<Registration> {
+        self.register_as(LOCAL_ACTOR, new)
+    }
+
+    /// Like [`Registry::register`], recording `actor` (an account or
+    /// organisation id) in the registration's audit event.
+    pub fn register_as(&self, actor: &str, new: NewRecording) -> Result<Registration> {
         if new.title.trim().is_empty() {
             return Err(Error::EmptyTitle);
         }
@@ -196,7 +206,10 @@ impl Registry {
             registered_at_ms: now_ms(),
             source_name: new.source_name,
         };
-        match self.store.insert(&recording, &reference.to_bytes())? {
+        match self
+            .store
+            .insert(&recording, &reference.to_bytes(), actor)?
+        {
             Insert::Existing(r) => Ok(Registration::Existing(r)),
             Insert::New(doc) => {
                 self.store.flush()?;
@@ -288,17 +301,35 @@ impl Registry {
         })
     }
 
+    /// Audit events from sequence number `since` on, in order.
+    pub fn audit_log(&self, since: u64) -> Result<Vec<AuditEvent>> {
+        self.store.audit_events(since)
+    }
+
+    /// Walks the whole audit log: returns its head (`None` if empty), or the
+    /// first event that does not fit. `held` is a head an auditor kept from
+    /// an earlier verification: the log must still contain it.
+    pub fn verify_audit(&self, held: Option<Head>) -> Result<Option<Head>> {
+        Ok(audit::verify(&self.store.audit_events(0)?, held)?)
+    }
+
     /// Checks the registry's invariants (reads everything): every document
     /// number has its recording, forward fingerprint and dedup key, and the
     /// index holds exactly the registered documents with all their hashes
-    /// and intact segment files. Returns [`Error::Corrupt`] describing the
-    /// first violation.
+    /// and intact segment files, and the audit log verifies with one event
+    /// per registration. Returns the first violation ([`Error::Corrupt`] or
+    /// [`Error::AuditChain`]).
     pub fn verify(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Corrupt(m));
+        let head = self.verify_audit(None)?;
+        let events = head.map_or(0, |h| h.seq + 1);
         let docs = self.store.docs()?;
         let recordings = self.store.recordings()?;
         let (forward, dedup) = self.store.side_counts();
         let n = recordings.len() as u64;
+        if events != n {
+            return bad(format!("{n} recordings but {events} audit events"));
+        }
         if docs.len() as u64 != n || forward != n || dedup != n {
             return bad(format!(
                 "{n} recordings but {} documents, {forward} forward fingerprints, {dedup} dedup keys",

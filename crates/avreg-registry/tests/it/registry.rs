@@ -294,3 +294,41 @@ fn a_store_in_use_is_refused_with_a_clear_error() {
         other => panic!("expected Locked, got {other:?}"),
     }
 }
+
+/// Every registration writes one audit event in its transaction; a
+/// duplicate writes none; the chain verifies, also against a held head.
+#[test]
+fn registrations_are_audited_in_a_verifiable_chain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reg = open(dir.path());
+    let a = reg
+        .register_as("performer:ana", new_recording(1, 30_000))
+        .expect("register");
+    let held = reg
+        .verify_audit(None)
+        .expect("verifies")
+        .expect("one event");
+    assert_eq!(held.seq, 0);
+    reg.register(new_recording(1, 30_000)).expect("duplicate");
+    reg.register(new_recording(2, 30_000)).expect("register");
+    let log = reg.audit_log(0).expect("log");
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].actor, "performer:ana");
+    assert_eq!(log[0].operation, "register_recording");
+    assert_eq!(log[0].entity, format!("recording:{}", a.recording().id));
+    assert_eq!(log[1].actor, avreg_registry::LOCAL_ACTOR);
+    assert_eq!(log[1].prev, log[0].hash);
+    assert_eq!(reg.audit_log(1).expect("since 1"), log[1..].to_vec());
+    let head = reg.verify_audit(Some(held)).expect("held head fits");
+    assert_eq!(head.map(|h| h.seq), Some(1));
+    let mut forged = held;
+    forged.hash.0[0] ^= 1;
+    assert!(matches!(
+        reg.verify_audit(Some(forged)),
+        Err(Error::AuditChain(_))
+    ));
+    drop(reg);
+    let reg = open(dir.path());
+    reg.verify().expect("consistent after reopen");
+    assert_eq!(reg.audit_log(0).expect("log"), log);
+}

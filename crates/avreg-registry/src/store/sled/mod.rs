@@ -22,6 +22,7 @@ use avreg_fingerprint::ContentHash;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use super::{decode_record, encode_record, id_from, Insert, StoredRecording, STORE_FORMAT_VERSION};
+use crate::domain::audit::{AuditEvent, NewEvent};
 use crate::error::{Error, Result};
 use crate::index::{Manifest, SegmentMeta};
 use crate::model::{Recording, RecordingId};
@@ -29,6 +30,9 @@ use crate::model::{Recording, RecordingId};
 const FORMAT_VERSION_KEY: &[u8] = b"format_version";
 const NEXT_DOC_KEY: &[u8] = b"next_doc";
 const AUDIO_MS_KEY: &[u8] = b"audio_ms";
+/// The last audit event (JSON), read by the next write's transaction: sled
+/// transactions cannot iterate a tree to find it.
+const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 
 pub(crate) fn db_err(e: sled::Error) -> Error {
     Error::Store(Box::new(e))
@@ -63,6 +67,8 @@ pub(crate) struct SledStore {
     forward: sled::Tree,
     manifest: sled::Tree,
     meta: sled::Tree,
+    /// Audit events (JSON, each with its version) by sequence number (u64 BE).
+    audit: sled::Tree,
 }
 
 /// sled 0.34 reports a held lock as an `Other` I/O error wrapping the
@@ -104,6 +110,7 @@ impl SledStore {
             forward: tree("forward")?,
             manifest: tree("manifest")?,
             meta: tree("meta")?,
+            audit: tree("audit")?,
             db,
         };
         match store.meta.get(FORMAT_VERSION_KEY).map_err(db_err)? {
@@ -135,16 +142,26 @@ impl SledStore {
     /// Inserts a recording with its forward fingerprint, allocating its
     /// document number, in one transaction; or returns the recording already
     /// registered with the same content hash.
-    pub(crate) fn insert(&self, recording: &Recording, forward: &[u8]) -> Result<Insert> {
+    /// Registers `recording` and its audit event (made by `actor`) in one
+    /// transaction, unless its content hash is already registered.
+    pub(crate) fn insert(
+        &self,
+        recording: &Recording,
+        forward: &[u8],
+        actor: &str,
+    ) -> Result<Insert> {
+        let payload = serde_json::to_vec(recording)
+            .map_err(|e| Error::Corrupt(format!("encoding the audit payload: {e}")))?;
         let trees = (
             &self.recordings,
             &self.by_hash,
             &self.docs,
             &self.forward,
             &self.meta,
+            &self.audit,
         );
         trees
-            .transaction(|(recs, by_hash, docs, fwd, meta)| {
+            .transaction(|(recs, by_hash, docs, fwd, meta, audit)| {
                 let abort = ConflictableTransactionError::Abort;
                 if let Some(id) = by_hash.get(recording.content_hash.as_bytes())? {
                     let existing = recs.get(&id)?.ok_or_else(|| {
@@ -176,9 +193,35 @@ impl SledStore {
                     AUDIO_MS_KEY,
                     &audio_ms.saturating_add(recording.duration_ms).to_be_bytes(),
                 )?;
+                let last = match meta.get(AUDIT_HEAD_KEY)? {
+                    Some(v) => Some(decode_event(&v).map_err(abort)?),
+                    None => None,
+                };
+                let event = AuditEvent::append(
+                    last.as_ref(),
+                    &NewEvent {
+                        actor,
+                        operation: "register_recording",
+                        entity: &format!("recording:{}", recording.id),
+                        payload: &payload,
+                        at_ms: recording.registered_at_ms,
+                    },
+                );
+                let bytes = serde_json::to_vec(&event)
+                    .map_err(|e| abort(Error::Corrupt(format!("encoding an audit event: {e}"))))?;
+                audit.insert(&event.seq.to_be_bytes(), bytes.as_slice())?;
+                meta.insert(AUDIT_HEAD_KEY, bytes)?;
                 Ok(Insert::New(doc))
             })
             .map_err(tx_err)
+    }
+
+    /// Audit events from sequence number `since` on, in order.
+    pub(crate) fn audit_events(&self, since: u64) -> Result<Vec<AuditEvent>> {
+        self.audit
+            .range(since.to_be_bytes()..)
+            .map(|kv| decode_event(&kv.map_err(db_err)?.1))
+            .collect()
     }
 
     /// A recording and its document number.
@@ -304,4 +347,8 @@ impl Manifest for SledStore {
             .map_err(tx_err)?;
         self.flush()
     }
+}
+
+fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("audit event: {e}")))
 }
