@@ -1011,6 +1011,19 @@ const MKV_LACING_HEAD: u64 = 64 * 1024;
 /// place makes it end there like a truncated file. symphonia 0.6 reads
 /// declared lengths incrementally; this guard can go with the upgrade.
 fn guard_matroska(source: &mut dyn MediaSource, start: u64) -> std::io::Result<MatroskaGuard> {
+    // A closure, not the function: it must be generic over the reader's
+    // borrow, which a generic fn item instantiated once is not.
+    #[allow(clippy::redundant_closure)]
+    walk_headers(source, start, |r, len| walk_matroska(r, len))
+}
+
+/// Runs `walk` over the source from `start` (with the source's length),
+/// then puts the source back where it was.
+fn walk_headers<S: Read + Seek + ?Sized, T>(
+    source: &mut S,
+    start: u64,
+    walk: impl FnOnce(&mut EbmlReader<&mut S>, u64) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     let entry = source.stream_position()?;
     let len = source.seek(SeekFrom::End(0))?;
     source.seek(SeekFrom::Start(start))?;
@@ -1018,7 +1031,7 @@ fn guard_matroska(source: &mut dyn MediaSource, start: u64) -> std::io::Result<M
         inner: std::io::BufReader::new(&mut *source),
         pos: start,
     };
-    let walked = walk_matroska(&mut reader, len);
+    let walked = walk(&mut reader, len);
     drop(reader);
     source.seek(SeekFrom::Start(entry))?;
     walked
@@ -1172,17 +1185,9 @@ fn find_ahead(
 /// sample), and a failed allocation aborts the process. Returns what is
 /// wrong, if anything. symphonia 0.6 bounds these; this can go with it.
 fn check_mp4(source: &mut dyn MediaSource, start: u64) -> std::io::Result<Option<String>> {
-    let entry = source.stream_position()?;
-    let len = source.seek(SeekFrom::End(0))?;
-    source.seek(SeekFrom::Start(start))?;
-    let mut reader = EbmlReader {
-        inner: std::io::BufReader::new(&mut *source),
-        pos: start,
-    };
-    let checked = walk_mp4(&mut reader, len);
-    drop(reader);
-    source.seek(SeekFrom::Start(entry))?;
-    checked
+    // A closure for the same reason as in `guard_matroska`.
+    #[allow(clippy::redundant_closure)]
+    walk_headers(source, start, |r, len| walk_mp4(r, len))
 }
 
 fn walk_mp4<R: Read + Seek>(r: &mut EbmlReader<R>, len: u64) -> std::io::Result<Option<String>> {
