@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use avreg_fingerprint::audio::synth::{add_noise, gain, speed_up};
 use avreg_fingerprint::audio::AudioFingerprinter;
 use avreg_fingerprint::decode::{decode_audio_file, DecodeOptions};
 use avreg_registry::{NewRecording, Registration};
@@ -149,26 +150,7 @@ fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), Failure> {
     Ok((pcm, rate))
 }
 
-/// Speed change by linear interpolation, gain, then seeded white noise.
+/// Speed change, gain, then seeded white noise.
 fn degrade(pcm: &[f32]) -> Vec<f32> {
-    let n = (pcm.len() as f32 / SPEED) as usize;
-    let gain = 10f32.powf(GAIN_DB / 20.0);
-    let mut out: Vec<f32> = (0..n)
-        .map(|i| {
-            let x = i as f32 * SPEED;
-            let k = x as usize;
-            let (s0, s1) = (pcm[k.min(pcm.len() - 1)], pcm[(k + 1).min(pcm.len() - 1)]);
-            gain * (s0 + (s1 - s0) * (x - k as f32))
-        })
-        .collect();
-    let power = out.iter().map(|s| s * s).sum::<f32>() / out.len().max(1) as f32;
-    let amp = (3.0 * power / 10f32.powf(SNR_DB / 10.0)).sqrt();
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    for s in &mut out {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *s += amp * ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0);
-    }
-    out
+    add_noise(&gain(&speed_up(pcm, SPEED), GAIN_DB), SNR_DB, 7)
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use avreg_fingerprint::audio::synth::{add_noise, gain, speed_up};
 use avreg_fingerprint::decode::{decode_audio_file, DecodeOptions};
 
 /// A temporary store plus the binary.
@@ -115,25 +116,5 @@ pub fn degrade(
 ) -> Vec<f32> {
     let a = (start_s * rate as f32) as usize;
     let b = (a + (len_s * speed * rate as f32) as usize).min(pcm.len());
-    let src = &pcm[a..b];
-    let n = (src.len() as f32 / speed) as usize;
-    let g = 10f32.powf(gain_db / 20.0);
-    let mut out: Vec<f32> = (0..n)
-        .map(|i| {
-            let x = i as f32 * speed;
-            let k = x as usize;
-            let (s0, s1) = (src[k.min(src.len() - 1)], src[(k + 1).min(src.len() - 1)]);
-            g * (s0 + (s1 - s0) * (x - k as f32))
-        })
-        .collect();
-    let p = out.iter().map(|s| s * s).sum::<f32>() / out.len() as f32;
-    let amp = (3.0 * p / 10f32.powf(snr_db / 10.0)).sqrt();
-    let mut st = 0x9E37_79B9_7F4A_7C15u64;
-    for s in &mut out {
-        st ^= st << 13;
-        st ^= st >> 7;
-        st ^= st << 17;
-        *s += amp * ((st >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0);
-    }
-    out
+    add_noise(&gain(&speed_up(&pcm[a..b], speed), gain_db), snr_db, 9)
 }

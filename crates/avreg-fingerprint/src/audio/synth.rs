@@ -1,5 +1,6 @@
-//! Synthetic, deterministic signals for tests and benchmarks: seeded
-//! music-like notes. Not part of the fingerprinting API.
+//! Synthetic, deterministic signals and degradations for tests, benchmarks
+//! and the demo: seeded music-like notes, speed change, gain, white noise.
+//! Not part of the fingerprinting API.
 
 /// Deterministic xorshift generator.
 #[derive(Debug, Clone)]
@@ -50,4 +51,35 @@ pub fn music(seed: u64, rate: u32, secs: f32) -> Vec<f32> {
         *s += 0.002 * (rng.unit() - 0.5);
     }
     out
+}
+
+/// Plays `pcm` `speed` times faster (tempo and pitch together), by linear
+/// interpolation.
+pub fn speed_up(pcm: &[f32], speed: f32) -> Vec<f32> {
+    let n = (pcm.len() as f32 / speed) as usize;
+    (0..n)
+        .map(|i| {
+            let x = i as f32 * speed;
+            let k = x as usize;
+            let a = pcm[k.min(pcm.len() - 1)];
+            let b = pcm[(k + 1).min(pcm.len() - 1)];
+            a + (b - a) * (x - k as f32)
+        })
+        .collect()
+}
+
+/// `pcm` scaled by `gain_db`.
+pub fn gain(pcm: &[f32], gain_db: f32) -> Vec<f32> {
+    let g = 10f32.powf(gain_db / 20.0);
+    pcm.iter().map(|x| g * x).collect()
+}
+
+/// `pcm` plus seeded uniform white noise at `snr_db` below its own power.
+pub fn add_noise(pcm: &[f32], snr_db: f32, seed: u64) -> Vec<f32> {
+    let p = pcm.iter().map(|x| x * x).sum::<f32>() / pcm.len().max(1) as f32;
+    let g = (3.0 * p / 10f32.powf(snr_db / 10.0)).sqrt();
+    let mut rng = Rng::new(seed);
+    pcm.iter()
+        .map(|x| x + g * (2.0 * rng.unit() - 1.0))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Tests of the audio core on generated signals.
 
-use super::synth::{music, Rng};
+use super::synth::{add_noise, music, speed_up};
 use super::*;
 use crate::matching::{search, DocId, MatchConfig, MemoryIndex};
 
@@ -10,31 +10,6 @@ pub(crate) fn fingerprint(pcm: &[f32], rate: u32, chunk: usize) -> AudioFingerpr
         f.consume(c);
     }
     f.finish()
-}
-
-fn add_noise(pcm: &[f32], snr_db: f32, seed: u64) -> Vec<f32> {
-    let p = pcm.iter().map(|x| x * x).sum::<f32>() / pcm.len() as f32;
-    let g = (3.0 * p / 10f32.powf(snr_db / 10.0)).sqrt();
-    let mut rng = Rng::new(seed);
-    pcm.iter()
-        .map(|x| x + g * (2.0 * rng.unit() - 1.0))
-        .collect()
-}
-
-/// Plays `pcm` `speed` times faster (tempo and pitch), by linear
-/// interpolation.
-fn speed_up(pcm: &[f32], speed: f32) -> Vec<f32> {
-    let n = (pcm.len() as f32 / speed) as usize;
-    (0..n)
-        .map(|i| {
-            let x = i as f32 * speed;
-            let k = x as usize;
-            let fr = x - k as f32;
-            let a = pcm[k.min(pcm.len() - 1)];
-            let b = pcm[(k + 1).min(pcm.len() - 1)];
-            a + (b - a) * fr
-        })
-        .collect()
 }
 
 #[test]
