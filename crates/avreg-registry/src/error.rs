@@ -71,6 +71,10 @@ pub enum Error {
     /// The audit log does not verify.
     #[error("the audit log does not verify: {0}")]
     AuditChain(#[from] crate::domain::audit::ChainError),
+    /// A write breaks a rule of the domain: the field and the reason.
+    /// Nothing was written.
+    #[error("invalid {0}")]
+    Invalid(#[from] crate::domain::model::ValidationError),
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),

@@ -40,6 +40,7 @@
 pub mod domain;
 mod error;
 mod index;
+pub mod ledger;
 mod model;
 mod registry;
 mod store;

@@ -22,6 +22,7 @@ use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig};
 use avreg_fingerprint::ContentHash;
 
 use crate::domain::audit::{self, AuditEvent, Head};
+use crate::domain::rules::Jurisdictions;
 use crate::error::{Error, Result};
 
 /// The actor of writes made without one (the local command line).
@@ -41,6 +42,12 @@ pub struct RegistryOptions {
     /// Matching parameters for lookups (its `audio` config is also the one
     /// used to hash registered fingerprints).
     pub matching: MatchConfig,
+    /// Term rules per jurisdiction; `None` = the edition embedded in this
+    /// build (`config/jurisdictions.toml`).
+    pub jurisdictions: Option<Arc<Jurisdictions>>,
+    /// Days the parties have to respond to a conflict opened on a write
+    /// (0 = the default, 30).
+    pub conflict_respond_days: u32,
 }
 
 /// The registry: recordings in a sled store, their fingerprints in a
@@ -48,9 +55,16 @@ pub struct RegistryOptions {
 /// concurrently with registrations.
 pub struct Registry {
     dir: PathBuf,
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     index: Arc<SegmentIndex>,
-    options: RegistryOptions,
+    pub(crate) options: RegistryOptions,
+    /// The jurisdictions' term rules (from the options, or the embedded
+    /// edition).
+    pub(crate) jurisdictions: Arc<Jurisdictions>,
+    /// Serialises ledger writes: each reads the state it validates and
+    /// checks for conflicts, then commits, with no other ledger write in
+    /// between.
+    pub(crate) ledger_lock: std::sync::Mutex<()>,
     maintenance: Maintenance,
 }
 
@@ -109,7 +123,7 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -153,9 +167,18 @@ impl Registry {
             );
             index.maybe_flush()?;
         }
+        let jurisdictions = match &options.jurisdictions {
+            Some(j) => j.clone(),
+            None => Arc::new(
+                Jurisdictions::embedded()
+                    .map_err(|e| Error::Corrupt(format!("embedded jurisdictions: {e}")))?,
+            ),
+        };
         Ok(Registry {
             dir: dir.to_path_buf(),
             store,
+            jurisdictions,
+            ledger_lock: std::sync::Mutex::new(()),
             maintenance: Maintenance::start(index.clone())?,
             index,
             options,
@@ -317,18 +340,34 @@ impl Registry {
     /// number has its recording, forward fingerprint and dedup key, and the
     /// index holds exactly the registered documents with all their hashes
     /// and intact segment files, and the audit log verifies with one event
-    /// per registration. Returns the first violation ([`Error::Corrupt`] or
+    /// per registration and one per ledger revision or media link. Returns the first violation ([`Error::Corrupt`] or
     /// [`Error::AuditChain`]).
     pub fn verify(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Corrupt(m));
-        let head = self.verify_audit(None)?;
-        let events = head.map_or(0, |h| h.seq + 1);
+        let events = self.store.audit_events(0)?;
+        audit::verify(&events, None)?;
         let docs = self.store.docs()?;
         let recordings = self.store.recordings()?;
         let (forward, dedup) = self.store.side_counts();
         let n = recordings.len() as u64;
-        if events != n {
-            return bad(format!("{n} recordings but {events} audit events"));
+        let registrations = events
+            .iter()
+            .filter(|e| e.operation == "register_recording")
+            .count() as u64;
+        if registrations != n {
+            return bad(format!(
+                "{n} recordings but {registrations} registration audit events"
+            ));
+        }
+        let (revisions, media) = self.store.ledger_counts();
+        let ledger_events = events
+            .iter()
+            .filter(|e| crate::ledger::is_ledger_operation(&e.operation))
+            .count() as u64;
+        if ledger_events != revisions + media {
+            return bad(format!(
+                "{revisions} revisions and {media} media links but {ledger_events} ledger audit events"
+            ));
         }
         if docs.len() as u64 != n || forward != n || dedup != n {
             return bad(format!(

@@ -441,6 +441,7 @@ impl Finding {
             respond_by,
             status: ConflictStatus::Open,
             resolution: None,
+            responses: Vec::new(),
         })
     }
 }

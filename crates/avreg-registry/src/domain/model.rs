@@ -101,6 +101,37 @@ pub enum Reason {
     /// Fewer parties than the entity needs.
     #[error("needs at least {0} parties")]
     TooFewParties(usize),
+    /// A reference to an entity the registry does not hold.
+    #[error("refers to {0}, which is not registered")]
+    Unknown(String),
+    /// A reference to a withdrawn entity.
+    #[error("refers to {0}, which is withdrawn")]
+    Withdrawn(String),
+    /// A reference to an entity of the wrong kind.
+    #[error("refers to {found}, which is not {expected}")]
+    WrongKind {
+        /// What it must be.
+        expected: &'static str,
+        /// What it refers to.
+        found: String,
+    },
+    /// A field that an amendment cannot change.
+    #[error("cannot be changed by an amendment (was {was})")]
+    Immutable {
+        /// The value it had.
+        was: String,
+    },
+    /// An identifier already registered to another entity.
+    #[error("{value} is already registered to {existing}")]
+    Duplicate {
+        /// The identifier.
+        value: String,
+        /// The entity holding it.
+        existing: String,
+    },
+    /// An entity created twice, or amended before it exists.
+    #[error("{0}")]
+    Existence(String),
 }
 
 /// A validation failure: the field (a path such as `segments[2].end_ms`)
@@ -977,6 +1008,20 @@ pub struct Conflict {
     /// How it was resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// The parties' responses, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<ConflictResponse>,
+}
+
+/// A party's response to a conflict (its position, evidence offered).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictResponse {
+    /// Who responds.
+    pub party: Party,
+    /// When.
+    pub on: Date,
+    /// The response, verbatim.
+    pub note: String,
 }
 
 impl Conflict {
@@ -1253,6 +1298,7 @@ pub(crate) mod tests {
             respond_by: d("2025-01-01"),
             status: ConflictStatus::Open,
             resolution: None,
+            responses: vec![],
         };
         assert_eq!(k.validate(d("2025-02-01")).unwrap_err().field, "respond_by");
         assert_eq!(k.validate(d("2025-01-01")).unwrap_err().field, "opened");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{Recording, RecordingId};
 
+pub(crate) use self::sled::Pending;
 pub(crate) use self::sled::SledStore as Store;
 
 /// Version of the store layout (trees, keys, value encodings). A store

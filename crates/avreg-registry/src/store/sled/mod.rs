@@ -12,8 +12,15 @@
 //! | `forward`    | recording id (16 B)    | reference-only fingerprint bytes    |
 //! | `manifest`   | segment id (u64 BE)    | versioned segment entry             |
 //! | `meta`       | name                   | format version, counters            |
+//! | `audit`      | sequence number (u64 BE) | audit event (JSON)                |
+//!
+//! The ledger of domain entities adds `revisions`, `links`, `idents` and
+//! `media` (see [`ledger`]).
 
+mod ledger;
 pub(crate) mod postings;
+
+pub(crate) use ledger::Pending;
 
 use std::path::Path;
 
@@ -32,13 +39,13 @@ const NEXT_DOC_KEY: &[u8] = b"next_doc";
 const AUDIO_MS_KEY: &[u8] = b"audio_ms";
 /// The last audit event (JSON), read by the next write's transaction: sled
 /// transactions cannot iterate a tree to find it.
-const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
+pub(super) const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 
 pub(crate) fn db_err(e: sled::Error) -> Error {
     Error::Store(Box::new(e))
 }
 
-fn tx_err(e: TransactionError<Error>) -> Error {
+pub(super) fn tx_err(e: TransactionError<Error>) -> Error {
     match e {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => db_err(e),
@@ -69,6 +76,10 @@ pub(crate) struct SledStore {
     meta: sled::Tree,
     /// Audit events (JSON, each with its version) by sequence number (u64 BE).
     audit: sled::Tree,
+    revisions: sled::Tree,
+    links: sled::Tree,
+    idents: sled::Tree,
+    media: sled::Tree,
 }
 
 /// sled 0.34 reports a held lock as an `Other` I/O error wrapping the
@@ -111,6 +122,10 @@ impl SledStore {
             manifest: tree("manifest")?,
             meta: tree("meta")?,
             audit: tree("audit")?,
+            revisions: tree("revisions")?,
+            links: tree("links")?,
+            idents: tree("idents")?,
+            media: tree("media")?,
             db,
         };
         match store.meta.get(FORMAT_VERSION_KEY).map_err(db_err)? {
@@ -197,6 +212,11 @@ impl SledStore {
                     Some(v) => Some(decode_event(&v).map_err(abort)?),
                     None => None,
                 };
+                // Event times never decrease along the log (`seq_at` relies
+                // on it), whatever the clock does.
+                let at_ms = recording
+                    .registered_at_ms
+                    .max(last.as_ref().map_or(0, |e| e.at_ms));
                 let event = AuditEvent::append(
                     last.as_ref(),
                     &NewEvent {
@@ -204,7 +224,7 @@ impl SledStore {
                         operation: "register_recording",
                         entity: &format!("recording:{}", recording.id),
                         payload: &payload,
-                        at_ms: recording.registered_at_ms,
+                        at_ms,
                     },
                 );
                 let bytes = serde_json::to_vec(&event)
@@ -349,6 +369,6 @@ impl Manifest for SledStore {
     }
 }
 
-fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
+pub(super) fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
     serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("audit event: {e}")))
 }

@@ -1,0 +1,808 @@
+//! The write path of the ledger: validation against the current state,
+//! conflict detection in the touched scope, one transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use avreg_fingerprint::audio::AudioFingerprint;
+
+use super::entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
+use super::view::View;
+use crate::domain::conflicts::{
+    credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, Finding, FingerprintMatch,
+};
+use crate::domain::date::Date;
+use crate::domain::ids::{ConflictId, FixationId, PerformerId};
+use crate::domain::model::{
+    Conflict, ConflictKind, ConflictResponse, ConflictStatus, Fixation, OrganisationKind, Party,
+    Reason, Resolution, Segment, Status, Subject, ValidationError,
+};
+use crate::error::{Error, Result};
+use crate::model::{NewRecording, Registration};
+use crate::registry::{now_ms, Registry};
+use crate::store::Pending;
+
+/// Days to respond to a conflict when the options leave it at 0.
+const DEFAULT_RESPOND_DAYS: u32 = 30;
+
+/// One change of a ledger write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new entity (its id must be new).
+    Create(Entity),
+    /// A new state of an existing, not withdrawn entity. The links that
+    /// define it (a credit's fixation and performer, a holding's fixation
+    /// and holder, a mandate's performer and society, a fixation's
+    /// registrant) cannot change.
+    Amend(Entity),
+    /// Withdraws an entity: kept for history, ignored by queries.
+    Withdraw(EntityRef),
+}
+
+/// What a write did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    /// The revisions written for the changes asked, in order.
+    pub revisions: Vec<Revision>,
+    /// Conflicts the write opened.
+    pub opened: Vec<Conflict>,
+    /// Conflicts the write resolved.
+    pub resolved: Vec<Conflict>,
+}
+
+/// Today, by the system clock (UTC).
+pub(crate) fn today() -> Date {
+    let days = (now_ms() / 86_400_000) as i64;
+    Date::from_days_since_epoch(days).unwrap_or_else(|_| {
+        // The clock is beyond the calendar the domain handles; treat it as
+        // the epoch rather than panic (dates are then "in the future").
+        Date::from_days_since_epoch(0).unwrap_or_else(|_| unreachable!("the epoch is a date"))
+    })
+}
+
+fn invalid<T>(field: impl Into<String>, reason: Reason) -> Result<T> {
+    Err(Error::Invalid(ValidationError::new(field, reason)))
+}
+
+/// The scopes a write touched, where conflicts are re-checked.
+#[derive(Default)]
+struct Scopes {
+    holdings: BTreeSet<FixationId>,
+    credits: BTreeSet<FixationId>,
+    mandates: BTreeSet<PerformerId>,
+    references: BTreeSet<FixationId>,
+}
+
+/// A write being assembled: the pending revisions, visible to its own
+/// validation through an overlay on the store.
+pub(crate) struct Batch<'a> {
+    registry: &'a Registry,
+    actor: &'a str,
+    today: Date,
+    pub(crate) overlay: BTreeMap<EntityRef, Revision>,
+    pending: Vec<Pending>,
+    /// The state of each touched entity before the write.
+    before: BTreeMap<EntityRef, Option<Revision>>,
+    scopes: Scopes,
+    asked: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn new(registry: &'a Registry, actor: &'a str, today: Date) -> Self {
+        Self {
+            registry,
+            actor,
+            today,
+            overlay: BTreeMap::new(),
+            pending: Vec::new(),
+            before: BTreeMap::new(),
+            scopes: Scopes::default(),
+            asked: 0,
+        }
+    }
+
+    fn view(&self) -> View<'_> {
+        View::with_overlay(self.registry, &self.overlay)
+    }
+
+    fn push(&mut self, op: Op, entity: Entity) -> Result<()> {
+        let r = entity.reference();
+        if !self.before.contains_key(&r) {
+            let prev = self.view().revision(&r)?;
+            self.before.insert(r, prev);
+        }
+        self.overlay.insert(
+            r,
+            Revision {
+                version: REVISION_VERSION,
+                seq: u64::MAX,
+                at_ms: 0,
+                actor: self.actor.to_owned(),
+                op,
+                entity: entity.clone(),
+            },
+        );
+        self.pending.push(Pending::Revision { op, entity });
+        Ok(())
+    }
+
+    /// The live (existing, not withdrawn) entity `r`, or an error naming
+    /// `field`.
+    fn live(&self, field: &str, r: EntityRef) -> Result<Entity> {
+        match self.view().revision(&r)? {
+            None => invalid(field, Reason::Unknown(r.to_string())),
+            Some(rev) if rev.withdrawn() => invalid(field, Reason::Withdrawn(r.to_string())),
+            Some(rev) => Ok(rev.entity),
+        }
+    }
+
+    fn live_fixation(&self, field: &str, id: FixationId) -> Result<Fixation> {
+        match self.live(field, EntityRef::Fixation(id))? {
+            Entity::Fixation(f) => Ok(f),
+            _ => unreachable!("a fixation key holds a fixation"),
+        }
+    }
+
+    fn organisation_of_kind(
+        &self,
+        field: &str,
+        r: EntityRef,
+        kind: OrganisationKind,
+    ) -> Result<()> {
+        match self.live(field, r)? {
+            Entity::Organisation(o) if o.kind == kind => Ok(()),
+            _ => invalid(
+                field,
+                Reason::WrongKind {
+                    expected: match kind {
+                        OrganisationKind::Producer => "a producer",
+                        OrganisationKind::CollectingSociety => "a collecting society",
+                        OrganisationKind::Platform => "a platform",
+                        OrganisationKind::Distributor => "a distributor",
+                    },
+                    found: r.to_string(),
+                },
+            ),
+        }
+    }
+
+    /// Checks `entity` against the domain's rules and the state it refers
+    /// to.
+    fn check(&self, entity: &Entity) -> Result<()> {
+        let today = self.today;
+        match entity {
+            Entity::Performer(p) => p.validate(today)?,
+            Entity::Organisation(o) => o.validate()?,
+            Entity::Fixation(f) => {
+                f.validate(today)?;
+                self.live("registered_by", f.registered_by.into())?;
+                if let Some(p) = f.producer {
+                    self.organisation_of_kind(
+                        "producer",
+                        EntityRef::Organisation(p),
+                        OrganisationKind::Producer,
+                    )?;
+                }
+                for (i, r) in f.relations.iter().enumerate() {
+                    self.live_fixation(&format!("relations[{i}].of"), r.target())?;
+                }
+            }
+            Entity::Credit(c) => {
+                let f = self.live_fixation("fixation", c.fixation)?;
+                self.live("performer", EntityRef::Performer(c.performer))?;
+                c.validate(&f)?;
+            }
+            Entity::MoralRights(m) => {
+                self.live_fixation("fixation", m.fixation)?;
+                self.live("performer", EntityRef::Performer(m.performer))?;
+                m.validate()?;
+            }
+            Entity::Holding(h) => {
+                h.validate()?;
+                self.live_fixation("fixation", h.fixation)?;
+                self.live("holder", h.holder.into())?;
+                if let Some(a) = h.agreement {
+                    self.live("agreement", EntityRef::Agreement(a))?;
+                }
+            }
+            Entity::Agreement(a) => {
+                a.validate(today)?;
+                for (i, p) in a.parties.iter().enumerate() {
+                    self.live(&format!("parties[{i}]"), (*p).into())?;
+                }
+                for (i, f) in a.fixations.iter().enumerate() {
+                    self.live_fixation(&format!("fixations[{i}]"), *f)?;
+                }
+            }
+            Entity::Mandate(m) => {
+                m.validate()?;
+                self.live("performer", EntityRef::Performer(m.performer))?;
+                self.organisation_of_kind(
+                    "society",
+                    EntityRef::Organisation(m.society),
+                    OrganisationKind::CollectingSociety,
+                )?;
+            }
+            Entity::Conflict(_) => {
+                return invalid(
+                    "kind",
+                    Reason::Existence(
+                        "conflicts are opened by the registry; respond to or resolve them".into(),
+                    ),
+                )
+            }
+        }
+        self.check_identifiers(entity)
+    }
+
+    /// Identifiers are unique: no other entity may claim one this entity
+    /// claims (an identifier an entity no longer carries is free again).
+    fn check_identifiers(&self, entity: &Entity) -> Result<()> {
+        let me = entity.reference();
+        for (field, key) in entity.identifiers() {
+            let mut holders: Vec<EntityRef> = self
+                .overlay
+                .values()
+                .filter(|rev| rev.entity.identifiers().iter().any(|(_, k)| *k == key))
+                .map(|rev| rev.entity.reference())
+                .collect();
+            holders.extend(self.registry.store.ident(&key)?);
+            for other in holders.into_iter().filter(|o| *o != me) {
+                let still = self.view().revision(&other)?.is_some_and(|rev| {
+                    !rev.withdrawn() && rev.entity.identifiers().iter().any(|(_, k)| *k == key)
+                });
+                if still {
+                    return invalid(
+                        field,
+                        Reason::Duplicate {
+                            value: key.split_once(':').map_or(key.clone(), |(_, v)| v.into()),
+                            existing: other.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The fields of `before` an amendment may not change.
+    fn check_immutable(before: &Entity, after: &Entity) -> Result<()> {
+        let same = |field: &str, a: String, b: String| -> Result<()> {
+            if a == b {
+                Ok(())
+            } else {
+                invalid(field, Reason::Immutable { was: a })
+            }
+        };
+        match (before, after) {
+            (Entity::Fixation(a), Entity::Fixation(b)) => same(
+                "registered_by",
+                format!("{:?}", a.registered_by),
+                format!("{:?}", b.registered_by),
+            ),
+            (Entity::Credit(a), Entity::Credit(b)) => {
+                same("fixation", a.fixation.to_string(), b.fixation.to_string())?;
+                same(
+                    "performer",
+                    a.performer.to_string(),
+                    b.performer.to_string(),
+                )
+            }
+            (Entity::Holding(a), Entity::Holding(b)) => {
+                same("fixation", a.fixation.to_string(), b.fixation.to_string())?;
+                same(
+                    "holder",
+                    format!("{:?}", a.holder),
+                    format!("{:?}", b.holder),
+                )
+            }
+            (Entity::Mandate(a), Entity::Mandate(b)) => {
+                same(
+                    "performer",
+                    a.performer.to_string(),
+                    b.performer.to_string(),
+                )?;
+                same("society", a.society.to_string(), b.society.to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn touch(&mut self, entity: &Entity) {
+        match entity {
+            Entity::Holding(h) => {
+                self.scopes.holdings.insert(h.fixation);
+            }
+            Entity::Credit(c) => {
+                self.scopes.credits.insert(c.fixation);
+            }
+            Entity::Mandate(m) => {
+                self.scopes.mandates.insert(m.performer);
+            }
+            Entity::Fixation(f) => {
+                self.scopes.references.insert(f.id);
+                self.scopes.credits.insert(f.id);
+            }
+            _ => {}
+        }
+    }
+
+    fn change(&mut self, change: Change) -> Result<()> {
+        self.asked += 1;
+        match change {
+            Change::Create(entity) => {
+                let r = entity.reference();
+                if self.view().revision(&r)?.is_some() {
+                    return invalid(
+                        "id",
+                        Reason::Existence(format!("{r} is already registered")),
+                    );
+                }
+                self.check(&entity)?;
+                self.touch(&entity);
+                self.push(Op::Create, entity)
+            }
+            Change::Amend(entity) => {
+                let r = entity.reference();
+                let before = match self.view().revision(&r)? {
+                    None => {
+                        return invalid("id", Reason::Existence(format!("{r} is not registered")))
+                    }
+                    Some(rev) if rev.withdrawn() => {
+                        return invalid("id", Reason::Withdrawn(r.to_string()))
+                    }
+                    Some(rev) => rev.entity,
+                };
+                Self::check_immutable(&before, &entity)?;
+                self.check(&entity)?;
+                self.touch(&entity);
+                self.push(Op::Amend, entity)
+            }
+            Change::Withdraw(r) => {
+                if r.kind() == EntityKind::Conflict {
+                    return invalid(
+                        "kind",
+                        Reason::Existence("a conflict is resolved, not withdrawn".into()),
+                    );
+                }
+                let mut entity = self.live("id", r)?;
+                match &mut entity {
+                    Entity::Credit(c) => c.status = Status::Withdrawn,
+                    Entity::Holding(h) => h.status = Status::Withdrawn,
+                    Entity::Mandate(m) => m.status = Status::Withdrawn,
+                    _ => {}
+                }
+                self.touch(&entity);
+                self.push(Op::Withdraw, entity)
+            }
+        }
+    }
+
+    /// The open conflicts of `kind` about any of `subjects`.
+    fn open_conflicts(
+        &self,
+        kind: ConflictKind,
+        subjects: impl IntoIterator<Item = EntityRef>,
+    ) -> Result<BTreeMap<ConflictId, Conflict>> {
+        let view = self.view();
+        let mut out = BTreeMap::new();
+        for s in subjects {
+            for c in view.children(&s, EntityKind::Conflict)? {
+                if let Some(Entity::Conflict(c)) = view.revision(&c)?.map(|r| r.entity) {
+                    if c.kind == kind && c.status == ConflictStatus::Open {
+                        out.insert(c.id, c);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn changed<T: PartialEq>(&self, r: &EntityRef, get: impl Fn(&Entity) -> Option<T>) -> bool {
+        let before = self
+            .before
+            .get(r)
+            .and_then(|b| b.as_ref())
+            .and_then(|b| get(&b.entity));
+        let after = self.overlay.get(r).and_then(|a| get(&a.entity));
+        before.is_some() && after.is_some() && before != after
+    }
+
+    /// How the write resolved `conflict`, judged from what it changed.
+    fn resolution_of(&self, conflict: &Conflict) -> Result<Resolution> {
+        let subjects: Vec<EntityRef> = conflict.subjects.iter().map(|&s| s.into()).collect();
+        let view = self.view();
+        for s in &subjects {
+            if view.revision(s)?.is_none_or(|r| r.withdrawn()) {
+                return Ok(Resolution::Withdraw);
+            }
+        }
+        let any =
+            |get: &dyn Fn(&Entity) -> Option<String>| subjects.iter().any(|s| self.changed(s, get));
+        let territories = |e: &Entity| match e {
+            Entity::Holding(h) => Some(format!("{:?}", h.territories)),
+            Entity::Mandate(m) => Some(format!("{:?}", m.territories)),
+            _ => None,
+        };
+        let period = |e: &Entity| match e {
+            Entity::Holding(h) => Some(format!("{:?}", h.period)),
+            Entity::Mandate(m) => Some(format!("{:?}", m.period)),
+            _ => None,
+        };
+        let segments = |e: &Entity| match e {
+            Entity::Credit(c) => Some(format!("{:?}", c.segments)),
+            _ => None,
+        };
+        Ok(match conflict.kind {
+            ConflictKind::ReferenceOverlap => Resolution::DistinguishVersion,
+            _ if any(&territories) => Resolution::SplitTerritory,
+            _ if any(&period) => Resolution::SplitPeriod,
+            ConflictKind::CreditOverlap if any(&segments) => Resolution::ExcludeSegment,
+            _ => Resolution::Share,
+        })
+    }
+
+    /// Opens a conflict for each finding no open conflict records, and
+    /// resolves each open conflict no finding supports any more.
+    fn reconcile(
+        &mut self,
+        findings: Vec<Finding>,
+        open: BTreeMap<ConflictId, Conflict>,
+    ) -> Result<()> {
+        let key = |kind: ConflictKind, subjects: &[Subject]| {
+            (kind, subjects.iter().copied().collect::<BTreeSet<_>>())
+        };
+        let found: BTreeSet<_> = findings
+            .iter()
+            .map(|f| key(f.kind(), &f.subjects()))
+            .collect();
+        let recorded: BTreeSet<_> = open.values().map(|c| key(c.kind, &c.subjects)).collect();
+        let days = match self.registry.options.conflict_respond_days {
+            0 => DEFAULT_RESPOND_DAYS,
+            d => d,
+        };
+        let mut seen = BTreeSet::new();
+        for f in findings {
+            let k = key(f.kind(), &f.subjects());
+            if recorded.contains(&k) || !seen.insert(k) {
+                continue;
+            }
+            let conflict = f
+                .to_conflict(ConflictId::new(), self.today, days)
+                .map_err(|e| Error::Corrupt(format!("cannot date a conflict's response: {e}")))?;
+            self.push(Op::Open, Entity::Conflict(conflict))?;
+        }
+        for c in open.into_values() {
+            if found.contains(&key(c.kind, &c.subjects)) {
+                continue;
+            }
+            let resolution = self.resolution_of(&c)?;
+            let resolved = Conflict {
+                status: ConflictStatus::Resolved,
+                resolution: Some(resolution),
+                ..c
+            };
+            self.push(Op::Resolve, Entity::Conflict(resolved))?;
+        }
+        Ok(())
+    }
+
+    /// Re-checks every touched scope for conflicts.
+    fn detect(&mut self) -> Result<()> {
+        let scopes = std::mem::take(&mut self.scopes);
+        for f in scopes.holdings {
+            let all = self
+                .view()
+                .children(&EntityRef::Fixation(f), EntityKind::Holding)?;
+            let live = self.view().holdings_of(f)?;
+            let findings = if self.view().fixation(f)?.is_some() {
+                overclaims(&live)
+                    .into_iter()
+                    .map(Finding::Overclaim)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let open = self.open_conflicts(ConflictKind::Overclaim, all)?;
+            self.reconcile(findings, open)?;
+        }
+        for f in scopes.credits {
+            let all = self
+                .view()
+                .children(&EntityRef::Fixation(f), EntityKind::Credit)?;
+            let findings = match self.view().fixation(f)? {
+                Some(fixation) => credit_overlaps(&fixation, &self.view().credits_of(f)?)
+                    .into_iter()
+                    .map(Finding::CreditOverlap)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let open = self.open_conflicts(ConflictKind::CreditOverlap, all)?;
+            self.reconcile(findings, open)?;
+        }
+        for p in scopes.mandates {
+            let all = self
+                .view()
+                .children(&EntityRef::Performer(p), EntityKind::Mandate)?;
+            let live = self.view().mandates_of_performer(p)?;
+            let findings = mandate_conflicts(&live)
+                .into_iter()
+                .map(Finding::MandateConflict)
+                .collect();
+            let open = self.open_conflicts(ConflictKind::MandateConflict, all)?;
+            self.reconcile(findings, open)?;
+        }
+        for f in scopes.references {
+            let open =
+                self.open_conflicts(ConflictKind::ReferenceOverlap, [EntityRef::Fixation(f)])?;
+            for c in open.into_values() {
+                if !self.overlap_stands(&c)? {
+                    let resolution = self.resolution_of(&c)?;
+                    let resolved = Conflict {
+                        status: ConflictStatus::Resolved,
+                        resolution: Some(resolution),
+                        ..c
+                    };
+                    self.push(Op::Resolve, Entity::Conflict(resolved))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a reference overlap still has a cause: both fixations live,
+    /// registered by different parties, and no relation declared between
+    /// them.
+    fn overlap_stands(&self, c: &Conflict) -> Result<bool> {
+        let ids: Vec<FixationId> = c
+            .subjects
+            .iter()
+            .filter_map(|s| match s {
+                Subject::Fixation(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let [a, b] = ids[..] else { return Ok(false) };
+        let view = self.view();
+        Ok(match (view.fixation(a)?, view.fixation(b)?) {
+            (Some(a), Some(b)) => a.registered_by != b.registered_by && !Fixation::related(&a, &b),
+            _ => false,
+        })
+    }
+
+    /// Commits everything pending: one transaction, durable on return.
+    fn commit(self) -> Result<Applied> {
+        let committed = self
+            .registry
+            .store
+            .commit_ledger(self.actor, &self.pending, now_ms())?;
+        self.registry.store.flush()?;
+        let mut applied = Applied::default();
+        let mut n = 0;
+        for rev in committed {
+            if n < self.asked {
+                n += 1;
+                applied.revisions.push(rev);
+                continue;
+            }
+            match (rev.entity, rev.op) {
+                (Entity::Conflict(c), Op::Open) => applied.opened.push(c),
+                (Entity::Conflict(c), Op::Resolve) => applied.resolved.push(c),
+                (entity, op) => applied.revisions.push(Revision { entity, op, ..rev }),
+            }
+        }
+        Ok(applied)
+    }
+}
+
+impl Registry {
+    /// Applies `changes` by `actor` (an account id, verbatim in the audit
+    /// log) as one write: each is validated against the state the previous
+    /// ones leave, conflicts are detected in the scopes they touch, and
+    /// everything is committed in one transaction with one audit event per
+    /// revision. Any invalid change rejects the whole write
+    /// ([`Error::Invalid`] naming the field and the reason) and nothing is
+    /// written.
+    pub fn apply(&self, actor: &str, changes: Vec<Change>) -> Result<Applied> {
+        self.apply_on(actor, changes, today())
+    }
+
+    /// [`Registry::apply`] with an explicit today (dates in the future are
+    /// judged against it; conflicts are dated by it).
+    pub fn apply_on(&self, actor: &str, changes: Vec<Change>, today: Date) -> Result<Applied> {
+        let _guard = self.ledger_guard();
+        let mut batch = Batch::new(self, actor, today);
+        for c in changes {
+            batch.change(c)?;
+        }
+        batch.detect()?;
+        batch.commit()
+    }
+
+    fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave a half-written
+        // ledger (the transaction is all or nothing), so a poisoned lock is
+        // safe to take.
+        self.ledger_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records `party`'s response to an open conflict.
+    pub fn respond_to_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        note: &str,
+    ) -> Result<Conflict> {
+        if note.trim().is_empty() {
+            return invalid("note", Reason::Empty);
+        }
+        self.conflict_write(actor, id, |c, today| {
+            if !c.parties.contains(&party) {
+                return invalid(
+                    "party",
+                    Reason::Mismatch {
+                        expected: "a party to the conflict".into(),
+                        found: EntityRef::from(party).to_string(),
+                    },
+                );
+            }
+            c.responses.push(ConflictResponse {
+                party,
+                on: today,
+                note: note.to_owned(),
+            });
+            Ok(Op::Respond)
+        })
+    }
+
+    /// Marks an open conflict resolved as the parties agreed. (If its cause
+    /// remains, the next write in its scope opens it again.)
+    pub fn resolve_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        resolution: Resolution,
+    ) -> Result<Conflict> {
+        self.conflict_write(actor, id, |c, _| {
+            c.status = ConflictStatus::Resolved;
+            c.resolution = Some(resolution);
+            Ok(Op::Resolve)
+        })
+    }
+
+    fn conflict_write(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        edit: impl FnOnce(&mut Conflict, Date) -> Result<Op>,
+    ) -> Result<Conflict> {
+        let _guard = self.ledger_guard();
+        let r = EntityRef::Conflict(id);
+        let Some(Entity::Conflict(mut c)) = self.view().revision(&r)?.map(|r| r.entity) else {
+            return invalid("id", Reason::Unknown(r.to_string()));
+        };
+        if c.status != ConflictStatus::Open {
+            return invalid(
+                "status",
+                Reason::Existence(format!("{r} is already resolved")),
+            );
+        }
+        let today = today();
+        let op = edit(&mut c, today)?;
+        let mut batch = Batch::new(self, actor, today);
+        batch.push(op, Entity::Conflict(c.clone()))?;
+        batch.asked = 1;
+        batch.commit()?;
+        Ok(c)
+    }
+
+    /// Registers `new` as the media of `fixation` (a live fixation without
+    /// media) and links them; then checks the new fingerprint against every
+    /// other fixation's media and opens a reference-overlap conflict for
+    /// each match that neither the registrant nor a declared relation
+    /// explains.
+    ///
+    /// The recording is registered first (its own transaction); if the
+    /// process dies before the link is written, the recording stays
+    /// registered without a fixation, and attaching it again (same bytes)
+    /// completes the link.
+    pub fn attach_media(
+        &self,
+        actor: &str,
+        fixation: FixationId,
+        new: NewRecording,
+    ) -> Result<(Registration, Applied)> {
+        let fingerprint: AudioFingerprint = new.fingerprint.clone();
+        {
+            let view = self.view();
+            if view.fixation(fixation)?.is_none() {
+                return invalid("fixation", Reason::Unknown(fixation.to_string()));
+            }
+            if let Some(r) = self.store.media_of(fixation)? {
+                return invalid(
+                    "media",
+                    Reason::Existence(format!("fixation {fixation} already has recording {r}")),
+                );
+            }
+        }
+        if let Some(existing) = self.by_content_hash(&new.content_hash)? {
+            if let Some(other) = self.store.fixation_of(existing.id)? {
+                return invalid(
+                    "media",
+                    Reason::Duplicate {
+                        value: existing.content_hash.to_string(),
+                        existing: EntityRef::Fixation(other).to_string(),
+                    },
+                );
+            }
+        }
+        let registration = self.register_as(actor, new)?;
+        let recording = registration.recording().id;
+        let matches = self.lookup(&fingerprint)?;
+        let _guard = self.ledger_guard();
+        let today = today();
+        let mut batch = Batch::new(self, actor, today);
+        let Some(me) = batch.view().fixation(fixation)? else {
+            return invalid("fixation", Reason::Withdrawn(fixation.to_string()));
+        };
+        if self.store.media_of(fixation)?.is_some() {
+            return invalid(
+                "media",
+                Reason::Existence(format!("fixation {fixation} already has media")),
+            );
+        }
+        let mut others = Vec::new();
+        let mut found = Vec::new();
+        for m in matches {
+            let Some(other) = self.store.fixation_of(m.recording.id)? else {
+                continue;
+            };
+            if other == fixation {
+                continue;
+            }
+            let Some(f) = batch.view().fixation(other)? else {
+                continue;
+            };
+            found.push(FingerprintMatch {
+                query: fixation,
+                reference: other,
+                query_span: Segment::new(
+                    m.query_start_ms,
+                    m.query_start_ms + m.query_duration_ms.max(1),
+                ),
+                reference_span: Segment::new(
+                    m.ref_start_ms,
+                    m.ref_start_ms + m.ref_duration_ms.max(1),
+                ),
+                score: m.score,
+            });
+            others.push(f);
+        }
+        batch.pending.push(Pending::Media {
+            fixation,
+            recording,
+        });
+        let findings: Vec<Finding> = reference_overlaps(&me, &others, &found)
+            .into_iter()
+            .map(Finding::ReferenceOverlap)
+            .collect();
+        let open = batch.open_conflicts(
+            ConflictKind::ReferenceOverlap,
+            [EntityRef::Fixation(fixation)],
+        )?;
+        // Keep the conflicts already open; only add new ones.
+        let open_keys: BTreeSet<BTreeSet<Subject>> = open
+            .values()
+            .map(|c| c.subjects.iter().copied().collect())
+            .collect();
+        let fresh: Vec<Finding> = findings
+            .into_iter()
+            .filter(|f| !open_keys.contains(&f.subjects().into_iter().collect()))
+            .collect();
+        batch.reconcile(fresh, BTreeMap::new())?;
+        let applied = batch.commit()?;
+        Ok((registration, applied))
+    }
+}
