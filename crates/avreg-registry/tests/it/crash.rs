@@ -1,7 +1,11 @@
-//! Crash safety: a child process registers recordings in a loop and is
-//! killed with SIGKILL at random moments; every reopen must show each
-//! acknowledged registration complete (record, dedup key, forward
-//! fingerprint, postings findable by lookup) and nothing partial.
+//! Crash safety: a child process registers recordings in a loop, each
+//! followed by a ledger write (a fixation with a credit and two holdings
+//! that overclaim, so a conflict opens too), and is killed with SIGKILL at
+//! random moments; every reopen must show each acknowledged registration
+//! complete (record, dedup key, forward fingerprint, postings findable by
+//! lookup; the fixation with its credit, holdings and open conflict), an
+//! audit chain that verifies with one event per write, and nothing
+//! partial.
 //!
 //! The child is this test binary, re-run on the `crash::writer` test with
 //! [`CHILD_ENV`] naming the registry directory.
@@ -12,9 +16,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use avreg_registry::domain::ids::{FixationId, OrganisationId, PerformerId};
+use avreg_registry::domain::model::{OrganisationKind, Party};
+use avreg_registry::domain::territory::Territories;
+use avreg_registry::ledger::{Change, Entity};
 use avreg_registry::{RecordingId, Registry};
 
 use crate::common::{excerpt, fingerprint, new_recording, open, Rng};
+use crate::ledger::{credit, fixation, holding, organisation, performer};
 
 const CHILD_ENV: &str = "AVREG_CRASH_CHILD_DIR";
 const DURATION_MS: u64 = 24_000;
@@ -25,11 +34,57 @@ const DURATION_MS: u64 = 24_000;
 fn write_loop(dir: &Path, count: u64, mut out: impl Write) {
     let reg = open(dir);
     let mut rng = Rng(u64::from(std::process::id()) ^ 0xc0ffee);
+    if reg
+        .view()
+        .performer(PerformerId::from_u128(1))
+        .expect("read")
+        .is_none()
+    {
+        reg.apply(
+            "crash",
+            vec![
+                Change::Create(Entity::Performer(performer(1, "Ada"))),
+                Change::Create(Entity::Organisation(organisation(
+                    10,
+                    OrganisationKind::Producer,
+                    "Studio",
+                ))),
+            ],
+        )
+        .expect("setup");
+    }
     for i in 0..count {
         let seed = rng.next() >> 1;
         let r = reg
             .register(new_recording(seed, DURATION_MS))
             .expect("register");
+        let f = fixation_id(seed);
+        let studio = Party::Organisation(OrganisationId::from_u128(10));
+        let ada = Party::Performer(PerformerId::from_u128(1));
+        let applied = reg
+            .apply(
+                "crash",
+                vec![
+                    Change::Create(Entity::Fixation(fixation(f, studio, DURATION_MS))),
+                    Change::Create(Entity::Credit(credit(f, f, 1, "Hero", &[(0, 1_000)]))),
+                    Change::Create(Entity::Holding(holding(
+                        f,
+                        f,
+                        studio,
+                        800_000,
+                        Territories::worldwide(),
+                    ))),
+                    Change::Create(Entity::Holding(holding(
+                        f + 1,
+                        f,
+                        ada,
+                        300_000,
+                        Territories::worldwide(),
+                    ))),
+                ],
+            )
+            .expect("ledger write");
+        assert_eq!(applied.opened.len(), 1);
         writeln!(out, "committed {} {seed}", r.recording().id).expect("report");
         out.flush().expect("report");
         if i % 4 == 3 {
@@ -47,6 +102,9 @@ fn check(dir: &Path, committed: &BTreeMap<RecordingId, u64>) {
     reg.verify().expect("no partial state after a crash");
     let all = reg.recordings().expect("list");
     assert!(all.len() >= committed.len());
+    // Each acknowledged ledger write opened its overclaim conflict.
+    let open_conflicts = reg.view().conflicts(true, None).expect("conflicts").len();
+    assert!(open_conflicts >= committed.len(), "{open_conflicts} open conflicts");
     let stride = (committed.len() / 8).max(1);
     let newest = committed.len().saturating_sub(4);
     for (i, (&id, &seed)) in committed.iter().enumerate() {
@@ -55,6 +113,14 @@ fn check(dir: &Path, committed: &BTreeMap<RecordingId, u64>) {
             .expect("read")
             .expect("acknowledged recording survives");
         assert_eq!(rec.title, format!("recording {seed}"));
+        let view = reg.view();
+        let f = FixationId::from_u128(fixation_id(seed));
+        assert!(
+            view.fixation(f).expect("read").is_some(),
+            "fixation of {seed}"
+        );
+        assert_eq!(view.credits_of(f).expect("credits").len(), 1);
+        assert_eq!(view.holdings_of(f).expect("holdings").len(), 2);
         // UUID v7 ids sort by registration time.
         if i < newest && i % stride != 0 {
             continue;
@@ -67,6 +133,11 @@ fn check(dir: &Path, committed: &BTreeMap<RecordingId, u64>) {
             "recording {id} not found by lookup"
         );
     }
+}
+
+/// The fixation (and credit, holding) id of a seed's ledger write.
+fn fixation_id(seed: u64) -> u128 {
+    (u128::from(seed) << 8) | 1
 }
 
 fn parse(line: &str) -> Option<(RecordingId, u64)> {

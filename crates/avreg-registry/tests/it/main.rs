@@ -3,4 +3,5 @@
 mod common;
 mod crash;
 mod ledger;
+mod ledger_model;
 mod registry;
