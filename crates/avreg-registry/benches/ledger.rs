@@ -207,7 +207,9 @@ fn main() {
     let single = 500.min(n);
     let t = Instant::now();
     for i in 0..single {
-        let applied = reg.apply("bench", registration(i, &mut rng)).expect("apply");
+        let applied = reg
+            .apply("bench", registration(i, &mut rng))
+            .expect("apply");
         assert!(applied.opened.is_empty());
     }
     let single_s = t.elapsed().as_secs_f64();

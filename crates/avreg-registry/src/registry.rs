@@ -21,7 +21,7 @@ use avreg_fingerprint::audio::{AudioFingerprint, ALGORITHM, ALGORITHM_VERSION};
 use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig};
 use avreg_fingerprint::ContentHash;
 
-use crate::domain::audit::{self, AuditEvent, Head};
+use crate::domain::audit::{self, AuditEvent, Head, SignedHead};
 use crate::domain::rules::Jurisdictions;
 use crate::error::{Error, Result};
 
@@ -65,6 +65,8 @@ pub struct Registry {
     /// checks for conflicts, then commits, with no other ledger write in
     /// between.
     pub(crate) ledger_lock: std::sync::Mutex<()>,
+    /// Signs audit heads (`dir/audit-signing.key`, created on first open).
+    signing_key: ed25519_dalek::SigningKey,
     maintenance: Maintenance,
 }
 
@@ -123,6 +125,49 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+/// The file of the registry's Ed25519 audit key (32 secret bytes).
+const SIGNING_KEY_FILE: &str = "audit-signing.key";
+
+/// Loads the audit signing key, or creates it (readable by the owner only,
+/// written to a temporary file, synced and renamed into place so that a
+/// crash never leaves half a key).
+fn load_signing_key(path: &Path) -> Result<ed25519_dalek::SigningKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let secret = <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| Error::Corrupt(format!("{} is not a 32-byte key", path.display())))?;
+            Ok(ed25519_dalek::SigningKey::from_bytes(&secret))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let tmp = path.with_extension("tmp");
+            {
+                use std::io::Write;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                let mut f = options.open(&tmp).map_err(Error::io(&tmp))?;
+                f.write_all(&secret).map_err(Error::io(&tmp))?;
+                f.sync_all().map_err(Error::io(&tmp))?;
+            }
+            std::fs::rename(&tmp, path).map_err(Error::io(path))?;
+            Ok(ed25519_dalek::SigningKey::from_bytes(&secret))
+        }
+        Err(e) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -174,10 +219,12 @@ impl Registry {
                     .map_err(|e| Error::Corrupt(format!("embedded jurisdictions: {e}")))?,
             ),
         };
+        let signing_key = load_signing_key(&dir.join(SIGNING_KEY_FILE))?;
         Ok(Registry {
             dir: dir.to_path_buf(),
             store,
             jurisdictions,
+            signing_key,
             ledger_lock: std::sync::Mutex::new(()),
             maintenance: Maintenance::start(index.clone())?,
             index,
@@ -334,6 +381,26 @@ impl Registry {
     /// an earlier verification: the log must still contain it.
     pub fn verify_audit(&self, held: Option<Head>) -> Result<Option<Head>> {
         Ok(audit::verify(&self.store.audit_events(0)?, held)?)
+    }
+
+    /// Verifies the whole audit log and signs its head with the registry's
+    /// audit key (`None` for an empty log). Auditors keep signed heads: a
+    /// later [`Registry::verify_audit`] with one proves nothing before it
+    /// changed, and the signature proves the registry stated it.
+    pub fn signed_head(&self) -> Result<Option<SignedHead>> {
+        Ok(self
+            .verify_audit(None)?
+            .map(|head| SignedHead::sign(head, now_ms(), &self.signing_key)))
+    }
+
+    /// The registry's audit public key (Ed25519, hex), which signs heads.
+    pub fn audit_public_key(&self) -> String {
+        self.signing_key
+            .verifying_key()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Checks the registry's invariants (reads everything): every document

@@ -183,6 +183,117 @@ pub struct Head {
     pub hash: ChainHash,
 }
 
+/// Version of a [`SignedHead`]'s signed form.
+pub const SIGNED_HEAD_VERSION: u16 = 1;
+
+/// A head the registry signed with its Ed25519 audit key, for auditors to
+/// keep and publish: whoever holds it can show that the registry stated
+/// this head at this time, and [`verify`] with it proves that nothing up to
+/// it has changed since.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedHead {
+    /// [`SIGNED_HEAD_VERSION`].
+    pub version: u16,
+    /// The head.
+    #[serde(flatten)]
+    pub head: Head,
+    /// When it was signed, ms since the Unix epoch.
+    pub signed_at_ms: u64,
+    /// The registry's Ed25519 public key, hex.
+    pub public_key: String,
+    /// Ed25519 signature over the signed form, hex.
+    pub signature: String,
+}
+
+/// Why a signed head does not verify.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// A version this build does not know.
+    #[error("signed head version {0} is not supported")]
+    Version(u16),
+    /// The key or signature is not well-formed hex of the right length.
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    /// The signature does not match the head and key.
+    #[error("the signature does not match the head")]
+    Mismatch,
+    /// Signed by another key than the one expected.
+    #[error("signed by key {found}, expected {expected}")]
+    OtherKey {
+        /// The key expected.
+        expected: String,
+        /// The key found.
+        found: String,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], SignatureError> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 2 * N {
+        return Err(SignatureError::Malformed(what));
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let text = std::str::from_utf8(pair).map_err(|_| SignatureError::Malformed(what))?;
+        out[i] = u8::from_str_radix(text, 16).map_err(|_| SignatureError::Malformed(what))?;
+    }
+    Ok(out)
+}
+
+impl SignedHead {
+    fn message(version: u16, head: &Head, signed_at_ms: u64) -> Vec<u8> {
+        let mut m = b"avreg-audit-head".to_vec();
+        m.extend_from_slice(&version.to_le_bytes());
+        m.extend_from_slice(&head.seq.to_le_bytes());
+        m.extend_from_slice(&head.hash.0);
+        m.extend_from_slice(&signed_at_ms.to_le_bytes());
+        m
+    }
+
+    /// Signs `head` at `signed_at_ms` with `key`.
+    pub fn sign(head: Head, signed_at_ms: u64, key: &ed25519_dalek::SigningKey) -> Self {
+        use ed25519_dalek::Signer;
+        let signature = key.sign(&Self::message(SIGNED_HEAD_VERSION, &head, signed_at_ms));
+        Self {
+            version: SIGNED_HEAD_VERSION,
+            head,
+            signed_at_ms,
+            public_key: hex(key.verifying_key().as_bytes()),
+            signature: hex(&signature.to_bytes()),
+        }
+    }
+
+    /// Checks the signature against the key it names, and (if given) that
+    /// the key is `expected_key` (hex).
+    pub fn verify(&self, expected_key: Option<&str>) -> Result<(), SignatureError> {
+        if self.version != SIGNED_HEAD_VERSION {
+            return Err(SignatureError::Version(self.version));
+        }
+        if let Some(k) = expected_key {
+            if !k.eq_ignore_ascii_case(&self.public_key) {
+                return Err(SignatureError::OtherKey {
+                    expected: k.to_owned(),
+                    found: self.public_key.clone(),
+                });
+            }
+        }
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&unhex::<32>(&self.public_key, "public key")?)
+                .map_err(|_| SignatureError::Malformed("public key"))?;
+        let signature =
+            ed25519_dalek::Signature::from_bytes(&unhex::<64>(&self.signature, "signature")?);
+        key.verify_strict(
+            &Self::message(self.version, &self.head, self.signed_at_ms),
+            &signature,
+        )
+        .map_err(|_| SignatureError::Mismatch)
+    }
+}
+
 /// Walks a whole log from event 0. Returns the head (`None` for an empty
 /// log) or the first event that does not fit. If `held` is given, the event
 /// at its position must carry its hash.
@@ -239,6 +350,45 @@ pub fn verify<'a>(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn signed_heads_verify_and_detect_tampering() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let head = Head {
+            seq: 41,
+            hash: ChainHash([9; 32]),
+        };
+        let signed = SignedHead::sign(head, 1_700_000_000_000, &key);
+        signed.verify(None).expect("verifies");
+        signed
+            .verify(Some(&signed.public_key.to_uppercase()))
+            .expect("same key");
+        let json = serde_json::to_string(&signed).expect("json");
+        assert!(json.contains("\"seq\":41"), "{json}");
+        let back: SignedHead = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, signed);
+        let mut moved = signed.clone();
+        moved.head.seq = 40;
+        assert_eq!(moved.verify(None), Err(SignatureError::Mismatch));
+        let mut rehashed = signed.clone();
+        rehashed.head.hash = ChainHash([8; 32]);
+        assert_eq!(rehashed.verify(None), Err(SignatureError::Mismatch));
+        let other = SignedHead::sign(
+            head,
+            1_700_000_000_000,
+            &ed25519_dalek::SigningKey::from_bytes(&[8; 32]),
+        );
+        assert!(matches!(
+            other.verify(Some(&signed.public_key)),
+            Err(SignatureError::OtherKey { .. })
+        ));
+        let mut garbled = signed;
+        garbled.signature.replace_range(0..2, "zz");
+        assert_eq!(
+            garbled.verify(None),
+            Err(SignatureError::Malformed("signature"))
+        );
+    }
 
     fn log(n: usize) -> Vec<AuditEvent> {
         let mut v: Vec<AuditEvent> = Vec::new();

@@ -104,7 +104,10 @@ fn check(dir: &Path, committed: &BTreeMap<RecordingId, u64>) {
     assert!(all.len() >= committed.len());
     // Each acknowledged ledger write opened its overclaim conflict.
     let open_conflicts = reg.view().conflicts(true, None).expect("conflicts").len();
-    assert!(open_conflicts >= committed.len(), "{open_conflicts} open conflicts");
+    assert!(
+        open_conflicts >= committed.len(),
+        "{open_conflicts} open conflicts"
+    );
     let stride = (committed.len() / 8).max(1);
     let newest = committed.len().saturating_sub(4);
     for (i, (&id, &seed)) in committed.iter().enumerate() {

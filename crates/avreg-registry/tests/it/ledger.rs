@@ -658,3 +658,34 @@ fn the_ledger_survives_a_reopen_and_lists_by_page() {
         .expect("list")
         .is_empty());
 }
+
+#[test]
+fn signed_heads_prove_the_past_across_reopens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (held, key) = {
+        let reg = open(dir.path());
+        assert!(reg.signed_head().expect("head").is_none(), "empty log");
+        seed(&reg);
+        let signed = reg.signed_head().expect("head").expect("some");
+        signed
+            .verify(Some(&reg.audit_public_key()))
+            .expect("signature");
+        (signed, reg.audit_public_key())
+    };
+    let reg = open(dir.path());
+    assert_eq!(reg.audit_public_key(), key, "the key survives a reopen");
+    reg.apply(
+        "x",
+        vec![Change::Create(Entity::Performer(performer(9, "Later")))],
+    )
+    .expect("write");
+    let now = reg.signed_head().expect("head").expect("some");
+    assert_eq!(now.head.seq, held.head.seq + 1);
+    // The auditor's old head is still in the log.
+    reg.verify_audit(Some(held.head)).expect("old head holds");
+    let forged = avreg_registry::domain::audit::Head {
+        seq: held.head.seq,
+        hash: now.head.hash,
+    };
+    assert!(reg.verify_audit(Some(forged)).is_err());
+}
