@@ -8,9 +8,11 @@
 //! their options from here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use avreg_fingerprint::matching::{speed_grid, MatchConfig};
+use avreg_registry::domain::rules::Jurisdictions;
 use avreg_registry::{IndexOptions, RegistryOptions};
 use serde::Deserialize;
 
@@ -22,6 +24,29 @@ pub struct Config {
     pub media: MediaConfig,
     pub lookup: LookupConfig,
     pub import: ImportConfig,
+    pub registry: RegistrySection,
+    /// The term rules, loaded from `[registry] jurisdictions` (or the
+    /// embedded edition) when the configuration is loaded.
+    #[serde(skip)]
+    pub jurisdictions: Option<Arc<Jurisdictions>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySection {
+    pub jurisdictions: PathBuf,
+    pub conflict_respond_days: u32,
+    pub actor: String,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        Self {
+            jurisdictions: PathBuf::new(),
+            conflict_respond_days: 30,
+            actor: avreg_registry::LOCAL_ACTOR.to_owned(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -100,8 +125,16 @@ impl Config {
             None => toml::Value::Table(toml::map::Map::new()),
         };
         apply_env(&mut value, std::env::vars())?;
-        let config: Config = value.try_into().context("invalid configuration")?;
+        let mut config: Config = value.try_into().context("invalid configuration")?;
         config.validate()?;
+        let rules = &config.registry.jurisdictions;
+        let rules = (!rules.as_os_str().is_empty()).then_some(rules.as_path());
+        config.jurisdictions = Some(Arc::new(Jurisdictions::load(rules).with_context(|| {
+            format!(
+                "cannot load the jurisdictions' term rules{}",
+                rules.map_or(String::new(), |p| format!(" from {}", p.display()))
+            )
+        })?));
         Ok(config)
     }
 
@@ -115,6 +148,12 @@ impl Config {
         }
         if l.min_aligned < 3 {
             bail!("lookup.min_aligned below 3 would accept chance coincidences");
+        }
+        if self.registry.conflict_respond_days == 0 {
+            bail!("registry.conflict_respond_days must be at least 1");
+        }
+        if self.registry.actor.trim().is_empty() {
+            bail!("registry.actor must not be empty");
         }
         Ok(())
     }
@@ -130,7 +169,12 @@ impl Config {
         let index = IndexOptions::default()
             .with_buffer_postings(self.store.index_buffer_postings.max(1))
             .with_merge_factor(self.store.index_merge_factor);
-        RegistryOptions { index, matching }
+        RegistryOptions {
+            index,
+            matching,
+            jurisdictions: self.jurisdictions.clone(),
+            conflict_respond_days: self.registry.conflict_respond_days,
+        }
     }
 }
 

@@ -50,8 +50,14 @@ enum Command {
     Lookup(commands::lookup::Args),
     /// List the registered recordings.
     List(commands::list::Args),
-    /// The tamper-evident audit log: verify its chain, or print it.
+    /// The tamper-evident audit log: verify its chain, print it, sign its
+    /// head.
     Audit(commands::audit::Args),
+    /// Performers, fixations, credits, rights and conflicts: write and query.
+    Ledger(commands::ledger::Args),
+    /// Reports: a society's repertoire, a performer's statement, conflicts,
+    /// expiring terms, RMI manifests (CSV or JSON).
+    Export(commands::export::Args),
     /// Register the bundled fixtures and identify a degraded excerpt.
     Demo(commands::demo::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
@@ -91,9 +97,11 @@ impl From<avreg_registry::Error> for Failure {
     fn from(e: avreg_registry::Error) -> Self {
         use avreg_registry::Error as E;
         match e {
-            E::SilentFingerprint | E::EmptyFingerprint | E::EmptyTitle | E::Locked(_) => {
-                Self::Input(e.into())
-            }
+            E::SilentFingerprint
+            | E::EmptyFingerprint
+            | E::EmptyTitle
+            | E::Locked(_)
+            | E::Invalid(_) => Self::Input(e.into()),
             _ => Self::Internal(e.into()),
         }
     }
@@ -140,6 +148,8 @@ fn run(command: Command, config: &Config) -> Result<Outcome, Failure> {
         Command::List(args) => commands::list::run(args, config),
         Command::Demo(args) => commands::demo::run(args, config),
         Command::Audit(args) => commands::audit::run(args, config),
+        Command::Ledger(args) => commands::ledger::run(args, config),
+        Command::Export(args) => commands::export::run(args, config),
         Command::Eval(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

@@ -1,7 +1,7 @@
-//! `avreg audit verify|log`: the tamper-evident audit log.
+//! `avreg audit verify|head|log`: the tamper-evident audit log.
 
-use avreg_registry::domain::audit::{AuditEvent, ChainHash, Head};
-use avreg_registry::Error as RegistryError;
+use avreg_registry::domain::audit::{AuditEvent, ChainHash, Head, SignedHead};
+use avreg_registry::{Error as RegistryError, Registry};
 
 use crate::config::Config;
 use crate::output::{print_json, JSON_VERSION};
@@ -20,12 +20,20 @@ enum AuditCommand {
     Verify {
         /// A head kept from an earlier verification, `SEQ:HASH`: the log
         /// must still contain it (proves nothing before it changed).
-        #[arg(long, value_parser = parse_head)]
+        #[arg(long, value_parser = parse_head, conflicts_with = "signed")]
         head: Option<Head>,
+        /// A signed head kept from `audit head` (a JSON file): its
+        /// signature must be this registry's and the log must contain it.
+        #[arg(long, value_name = "FILE")]
+        signed: Option<std::path::PathBuf>,
         /// Print JSON instead of a line.
         #[arg(long)]
         json: bool,
     },
+    /// Verify the whole chain and print its head signed with the
+    /// registry's Ed25519 audit key (JSON): keep it, publish it, and later
+    /// check it with `audit verify --signed FILE`.
+    Head,
     /// Print the events, oldest first.
     Log {
         /// First sequence number to print.
@@ -63,41 +71,71 @@ struct LogDoc<'a> {
     events: &'a [AuditEvent],
 }
 
+fn verify(registry: &Registry, head: Option<Head>, json: bool) -> Result<Outcome, Failure> {
+    match registry.verify_audit(head) {
+        Ok(head) => {
+            if json {
+                print_json(&VerifyDoc {
+                    version: JSON_VERSION,
+                    ok: true,
+                    head,
+                    error: None,
+                })?;
+            } else {
+                match head {
+                    Some(h) => println!("audit log verifies: head {}:{}", h.seq, h.hash),
+                    None => println!("audit log verifies: empty"),
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Err(RegistryError::AuditChain(e)) => {
+            if json {
+                print_json(&VerifyDoc {
+                    version: JSON_VERSION,
+                    ok: false,
+                    head: None,
+                    error: Some(e.to_string()),
+                })?;
+            }
+            Err(Failure::internal(anyhow::anyhow!(
+                "the audit log does not verify: {e}"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     let registry = super::open_registry(config)?;
     match args.command {
-        AuditCommand::Verify { head, json } => match registry.verify_audit(head) {
-            Ok(head) => {
-                if json {
-                    print_json(&VerifyDoc {
-                        version: JSON_VERSION,
-                        ok: true,
-                        head,
-                        error: None,
-                    })?;
-                } else {
-                    match head {
-                        Some(h) => println!("audit log verifies: head {}:{}", h.seq, h.hash),
-                        None => println!("audit log verifies: empty"),
-                    }
+        AuditCommand::Head => {
+            match registry.signed_head()? {
+                Some(signed) => print_json(&signed)?,
+                None => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "the audit log is empty: no head to sign"
+                    )))
                 }
-                Ok(Outcome::Success)
             }
-            Err(RegistryError::AuditChain(e)) => {
-                if json {
-                    print_json(&VerifyDoc {
-                        version: JSON_VERSION,
-                        ok: false,
-                        head: None,
-                        error: Some(e.to_string()),
-                    })?;
+            Ok(Outcome::Success)
+        }
+        AuditCommand::Verify { head, signed, json } => {
+            let head = match signed {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| super::file_error(&path, e))?;
+                    let signed: SignedHead =
+                        serde_json::from_str(&text).map_err(|e| super::file_error(&path, e))?;
+                    signed
+                        .verify(Some(&registry.audit_public_key()))
+                        .map_err(|e| super::file_error(&path, e))?;
+                    Some(signed.head)
                 }
-                Err(Failure::internal(anyhow::anyhow!(
-                    "the audit log does not verify: {e}"
-                )))
-            }
-            Err(e) => Err(e.into()),
-        },
+                None => head,
+            };
+            verify(&registry, head, json)
+        }
         AuditCommand::Log { since, json } => {
             let events = registry.audit_log(since)?;
             if json {

@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod demo;
+pub mod export;
 pub mod fingerprint;
 pub mod import;
+pub mod ledger;
 pub mod list;
 pub mod lookup;
 pub mod register;

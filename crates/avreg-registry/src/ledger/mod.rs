@@ -23,7 +23,7 @@ pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 pub use view::{
     HolderLine, OnScreenCredit, RepertoireEntry, RightHoldersOwned, StatementEntry, TermLine, View,
 };
-pub use write::{Applied, Change};
+pub use write::{today, Applied, Change};
 
 /// Whether an audit event's operation is a ledger write (`create_credit`,
 /// `resolve_conflict`, `attach_media`, ...).

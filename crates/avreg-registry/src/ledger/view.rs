@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::entity::{Entity, EntityKind, EntityRef, Revision};
+use super::write::Overlay;
 use crate::domain::date::Date;
 use crate::domain::ids::{
     ConflictId, CreditId, Eidr, FixationId, HoldingId, Isan, Isni, Isrc, MandateId, OrganisationId,
@@ -30,7 +31,7 @@ pub struct View<'a> {
     /// The last audit sequence number included (`None` = everything).
     at: Option<u64>,
     /// A write's pending revisions, seen over the store while it validates.
-    overlay: Option<&'a BTreeMap<EntityRef, Revision>>,
+    overlay: Option<&'a Overlay>,
     /// Nothing existed yet at the instant asked.
     empty: bool,
 }
@@ -159,10 +160,7 @@ pub struct RepertoireEntry {
 }
 
 impl<'a> View<'a> {
-    pub(crate) fn with_overlay(
-        registry: &'a Registry,
-        overlay: &'a BTreeMap<EntityRef, Revision>,
-    ) -> Self {
+    pub(crate) fn with_overlay(registry: &'a Registry, overlay: &'a Overlay) -> Self {
         Self {
             registry,
             at: None,
@@ -181,7 +179,7 @@ impl<'a> View<'a> {
         if self.empty {
             return Ok(None);
         }
-        if let Some(rev) = self.overlay.and_then(|o| o.get(r)) {
+        if let Some(rev) = self.overlay.and_then(|o| o.revisions.get(r)) {
             return Ok(Some(rev.clone()));
         }
         self.registry.store.revision_at(r, self.at)
@@ -216,13 +214,8 @@ impl<'a> View<'a> {
             .children(parent, kind)?
             .into_iter()
             .collect();
-        if let Some(o) = self.overlay {
-            out.extend(
-                o.values()
-                    .filter(|rev| rev.entity.reference().kind() == kind)
-                    .filter(|rev| rev.entity.parents().contains(parent))
-                    .map(|rev| rev.entity.reference()),
-            );
+        if let Some(children) = self.overlay.and_then(|o| o.children.get(parent)) {
+            out.extend(children.iter().filter(|c| c.kind() == kind).copied());
         }
         Ok(out.into_iter().collect())
     }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use avreg_fingerprint::audio::AudioFingerprint;
+use serde::{Deserialize, Serialize};
 
 use super::entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 use super::view::View;
@@ -24,8 +25,11 @@ use crate::store::Pending;
 /// Days to respond to a conflict when the options leave it at 0.
 const DEFAULT_RESPOND_DAYS: u32 = 30;
 
-/// One change of a ledger write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One change of a ledger write. Exchanged as `{"create": ENTITY}`,
+/// `{"amend": ENTITY}` or `{"withdraw": {"kind": …, "id": …}}`, an entity
+/// being `{"kind": "credit", "entity": {…}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// A new entity (its id must be new).
     Create(Entity),
@@ -39,7 +43,7 @@ pub enum Change {
 }
 
 /// What a write did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Applied {
     /// The revisions written for the changes asked, in order.
     pub revisions: Vec<Revision>,
@@ -50,7 +54,7 @@ pub struct Applied {
 }
 
 /// Today, by the system clock (UTC).
-pub(crate) fn today() -> Date {
+pub fn today() -> Date {
     let days = (now_ms() / 86_400_000) as i64;
     Date::from_days_since_epoch(days).unwrap_or_else(|_| {
         // The clock is beyond the calendar the domain handles; treat it as
@@ -61,6 +65,30 @@ pub(crate) fn today() -> Date {
 
 fn invalid<T>(field: impl Into<String>, reason: Reason) -> Result<T> {
     Err(Error::Invalid(ValidationError::new(field, reason)))
+}
+
+/// A write's pending revisions, indexed the way reads need them.
+#[derive(Debug, Default)]
+pub(crate) struct Overlay {
+    /// The latest pending revision of each entity written.
+    pub(crate) revisions: BTreeMap<EntityRef, Revision>,
+    /// Parent → the pending entities that refer to it.
+    pub(crate) children: BTreeMap<EntityRef, BTreeSet<EntityRef>>,
+    /// Identifier key → the pending entities that claim it.
+    idents: BTreeMap<String, BTreeSet<EntityRef>>,
+}
+
+impl Overlay {
+    fn insert(&mut self, rev: Revision) {
+        let r = rev.entity.reference();
+        for p in rev.entity.parents() {
+            self.children.entry(p).or_default().insert(r);
+        }
+        for (_, k) in rev.entity.identifiers() {
+            self.idents.entry(k).or_default().insert(r);
+        }
+        self.revisions.insert(r, rev);
+    }
 }
 
 /// The scopes a write touched, where conflicts are re-checked.
@@ -78,7 +106,7 @@ pub(crate) struct Batch<'a> {
     registry: &'a Registry,
     actor: &'a str,
     today: Date,
-    pub(crate) overlay: BTreeMap<EntityRef, Revision>,
+    overlay: Overlay,
     pending: Vec<Pending>,
     /// The state of each touched entity before the write.
     before: BTreeMap<EntityRef, Option<Revision>>,
@@ -92,7 +120,7 @@ impl<'a> Batch<'a> {
             registry,
             actor,
             today,
-            overlay: BTreeMap::new(),
+            overlay: Overlay::default(),
             pending: Vec::new(),
             before: BTreeMap::new(),
             scopes: Scopes::default(),
@@ -110,17 +138,14 @@ impl<'a> Batch<'a> {
             let prev = self.view().revision(&r)?;
             self.before.insert(r, prev);
         }
-        self.overlay.insert(
-            r,
-            Revision {
-                version: REVISION_VERSION,
-                seq: u64::MAX,
-                at_ms: 0,
-                actor: self.actor.to_owned(),
-                op,
-                entity: entity.clone(),
-            },
-        );
+        self.overlay.insert(Revision {
+            version: REVISION_VERSION,
+            seq: u64::MAX,
+            at_ms: 0,
+            actor: self.actor.to_owned(),
+            op,
+            entity: entity.clone(),
+        });
         self.pending.push(Pending::Revision { op, entity });
         Ok(())
     }
@@ -241,10 +266,10 @@ impl<'a> Batch<'a> {
         for (field, key) in entity.identifiers() {
             let mut holders: Vec<EntityRef> = self
                 .overlay
-                .values()
-                .filter(|rev| rev.entity.identifiers().iter().any(|(_, k)| *k == key))
-                .map(|rev| rev.entity.reference())
-                .collect();
+                .idents
+                .get(&key)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
             holders.extend(self.registry.store.ident(&key)?);
             for other in holders.into_iter().filter(|o| *o != me) {
                 let still = self.view().revision(&other)?.is_some_and(|rev| {
@@ -403,7 +428,7 @@ impl<'a> Batch<'a> {
             .get(r)
             .and_then(|b| b.as_ref())
             .and_then(|b| get(&b.entity));
-        let after = self.overlay.get(r).and_then(|a| get(&a.entity));
+        let after = self.overlay.revisions.get(r).and_then(|a| get(&a.entity));
         before.is_some() && after.is_some() && before != after
     }
 
