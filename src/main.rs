@@ -5,11 +5,12 @@
 //! nothing, 2 bad input (unreadable, corrupt or unsupported media, a clip
 //! too short, a bad argument), 3 an internal failure (the store).
 
+#[macro_use]
+mod output;
 mod commands;
 mod config;
 mod eval;
 mod media;
-mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,6 +8,14 @@ use avreg_registry::{LookupMatch, Recording};
 use base64::Engine;
 use serde::Serialize;
 
+/// `println!` that never panics: a closed stdout (`avreg … | head`) ends
+/// the output quietly instead of aborting the command mid-write.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stdout().lock(), $($arg)*);
+    }};
+}
 /// Version of every JSON document the CLI prints.
 pub const JSON_VERSION: u32 = 1;
 
@@ -155,10 +163,11 @@ pub struct ImportDoc {
     pub elapsed_ms: u64,
 }
 
-/// Prints a JSON document on stdout.
+/// Prints a JSON document on stdout. A reader that went away (a closed
+/// pipe, as with `| head`) is not an error.
 pub fn print_json(doc: &impl Serialize) -> Result<(), crate::Failure> {
     let text = serde_json::to_string_pretty(doc).map_err(crate::Failure::internal)?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 

@@ -83,8 +83,8 @@ fn verify(registry: &Registry, head: Option<Head>, json: bool) -> Result<Outcome
                 })?;
             } else {
                 match head {
-                    Some(h) => println!("audit log verifies: head {}:{}", h.seq, h.hash),
-                    None => println!("audit log verifies: empty"),
+                    Some(h) => outln!("audit log verifies: head {}:{}", h.seq, h.hash),
+                    None => outln!("audit log verifies: empty"),
                 }
             }
             Ok(Outcome::Success)
@@ -145,9 +145,14 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                 })?;
             } else {
                 for e in &events {
-                    println!(
+                    outln!(
                         "{} {} {} {} {} {}",
-                        e.seq, e.at_ms, e.actor, e.operation, e.entity, e.hash
+                        e.seq,
+                        e.at_ms,
+                        e.actor,
+                        e.operation,
+                        e.entity,
+                        e.hash
                     );
                 }
             }

@@ -39,7 +39,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         return Err(super::file_error(&dir, "no media files"));
     }
     let registry = super::open_registry(config)?;
-    println!(
+    outln!(
         "1. registering {} recordings from {} into {}",
         files.len(),
         dir.display(),
@@ -63,7 +63,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             "already registered"
         };
         let rec = r.recording();
-        println!(
+        outln!(
             "   {what:18} {} \"{}\" {}",
             rec.id,
             rec.title,
@@ -81,7 +81,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     let a = (start_ms * u64::from(rate) / 1000) as usize;
     let b = (a + (EXCERPT_MS * u64::from(rate) / 1000) as usize).min(pcm.len());
     let clip = degrade(&pcm[a..b]);
-    println!(
+    outln!(
         "2. a platform's clip: {} of \"{}\" from {}, sped up ×{SPEED}, {GAIN_DB} dB, white noise at {SNR_DB} dB SNR",
         clock(EXCERPT_MS),
         registered[0].title,
@@ -92,9 +92,9 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     fp.consume(&clip);
     let query = fp.finish();
     let matches = registry.lookup(&query)?;
-    println!("3. lookup:");
+    outln!("3. lookup:");
     for m in &matches {
-        println!(
+        outln!(
             "   {} \"{}\" score {:.2}: clip {}+{} is recording {}+{} at speed ×{:.3}",
             m.recording.id,
             m.recording.title,
@@ -108,7 +108,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     }
     match matches.first() {
         Some(m) if m.recording.id == registered[0].id => {
-            println!(
+            outln!(
                 "   identified; the excerpt really starts at {}",
                 clock(start_ms)
             );

@@ -83,9 +83,16 @@ fn emit<T: Serialize>(
         return print_json(&Export::new(kind, rows));
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(csv(&rows).as_bytes())
+    match out
+        .write_all(csv(&rows).as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Failure::internal(anyhow::anyhow!("cannot write the export: {e}")))
+    {
+        // The reader went away (`| head`): not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => {
+            other.map_err(|e| Failure::internal(anyhow::anyhow!("cannot write the export: {e}")))
+        }
+    }
 }
 
 pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {

@@ -29,7 +29,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             fingerprint: fp,
         })?;
     } else {
-        println!(
+        outln!(
             "{}: {} {} Hz {} ch, {}, {} peaks ({} reference), {} index hashes, blake3 {}",
             args.file.display(),
             a.info.codec,

@@ -102,7 +102,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             elapsed_ms: elapsed.as_millis() as u64,
         })?;
     } else {
-        println!(
+        outln!(
             "{} files: {registered} registered, {existing} already registered, {} failed ({:.0} s of audio in {:.1} s)",
             files.len(),
             failed.len(),

@@ -28,7 +28,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         })?;
     } else {
         for r in &recordings {
-            println!(
+            outln!(
                 "{} {} \"{}\" {}",
                 r.id,
                 clock(r.duration_ms),

@@ -56,10 +56,10 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                 .collect(),
         })?;
     } else if matches.is_empty() {
-        println!("{}: no match", args.clip.display());
+        outln!("{}: no match", args.clip.display());
     } else {
         for m in &matches {
-            println!(
+            outln!(
                 "{} \"{}\": score {:.2} ({} hashes), clip {}+{} = recording {}+{}, speed ×{:.3}{}",
                 m.recording.id,
                 m.recording.title,

@@ -53,16 +53,17 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             recording: recording.into(),
         })?;
     } else if registration.is_new() {
-        println!(
+        outln!(
             "registered {} \"{}\" ({})",
             recording.id,
             recording.title,
             crate::output::clock(recording.duration_ms)
         );
     } else {
-        println!(
+        outln!(
             "already registered as {} \"{}\": same content hash, nothing written",
-            recording.id, recording.title
+            recording.id,
+            recording.title
         );
     }
     Ok(Outcome::Success)

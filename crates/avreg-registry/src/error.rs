@@ -74,7 +74,7 @@ pub enum Error {
     /// A write breaks a rule of the domain: the field and the reason.
     /// Nothing was written.
     #[error("invalid {0}")]
-    Invalid(#[from] crate::domain::model::ValidationError),
+    Invalid(crate::domain::model::ValidationError),
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),
@@ -82,6 +82,14 @@ pub enum Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// Not `#[from]`: that would also make the validation error the source,
+// and reports that print the chain would say it twice.
+impl From<crate::domain::model::ValidationError> for Error {
+    fn from(e: crate::domain::model::ValidationError) -> Self {
+        Error::Invalid(e)
+    }
+}
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {

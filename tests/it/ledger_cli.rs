@@ -1,0 +1,183 @@
+//! The ledger from the command line: a changes file applied as one write,
+//! queries, exports, conflicts, and a signed audit head checked later.
+
+use crate::support::{fixture, s, Avreg};
+
+const FIXATION: &str = "0190a000-0000-7000-8000-000000000100";
+const SOCIETY: &str = "0190a000-0000-7000-8000-000000000020";
+const ADA: &str = "0190a000-0000-7000-8000-000000000001";
+
+fn apply_example(avreg: &Avreg) -> serde_json::Value {
+    let (code, v) = avreg.json(&["ledger", "apply", s(&fixture("ledger/example.json"))]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
+#[test]
+fn a_changes_file_is_applied_queried_and_exported() {
+    let avreg = Avreg::new();
+    let applied = apply_example(&avreg);
+    assert_eq!(applied["version"], 1);
+    assert_eq!(applied["revisions"].as_array().map(Vec::len), Some(12));
+    // The performer's 30% in DE/AT and the producer's 80% worldwide
+    // overclaim: recorded, not refused.
+    let opened = applied["opened"].as_array().expect("opened");
+    assert_eq!(opened.len(), 1, "{applied}");
+    assert_eq!(opened[0]["kind"], "overclaim");
+
+    let (code, span) = avreg.json(&[
+        "ledger", "span", FIXATION, "--from", "210000", "--to", "250000",
+    ]);
+    assert_eq!(code, 0);
+    let performers = span["performers"].as_array().expect("performers");
+    assert_eq!(performers.len(), 2);
+    assert_eq!(performers[0]["covered_ms"], 40000);
+    assert!(
+        performers[1]["performer"].get("legal_name").is_none(),
+        "private"
+    );
+
+    let (code, rights) = avreg.json(&[
+        "ledger",
+        "rights",
+        FIXATION,
+        "--territory",
+        "DE",
+        "--date",
+        "2024-06-01",
+    ]);
+    assert_eq!(code, 0);
+    let rights = rights["rights"].as_array().expect("rights");
+    assert_eq!(rights.len(), 2, "making available and broadcasting");
+
+    let (code, found) = avreg.json(&["ledger", "show", "ISAN 0000-0000-D07A-0090-Q-0000-0000-X"]);
+    assert_eq!(code, 0);
+    assert_eq!(found["entity"]["entity"]["title"], "Winter Light");
+
+    let out = avreg.run(&["export", "repertoire", "--society", SOCIETY]);
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("fixation_id,title,isan,"));
+    assert!(
+        lines[1].contains("Ada  Lind"),
+        "credited-as kept verbatim: {csv}"
+    );
+
+    let (code, statement) = avreg.json(&[
+        "export",
+        "statement",
+        "--performer",
+        ADA,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(statement["kind"], "statement");
+    assert_eq!(statement["rows"].as_array().map(Vec::len), Some(1));
+
+    let (code, rmi) = avreg.json(&[
+        "export",
+        "rmi",
+        "--fixation",
+        FIXATION,
+        "--territory",
+        "DE",
+        "--territory",
+        "US",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(rmi["performers"].as_array().map(Vec::len), Some(2));
+    assert_eq!(rmi["territories"][0]["territory"], "DE");
+
+    let out = avreg.run(&["export", "conflicts"]);
+    let csv = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+}
+
+#[test]
+fn an_invalid_change_names_its_field_and_writes_nothing() {
+    let avreg = Avreg::new();
+    apply_example(&avreg);
+    let (_, before) = avreg.json(&["audit", "log", "--json"]);
+    let bad = avreg.path("bad.json");
+    let text = std::fs::read_to_string(fixture("ledger/example.json"))
+        .expect("example")
+        .replace(
+            "0190a000-0000-7000-8000-0000000",
+            "0190a000-0000-7000-8000-1000000",
+        )
+        .replace("\"end_ms\": 600000", "\"end_ms\": 700000")
+        .replace("000000012281955X", "0000000121032683")
+        .replace(
+            "0000-0000-D07A-0090-Q-0000-0000-X",
+            "0000-0001-8CFA-0000-I-0000-0000-K",
+        );
+    std::fs::write(&bad, text).expect("write");
+    let out = avreg.run(&["ledger", "apply", s(&bad)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("segments[1]") && err.contains("after the end of the fixation"),
+        "{err}"
+    );
+    let (_, after) = avreg.json(&["audit", "log", "--json"]);
+    assert_eq!(before, after, "nothing written");
+
+    // An invalid identifier is refused when the file is read.
+    let isan = avreg.path("isan.json");
+    let text = std::fs::read_to_string(fixture("ledger/example.json"))
+        .expect("example")
+        .replace(
+            "0000-0000-D07A-0090-Q-0000-0000-X",
+            "0000-0000-D07A-0090-R-0000-0000-X",
+        );
+    std::fs::write(&isan, text).expect("write");
+    let out = avreg.run(&["ledger", "apply", s(&isan)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("check"), "{err}");
+}
+
+#[test]
+fn a_signed_head_is_checked_later() {
+    let avreg = Avreg::new();
+    apply_example(&avreg);
+    let (code, head) = avreg.json(&["audit", "head"]);
+    assert_eq!(code, 0);
+    assert_eq!(head["seq"], 12, "{head}");
+    let held = avreg.path("head.json");
+    std::fs::write(&held, head.to_string()).expect("write");
+    // More writes; the held head still proves the past.
+    let (code, _) = avreg.json(&[
+        "ledger",
+        "resolve",
+        head_conflict(&avreg).as_str(),
+        "--resolution",
+        "share",
+    ]);
+    assert_eq!(code, 0);
+    let out = avreg.run(&["audit", "verify", "--signed", s(&held)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A tampered signed head is refused.
+    let mut forged = head.clone();
+    forged["seq"] = serde_json::json!(11);
+    std::fs::write(&held, forged.to_string()).expect("write");
+    let out = avreg.run(&["audit", "verify", "--signed", s(&held)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature"));
+}
+
+fn head_conflict(avreg: &Avreg) -> String {
+    let (_, v) = avreg.json(&["ledger", "conflicts"]);
+    v["conflicts"][0]["id"]
+        .as_str()
+        .expect("a conflict")
+        .to_owned()
+}
