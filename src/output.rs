@@ -90,6 +90,13 @@ pub struct RegisterDoc {
     /// before; nothing was written).
     pub status: &'static str,
     pub recording: RecordingJson,
+    /// With `--fixation`: the fixation the recording is the media of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixation: Option<avreg_registry::domain::ids::FixationId>,
+    /// With `--fixation`: reference overlaps opened with other registrants'
+    /// fixations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts_opened: Vec<avreg_registry::domain::model::Conflict>,
 }
 
 #[derive(Debug, Serialize)]

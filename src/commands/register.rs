@@ -15,6 +15,12 @@ pub struct Args {
     /// Title of the recording.
     #[arg(long)]
     title: String,
+    /// Register it as the media of this fixation (see `avreg ledger`): its
+    /// fingerprint is then checked against every other fixation's media,
+    /// and overlaps with other registrants' fixations that no declared
+    /// relation explains are recorded as conflicts.
+    #[arg(long, value_name = "FIXATION_ID")]
+    fixation: Option<avreg_registry::domain::ids::FixationId>,
     /// Print JSON (documented in the README) instead of a summary.
     #[arg(long)]
     json: bool,
@@ -27,20 +33,26 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     // Analyse before opening the store: bad media never touches it.
     let a = media::analyse(&args.file, config).map_err(|e| super::file_error(&args.file, e))?;
     let registry = super::open_registry(config)?;
-    let registration = registry
-        .register(NewRecording {
-            title: args.title.trim().to_string(),
-            content_hash: a.content_hash,
-            fingerprint: a.fingerprint,
-            source_name: args
-                .file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned()),
-        })
-        .map_err(|e| match Failure::from(e) {
-            Failure::Input(e) => super::file_error(&args.file, e),
-            other => other,
-        })?;
+    let new = NewRecording {
+        title: args.title.trim().to_string(),
+        content_hash: a.content_hash,
+        fingerprint: a.fingerprint,
+        source_name: args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+    };
+    let actor = config.registry.actor.as_str();
+    let result = match args.fixation {
+        Some(f) => registry
+            .attach_media(actor, f, new)
+            .map(|(r, applied)| (r, applied.opened)),
+        None => registry.register_as(actor, new).map(|r| (r, Vec::new())),
+    };
+    let (registration, conflicts_opened) = result.map_err(|e| match Failure::from(e) {
+        Failure::Input(e) => super::file_error(&args.file, e),
+        other => other,
+    })?;
     registry.flush()?;
     let (status, recording) = match &registration {
         Registration::Registered(r) => ("registered", r),
@@ -51,6 +63,8 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             version: JSON_VERSION,
             status,
             recording: recording.into(),
+            fixation: args.fixation,
+            conflicts_opened,
         })?;
     } else if registration.is_new() {
         outln!(
@@ -59,6 +73,22 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             recording.title,
             crate::output::clock(recording.duration_ms)
         );
+        if let Some(f) = args.fixation {
+            outln!("as the media of fixation {f}");
+        }
+        for c in &conflicts_opened {
+            outln!(
+                "conflict {} opened: {:?} with {} (respond by {})",
+                c.id,
+                c.kind,
+                c.subjects
+                    .iter()
+                    .map(|&s| avreg_registry::ledger::EntityRef::from(s).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.respond_by
+            );
+        }
     } else {
         outln!(
             "already registered as {} \"{}\": same content hash, nothing written",

@@ -181,3 +181,66 @@ fn head_conflict(avreg: &Avreg) -> String {
         .expect("a conflict")
         .to_owned()
 }
+
+#[test]
+fn media_of_two_registrants_overlapping_opens_a_conflict() {
+    let avreg = Avreg::new();
+    apply_example(&avreg);
+    // Bo registers a fixation of his own.
+    let changes = avreg.path("bo.json");
+    std::fs::write(
+        &changes,
+        r#"{"version": 1, "changes": [{"create": {"kind": "fixation", "entity": {
+            "version": 1, "id": "0190a000-0000-7000-8000-000000000200", "kind": "av",
+            "title": "Winter Light (upload)", "duration_ms": 20000,
+            "registered_by": {"kind": "performer", "id": "0190a000-0000-7000-8000-000000000002"}}}}]}"#,
+    )
+    .expect("write");
+    let (code, _) = avreg.json(&["ledger", "apply", s(&changes)]);
+    assert_eq!(code, 0);
+    let aria = fixture("demo/aria.mp3");
+    let (code, first) = avreg.json(&[
+        "register",
+        s(&aria),
+        "--title",
+        "Winter Light",
+        "--fixation",
+        FIXATION,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(first["fixation"], FIXATION);
+    assert!(first.get("conflicts_opened").is_none(), "{first}");
+    // The same music, re-encoded (other bytes), as the media of Bo's.
+    let (pcm, rate) = crate::support::decode_mono(&aria);
+    let copy = avreg.path("copy.wav");
+    crate::support::write_wav(
+        &copy,
+        rate,
+        &crate::support::degrade(&pcm, rate, 0.0, 19.0, 1.0, -3.0, 30.0),
+    );
+    let (code, second) = avreg.json(&[
+        "register",
+        s(&copy),
+        "--title",
+        "upload",
+        "--fixation",
+        "0190a000-0000-7000-8000-000000000200",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{second}");
+    let opened = second["conflicts_opened"].as_array().expect("a conflict");
+    assert_eq!(opened.len(), 1, "{second}");
+    assert_eq!(opened[0]["kind"], "reference_overlap");
+    // A fixation cannot get a second media file.
+    let out = avreg.run(&[
+        "register",
+        s(&copy),
+        "--title",
+        "again",
+        "--fixation",
+        FIXATION,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("media"));
+}
