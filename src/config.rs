@@ -55,6 +55,7 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     pub index_buffer_postings: usize,
     pub index_merge_factor: usize,
+    pub cache_mb: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -86,6 +87,7 @@ impl Default for StoreConfig {
             data_dir: PathBuf::from("data"),
             index_buffer_postings: index.buffer_postings,
             index_merge_factor: index.merge_factor,
+            cache_mb: avreg_registry::DEFAULT_STORE_CACHE_BYTES >> 20,
         }
     }
 }
@@ -174,6 +176,7 @@ impl Config {
             matching,
             jurisdictions: self.jurisdictions.clone(),
             conflict_respond_days: self.registry.conflict_respond_days,
+            store_cache_bytes: self.store.cache_mb.max(1) << 20,
         }
     }
 }

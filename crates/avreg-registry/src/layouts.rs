@@ -55,7 +55,8 @@ impl LayoutIndex {
             Layout::SledKeyPerPosting => Box::new(KeyPerPosting::open(dir)?),
             Layout::SledPackedPerKey => Box::new(PackedPerKey::open(dir)?),
             Layout::Segments => {
-                let manifest: Arc<dyn Manifest> = Arc::new(Store::open(&dir.join("manifest"))?);
+                let manifest: Arc<dyn Manifest> =
+                    Arc::new(Store::open(&dir.join("manifest"), 64 << 20)?);
                 Box::new(SegmentIndex::open(&dir.join("index"), manifest, options)?)
             }
         };

@@ -54,7 +54,7 @@ pub use model::{
     LookupMatch, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
     RegistryStats,
 };
-pub use registry::{Registry, RegistryOptions, LOCAL_ACTOR};
+pub use registry::{Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, LOCAL_ACTOR};
 
 #[cfg(test)]
 mod tests {

@@ -48,7 +48,12 @@ pub struct RegistryOptions {
     /// Days the parties have to respond to a conflict opened on a write
     /// (0 = the default, 30).
     pub conflict_respond_days: u32,
+    /// The store's page cache, bytes (0 = the default, 256 MiB).
+    pub store_cache_bytes: u64,
 }
+
+/// The store's page cache when the options leave it at 0.
+pub const DEFAULT_STORE_CACHE_BYTES: u64 = 256 << 20;
 
 /// The registry: recordings in a sled store, their fingerprints in a
 /// segment index. `Send + Sync`: share it behind an `Arc`; lookups run
@@ -180,7 +185,11 @@ impl Registry {
     /// covers.
     pub fn open(dir: &Path, options: RegistryOptions) -> Result<Registry> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let store = Arc::new(Store::open(&dir.join("store"))?);
+        let cache = match options.store_cache_bytes {
+            0 => DEFAULT_STORE_CACHE_BYTES,
+            n => n,
+        };
+        let store = Arc::new(Store::open(&dir.join("store"), cache)?);
         let manifest: Arc<dyn Manifest> = store.clone();
         let index = Arc::new(SegmentIndex::open(
             &dir.join("index"),

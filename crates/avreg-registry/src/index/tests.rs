@@ -103,7 +103,8 @@ fn damaged_segments_are_refused_or_detected_without_panics() {
 #[test]
 fn keys_out_of_range_are_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let manifest: Arc<dyn Manifest> = Arc::new(Store::open(&dir.path().join("m")).expect("store"));
+    let manifest: Arc<dyn Manifest> =
+        Arc::new(Store::open(&dir.path().join("m"), 64 << 20).expect("store"));
     let index =
         SegmentIndex::open(&dir.path().join("i"), manifest, IndexOptions::default()).expect("open");
     assert!(matches!(
@@ -152,7 +153,7 @@ struct Harness {
 impl Harness {
     fn open_index(&self) -> SegmentIndex {
         let manifest: Arc<dyn Manifest> =
-            Arc::new(Store::open(&self.dir.path().join("manifest")).expect("store"));
+            Arc::new(Store::open(&self.dir.path().join("manifest"), 64 << 20).expect("store"));
         let index = SegmentIndex::open(
             &self.dir.path().join("index"),
             manifest,

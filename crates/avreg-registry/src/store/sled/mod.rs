@@ -92,8 +92,8 @@ fn is_lock_held(e: &std::io::Error) -> bool {
 /// database's file lock a moment after its last handle is dropped, so a
 /// reopen in the same process retries for up to two seconds on a held lock;
 /// another process holding it gets the error.
-fn open_db(dir: &Path) -> Result<sled::Db> {
-    let config = sled::Config::new().path(dir).cache_capacity(64 << 20);
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
     let mut attempts = 0;
     loop {
         match config.open() {
@@ -111,8 +111,8 @@ fn open_db(dir: &Path) -> Result<sled::Db> {
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`, refusing newer formats.
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
-        let db = open_db(dir)?;
+    pub(crate) fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
+        let db = open_db(dir, cache_bytes)?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Self {
             recordings: tree("recordings")?,
