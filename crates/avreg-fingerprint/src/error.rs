@@ -24,6 +24,12 @@ pub enum Error {
     /// The audio codec is not supported by the embedded decoders.
     #[error("unsupported audio codec: {0}")]
     UnsupportedCodec(String),
+    /// The container holds no video track (and is not a picture).
+    #[error("no decodable video track")]
+    NoVideoTrack,
+    /// The video codec is not supported by the embedded decoders (H.264).
+    #[error("unsupported video codec: {0}")]
+    UnsupportedVideoCodec(String),
     /// The media is damaged: truncated, corrupt headers or packets.
     #[error("corrupt or truncated media: {0}")]
     Corrupt(String),

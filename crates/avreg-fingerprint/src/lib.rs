@@ -10,6 +10,10 @@
 //!   [`audio::AudioFingerprint`] out, bit-identical however the samples are
 //!   chunked.
 //! - [`content`]: exact blake3 content hashes, for deduplication and evidence.
+//! - [`video`]: the sans-IO video core. Luma planes with timestamps in,
+//!   a versioned [`video::VideoFingerprint`] of per-frame PDQ hashes out, and
+//!   [`video::matching`]: band lookup, Hamming verification and temporal
+//!   voting over any [`video::matching::VideoPostingSource`].
 //! - [`matching`]: offset voting over an inverted index (any
 //!   [`matching::PostingSource`]), with a small grid of playback speeds, giving
 //!   ranked matches with their spans in the query and in the reference.
@@ -38,6 +42,7 @@ pub mod content;
 pub mod decode;
 pub mod error;
 pub mod matching;
+pub mod video;
 
 pub use content::ContentHash;
 pub use error::{Error, Result};

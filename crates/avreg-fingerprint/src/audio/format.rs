@@ -103,7 +103,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<AudioFingerprint> {
     Ok(AudioFingerprint { duration_ms, peaks })
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -111,7 +111,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_varint(r: &mut &[u8]) -> Option<u64> {
+pub(crate) fn get_varint(r: &mut &[u8]) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let (&b, rest) = r.split_first()?;

@@ -25,7 +25,7 @@
 //! Peak times are stored in milliseconds and frequencies in 1/16 bin (≈ 0.98 Hz), so a query's peaks can be rescaled for a playback
 //! speed before hashing.
 
-mod format;
+pub(crate) mod format;
 pub(crate) mod hashes;
 mod resample;
 mod spectral;

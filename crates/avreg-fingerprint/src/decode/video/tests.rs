@@ -1,0 +1,202 @@
+//! Tests of the video edge on the committed fixtures of `fixtures/video/`
+//! (see `fixtures/README.md` for how they were made; ffmpeg is not needed to
+//! run these).
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::matching::DocId;
+use crate::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/video")
+        .join(name)
+}
+
+/// Counts frames and remembers their times.
+#[derive(Default)]
+struct Collect {
+    times: Vec<u64>,
+    sizes: Vec<(usize, usize)>,
+}
+
+impl FrameSink for Collect {
+    fn wants(&self, _: u64) -> bool {
+        true
+    }
+    fn frame(&mut self, frame: &LumaFrame<'_>, time_ms: u64) {
+        self.times.push(time_ms);
+        self.sizes.push((frame.width(), frame.height()));
+    }
+    fn skipped(&mut self, _: u64) {}
+}
+
+#[test]
+fn h264_with_b_frames_decodes_every_frame_in_order() {
+    let mut c = Collect::default();
+    let info = decode_video_file(&fixture("ref.mp4"), &VideoDecodeOptions::default(), &mut c)
+        .expect("fixture decodes");
+    assert_eq!(info.codec, "h264");
+    assert_eq!((info.width, info.height), (256, 144));
+    // 10 s at 25 fps: all 250 pictures, including those held for reordering.
+    assert_eq!(info.decoded_frames, 250, "{info:?}");
+    assert_eq!(c.times.len(), 250);
+    assert_eq!(c.times[0], 0);
+    assert!(
+        c.times.windows(2).all(|w| w[1] == w[0] + 40),
+        "{:?}",
+        &c.times[..10]
+    );
+    assert!(c.sizes.iter().all(|&s| s == (256, 144)));
+    assert_eq!(info.duration_ms, 10_000);
+}
+
+#[test]
+fn cropped_reencoded_excerpt_matches_at_its_offset() {
+    let cfg = VideoConfig::default();
+    let opts = VideoDecodeOptions::default();
+    let (reference, info) =
+        fingerprint_video_file(&fixture("ref.mp4"), &cfg, Role::Reference, &opts)
+            .expect("reference decodes");
+    // Only sampled frames are read.
+    assert!(info.read_frames <= 41, "{info:?}");
+    let (query, _) = fingerprint_video_file(&fixture("excerpt-crop.mp4"), &cfg, Role::Query, &opts)
+        .expect("excerpt decodes");
+    let mut index = MemoryVideoIndex::default();
+    index.add(DocId(7), &reference, cfg.min_quality);
+    let found = search_video(&query, &index, &VideoMatchConfig::default());
+    let m = found.first().expect("the excerpt matches");
+    assert_eq!(m.doc, DocId(7));
+    assert!(!m.mirrored);
+    // The excerpt starts 4 s into the reference.
+    assert!((m.offset_ms - 4_000).abs() <= 300, "{m:?}");
+    assert!(m.aligned >= 4, "{m:?}");
+}
+
+#[test]
+fn other_codecs_are_named() {
+    let mut c = Collect::default();
+    let err = decode_video_file(
+        &fixture("mpeg4.mp4"),
+        &VideoDecodeOptions::default(),
+        &mut c,
+    )
+    .expect_err("MPEG-4 Part 2 is not embedded");
+    assert!(
+        matches!(&err, Error::UnsupportedVideoCodec(c) if c == "mp4v"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn audio_only_mp4_has_no_video_track() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/chords.m4a");
+    let err = decode_video_file(
+        &path,
+        &VideoDecodeOptions::default(),
+        &mut Collect::default(),
+    )
+    .expect_err("no video");
+    assert!(matches!(err, Error::NoVideoTrack), "{err:?}");
+}
+
+#[test]
+fn damaged_input_gives_typed_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = std::fs::read(fixture("ref.mp4")).expect("fixture");
+    let opts = VideoDecodeOptions::default();
+    for (name, data) in [
+        ("empty.mp4", Vec::new()),
+        ("garbage.bin", vec![0x5a; 4096]),
+        ("head.mp4", bytes[..bytes.len() / 3].to_vec()),
+        ("tail.mp4", bytes[bytes.len() / 2..].to_vec()),
+        ("header-only.mp4", bytes[..64].to_vec()),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &data).expect("write");
+        let r = decode_video_file(&p, &opts, &mut Collect::default());
+        assert!(r.is_err(), "{name}: {r:?}");
+    }
+    // Corrupted payload bytes: decodes what it can or fails cleanly.
+    let mut flipped = bytes.clone();
+    for i in (bytes.len() / 4..bytes.len() * 3 / 4).step_by(97) {
+        flipped[i] ^= 0xA5;
+    }
+    let p = dir.path().join("flipped.mp4");
+    std::fs::write(&p, &flipped).expect("write");
+    let _ = decode_video_file(&p, &opts, &mut Collect::default());
+}
+
+#[test]
+fn limits_are_enforced() {
+    let opts = VideoDecodeOptions {
+        max_duration_ms: Some(5_000),
+        ..VideoDecodeOptions::default()
+    };
+    let err = decode_video_file(&fixture("ref.mp4"), &opts, &mut Collect::default())
+        .expect_err("too long");
+    assert!(matches!(err, Error::Limit(_)), "{err:?}");
+    assert!(matches!(check_dims(9000, 10), Err(Error::Limit(_))));
+    assert!(matches!(check_dims(8000, 8000), Err(Error::Limit(_))));
+    assert!(check_dims(1920, 1080).is_ok());
+}
+
+#[test]
+fn pictures_and_folders_are_video_input() {
+    let png = fixture("pdq/waves-64x64.png");
+    let mut c = Collect::default();
+    let info = decode_video_file(&png, &VideoDecodeOptions::default(), &mut c).expect("png");
+    assert_eq!(info.container, "image");
+    assert_eq!(c.sizes, vec![(64, 64)]);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (i, name) in ["rings-97x131.png", "blocks-320x180.png", "waves-64x64.png"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::copy(
+            fixture(&format!("pdq/{name}")),
+            dir.path().join(format!("f{i:03}.png")),
+        )
+        .expect("copy");
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not a frame").expect("write");
+    let opts = VideoDecodeOptions {
+        folder_fps: 2.0,
+        ..VideoDecodeOptions::default()
+    };
+    let mut c = Collect::default();
+    let info = decode_video_file(dir.path(), &opts, &mut c).expect("folder");
+    assert_eq!(c.times, vec![0, 500, 1000]);
+    assert_eq!(c.sizes[0], (97, 131));
+    assert_eq!(info.duration_ms, 1500);
+}
+
+#[test]
+fn colour_pictures_use_bt601_luma() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("red.png");
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([200, 0, 0]));
+    img.save(&p).expect("save");
+    let (_, _, luma) = load_picture(&p).expect("load");
+    // 0.299 × 200 = 59.8 (BT.709 would give 42.5).
+    assert!(luma.iter().all(|&v| v == 60), "{:?}", &luma[..4]);
+}
+
+#[test]
+fn media_file_gives_both_fingerprints() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/chords-video.mp4");
+    let both = fingerprint_media_file(
+        &path,
+        &AudioConfig::default(),
+        &crate::decode::DecodeOptions::default(),
+        &VideoConfig::default(),
+        Role::Query,
+        &VideoDecodeOptions::default(),
+    )
+    .expect("audio and video");
+    assert!(both.audio.is_some());
+    let (_, vinfo) = both.video.expect("video track");
+    assert_eq!((vinfo.width, vinfo.height), (32, 32));
+}

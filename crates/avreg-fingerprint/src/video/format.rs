@@ -1,0 +1,114 @@
+//! The versioned binary form of a [`VideoFingerprint`].
+//!
+//! ```text
+//! magic "AVFV" | format version u16 LE | algorithm version u16 LE
+//! | duration_ms varint | frame-hash count varint
+//! | per hash: Δtime_ms varint, view u8, quality u8, PDQ hash 32 bytes
+//!   (four u64 LE words, bit 16·row + column of the DCT)
+//! | checksum: first 4 bytes of blake3 over everything before it
+//! ```
+//! About 35 bytes per hash. Decoding validates everything and never panics:
+//! it is fed untrusted bytes.
+
+use super::{FrameHash, PdqHash, VideoFingerprint, View, ALGORITHM_VERSION};
+use crate::audio::format::{get_varint, put_varint};
+use crate::error::{Error, Result};
+
+/// Version of the binary encoding.
+pub const FORMAT_VERSION: u16 = 1;
+const MAGIC: &[u8; 4] = b"AVFV";
+/// Upper bound on a declared duration: 100 hours.
+const MAX_DURATION_MS: u64 = 100 * 3_600_000;
+/// Smallest encoded hash: one-byte delta, view, quality, 32 hash bytes.
+const MIN_HASH_BYTES: usize = 35;
+
+pub(crate) fn encode(fp: &VideoFingerprint) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + fp.frames.len() * MIN_HASH_BYTES);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&fp.version.to_le_bytes());
+    put_varint(&mut out, fp.duration_ms);
+    put_varint(&mut out, fp.frames.len() as u64);
+    let mut prev = 0u32;
+    for f in &fp.frames {
+        put_varint(&mut out, u64::from(f.time_ms.saturating_sub(prev)));
+        out.push(f.view as u8);
+        out.push(f.quality);
+        out.extend_from_slice(&f.hash.to_bytes());
+        prev = prev.max(f.time_ms);
+    }
+    let sum = blake3::hash(&out);
+    out.extend_from_slice(&sum.as_bytes()[..4]);
+    out
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<VideoFingerprint> {
+    let bad = |m: &str| Error::Encoding(m.to_owned());
+    if bytes.len() < 4 + 2 + 2 + 2 + 4 {
+        return Err(bad("too short"));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 4);
+    if &body[..4] != MAGIC {
+        return Err(bad("not a video fingerprint (bad magic)"));
+    }
+    let version = u16::from_le_bytes([body[4], body[5]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let algorithm = u16::from_le_bytes([body[6], body[7]]);
+    if algorithm != ALGORITHM_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: algorithm,
+            supported: ALGORITHM_VERSION,
+        });
+    }
+    if blake3::hash(body).as_bytes()[..4] != *sum {
+        return Err(bad("checksum mismatch"));
+    }
+    let mut r = &body[8..];
+    let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
+    if duration_ms > MAX_DURATION_MS {
+        return Err(bad("duration out of range"));
+    }
+    let count = get_varint(&mut r).ok_or_else(|| bad("truncated hash count"))?;
+    if count > (r.len() / MIN_HASH_BYTES) as u64 {
+        return Err(bad("hash count exceeds the data"));
+    }
+    let mut frames = Vec::with_capacity(count as usize);
+    let mut time = 0u64;
+    for _ in 0..count {
+        let dt = get_varint(&mut r).ok_or_else(|| bad("truncated hash"))?;
+        time += dt;
+        if time > duration_ms {
+            return Err(bad("frame after the end of the video"));
+        }
+        if r.len() < 34 {
+            return Err(bad("truncated hash"));
+        }
+        let view = View::from_code(r[0]).ok_or_else(|| bad("unknown view"))?;
+        let quality = r[1];
+        if quality > 100 {
+            return Err(bad("quality out of range"));
+        }
+        let mut h = [0u8; 32];
+        h.copy_from_slice(&r[2..34]);
+        r = &r[34..];
+        frames.push(FrameHash {
+            time_ms: time as u32,
+            hash: PdqHash::from_bytes(&h),
+            quality,
+            view,
+        });
+    }
+    if !r.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(VideoFingerprint {
+        version: algorithm,
+        duration_ms,
+        frames,
+    })
+}

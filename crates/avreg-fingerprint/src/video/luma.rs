@@ -1,0 +1,191 @@
+//! Luma planes: validation, black-bar detection and the box downscale to
+//! PDQ's 64×64 working square. Frames are never converted to RGB and never
+//! go through a generic resizer: the decoder's Y plane is read in place.
+
+use super::pdq::WORK_DIM;
+use crate::error::{Error, Result};
+
+/// Widest or tallest frame accepted.
+pub const MAX_DIM: usize = 8192;
+/// Most pixels in one frame accepted (8K UHD).
+pub const MAX_PIXELS: usize = 7680 * 4320;
+
+/// A borrowed luma (Y) plane: `height` rows of `width` bytes, each row
+/// starting `stride` bytes after the previous one.
+#[derive(Clone, Copy, Debug)]
+pub struct LumaFrame<'a> {
+    data: &'a [u8],
+    width: usize,
+    height: usize,
+    stride: usize,
+}
+
+impl<'a> LumaFrame<'a> {
+    /// Checks the geometry against the buffer and the size limits.
+    pub fn new(data: &'a [u8], width: usize, height: usize, stride: usize) -> Result<Self> {
+        if width == 0 || height == 0 {
+            return Err(Error::InvalidStream(format!(
+                "empty frame {width}x{height}"
+            )));
+        }
+        if width > MAX_DIM || height > MAX_DIM || width * height > MAX_PIXELS {
+            return Err(Error::Limit(format!(
+                "frame {width}x{height} exceeds {MAX_DIM}x{MAX_DIM} or {MAX_PIXELS} pixels"
+            )));
+        }
+        if stride < width || data.len() < stride * (height - 1) + width {
+            return Err(Error::InvalidStream(format!(
+                "luma buffer of {} bytes too small for {width}x{height} with stride {stride}",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            data,
+            width,
+            height,
+            stride,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The whole frame as a rectangle.
+    pub fn full(&self) -> Rect {
+        Rect {
+            x: 0,
+            y: 0,
+            w: self.width,
+            h: self.height,
+        }
+    }
+
+    /// Row `y` (without padding).
+    pub fn row(&self, y: usize) -> &'a [u8] {
+        &self.data[y * self.stride..y * self.stride + self.width]
+    }
+}
+
+/// A rectangle of a frame, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    /// Left edge.
+    pub x: usize,
+    /// Top edge.
+    pub y: usize,
+    /// Width.
+    pub w: usize,
+    /// Height.
+    pub h: usize,
+}
+
+impl Rect {
+    /// The sub-rectangle of relative size `scale` (0..=1) whose position
+    /// within the free margin is given by `fx`, `fy` in 0..=1 (0.5, 0.5 is
+    /// the centre crop, 0, 0 the top-left corner).
+    pub fn crop(&self, scale: f32, fx: f32, fy: f32) -> Rect {
+        let w = ((self.w as f32 * scale).round() as usize).clamp(1, self.w);
+        let h = ((self.h as f32 * scale).round() as usize).clamp(1, self.h);
+        let x = self.x + (((self.w - w) as f32) * fx).round() as usize;
+        let y = self.y + (((self.h - h) as f32) * fy).round() as usize;
+        Rect { x, y, w, h }
+    }
+}
+
+/// Mean luma at or below which a row or column counts as a black bar.
+const BAR_MEAN: u32 = 24;
+/// Brightest pixel tolerated in a bar (compression noise, a thin logo
+/// excepted by the mean).
+const BAR_PEAK: u8 = 60;
+/// Bars are removed only while at least this fraction of each dimension
+/// remains: an all-dark frame is not a frame of bars.
+const MIN_CONTENT: f32 = 0.4;
+
+/// The frame without its letterbox or pillarbox bars: rows and columns from
+/// each edge whose mean luma is near black are dropped.
+pub fn content_rect(frame: &LumaFrame<'_>) -> Rect {
+    let (w, h) = (frame.width, frame.height);
+    let min_h = ((h as f32 * MIN_CONTENT) as usize).max(1);
+    let min_w = ((w as f32 * MIN_CONTENT) as usize).max(1);
+    let row_black = |y: usize| is_black(frame.row(y).iter().copied(), w);
+    let mut top = 0;
+    while top + min_h < h && row_black(top) {
+        top += 1;
+    }
+    let mut bottom = h;
+    while bottom - top > min_h && row_black(bottom - 1) {
+        bottom -= 1;
+    }
+    let col_black = |x: usize| is_black((top..bottom).map(|y| frame.row(y)[x]), bottom - top);
+    let mut left = 0;
+    while left + min_w < w && col_black(left) {
+        left += 1;
+    }
+    let mut right = w;
+    while right - left > min_w && col_black(right - 1) {
+        right -= 1;
+    }
+    // Bars reaching the limit mean a dark picture, not bars.
+    if bottom - top <= min_h || right - left <= min_w {
+        return frame.full();
+    }
+    Rect {
+        x: left,
+        y: top,
+        w: right - left,
+        h: bottom - top,
+    }
+}
+
+fn is_black(pixels: impl Iterator<Item = u8>, n: usize) -> bool {
+    let mut sum = 0u32;
+    for p in pixels {
+        if p > BAR_PEAK {
+            return false;
+        }
+        sum += u32::from(p);
+    }
+    sum <= BAR_MEAN * n as u32
+}
+
+/// Box (area-average) downscale of `rect` to 64×64: each output cell is the
+/// mean of the source pixels in its cell (cells of a rectangle smaller than
+/// 64 repeat pixels). One pass over the pixels with integer sums.
+pub fn downscale_64(frame: &LumaFrame<'_>, rect: Rect) -> Box<[[f32; WORK_DIM]; WORK_DIM]> {
+    let mut out = Box::new([[0f32; WORK_DIM]; WORK_DIM]);
+    let cols = cell_edges(rect.w);
+    let rows = cell_edges(rect.h);
+    let mut colsum = vec![0u32; rect.w];
+    for (oi, orow) in out.iter_mut().enumerate() {
+        let (y0, y1) = (rows[oi], rows[oi + 1].max(rows[oi] + 1));
+        colsum.iter_mut().for_each(|c| *c = 0);
+        for y in y0..y1 {
+            let src = &frame.row(rect.y + y)[rect.x..rect.x + rect.w];
+            for (c, &p) in colsum.iter_mut().zip(src) {
+                *c += u32::from(p);
+            }
+        }
+        for (oj, v) in orow.iter_mut().enumerate() {
+            let (x0, x1) = (cols[oj], cols[oj + 1].max(cols[oj] + 1));
+            let s: u32 = colsum[x0..x1].iter().sum();
+            *v = s as f32 / ((x1 - x0) * (y1 - y0)) as f32;
+        }
+    }
+    out
+}
+
+/// Cell boundaries: 65 source positions splitting `n` into 64 cells.
+fn cell_edges(n: usize) -> [usize; WORK_DIM + 1] {
+    let mut e = [0usize; WORK_DIM + 1];
+    for (i, v) in e.iter_mut().enumerate() {
+        *v = i * n / WORK_DIM;
+    }
+    e
+}

@@ -1,0 +1,343 @@
+//! The video fingerprint core, sans-IO: luma planes with timestamps in, a
+//! versioned [`VideoFingerprint`] of per-frame PDQ hashes out.
+//!
+//! Per sampled frame: black bars are cropped ([`luma::content_rect`]), the
+//! picture is box-downscaled to 64×64 ([`luma::downscale_64`]) and hashed with
+//! PDQ ([`pdq`]). A reference also hashes cropped views of each sampled frame
+//! (centre 90 % and 80 %, the four 90 % corners) so that a cropped clip
+//! matches without any search at query time; a query also carries the
+//! mirrored hash of each frame (free from the same DCT), so a mirrored clip
+//! matches.
+//!
+//! Sampling is by timestamp ([`VideoConfig::fps`] frames per second, 4 by
+//! default), and a frame whose hash is within
+//! [`VideoConfig::prune_distance`] bits of the last kept one is skipped,
+//! unless [`VideoConfig::max_gap_ms`] has passed since. Flat frames (PDQ
+//! quality below [`VideoConfig::min_quality`]: black, fades, solid colours)
+//! carry no identity and are dropped.
+//!
+//! ```
+//! use avreg_fingerprint::video::{LumaFrame, Role, VideoConfig, VideoFingerprinter};
+//!
+//! let (w, h) = (160, 90);
+//! let mut fp = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
+//! for n in 0..25u64 {
+//!     let t = n as usize;
+//!     let y: Vec<u8> = (0..w * h)
+//!         .map(|i| (((i % w) * 3 + (i / w) * 5 + t * 7) % 251) as u8)
+//!         .collect();
+//!     fp.push(&LumaFrame::new(&y, w, h, w).expect("valid plane"), n * 40);
+//! }
+//! let fingerprint = fp.finish();
+//! assert_eq!(fingerprint.duration_ms, 1000);
+//! ```
+
+pub mod format;
+pub mod luma;
+pub mod matching;
+pub mod pdq;
+pub mod synth;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use format::FORMAT_VERSION;
+pub use luma::{LumaFrame, Rect};
+pub use pdq::PdqHash;
+
+/// Name of the algorithm, for stored metadata.
+pub const ALGORITHM: &str = "avreg-video-pdq";
+/// Version of the algorithm and its default parameters: hashes of different
+/// versions are not comparable.
+pub const ALGORITHM_VERSION: u16 = 1;
+
+/// Which picture of a sampled frame a hash describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum View {
+    /// The frame without black bars.
+    Full = 0,
+    /// The full view mirrored left to right (queries).
+    Mirrored = 1,
+    /// Centre crop keeping 90 % of each side (references).
+    Centre90 = 2,
+    /// Centre crop keeping 80 % of each side (references).
+    Centre80 = 3,
+    /// Top-left 90 % crop (references).
+    TopLeft90 = 4,
+    /// Top-right 90 % crop (references).
+    TopRight90 = 5,
+    /// Bottom-left 90 % crop (references).
+    BottomLeft90 = 6,
+    /// Bottom-right 90 % crop (references).
+    BottomRight90 = 7,
+}
+
+impl View {
+    /// Every view, by code.
+    pub const ALL: [View; 8] = [
+        View::Full,
+        View::Mirrored,
+        View::Centre90,
+        View::Centre80,
+        View::TopLeft90,
+        View::TopRight90,
+        View::BottomLeft90,
+        View::BottomRight90,
+    ];
+
+    /// The view of a stored code.
+    pub fn from_code(code: u8) -> Option<View> {
+        View::ALL.get(usize::from(code)).copied()
+    }
+
+    /// Crop of the content rectangle (scale, horizontal and vertical
+    /// position in the margin), for the cropped views.
+    fn crop(self) -> Option<(f32, f32, f32)> {
+        match self {
+            View::Full | View::Mirrored => None,
+            View::Centre90 => Some((0.9, 0.5, 0.5)),
+            View::Centre80 => Some((0.8, 0.5, 0.5)),
+            View::TopLeft90 => Some((0.9, 0.0, 0.0)),
+            View::TopRight90 => Some((0.9, 1.0, 0.0)),
+            View::BottomLeft90 => Some((0.9, 0.0, 1.0)),
+            View::BottomRight90 => Some((0.9, 1.0, 1.0)),
+        }
+    }
+}
+
+/// What a fingerprint is for: a reference indexes cropped views, a query
+/// looks up mirrored hashes too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A registered recording: full view plus the cropped views.
+    Reference,
+    /// A clip to identify: full view plus its mirror.
+    Query,
+}
+
+/// Parameters of video fingerprinting. The default is the registered
+/// algorithm ([`ALGORITHM_VERSION`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoConfig {
+    /// Frames sampled per second of video time.
+    pub fps: f32,
+    /// A frame within this many bits of the last kept one is skipped.
+    pub prune_distance: u32,
+    /// ... unless this long has passed since the last kept frame.
+    pub max_gap_ms: u64,
+    /// Frames whose PDQ quality is below this are dropped.
+    pub min_quality: u8,
+    /// Whether black bars are cropped before hashing.
+    pub crop_bars: bool,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        Self {
+            fps: 4.0,
+            prune_distance: 8,
+            max_gap_ms: 2_000,
+            min_quality: 20,
+            crop_bars: true,
+        }
+    }
+}
+
+impl VideoConfig {
+    /// Sets the sampling rate.
+    pub fn with_fps(mut self, fps: f32) -> Self {
+        self.fps = fps;
+        self
+    }
+
+    /// Sets the pruning distance (0 disables pruning).
+    pub fn with_prune_distance(mut self, bits: u32) -> Self {
+        self.prune_distance = bits;
+        self
+    }
+
+    fn interval_ms(&self) -> u64 {
+        if self.fps.is_finite() && self.fps > 0.0 {
+            ((1000.0 / self.fps).round() as u64).max(1)
+        } else {
+            250
+        }
+    }
+}
+
+/// One hash of one sampled frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameHash {
+    /// Presentation time of the frame, ms from the start of the video.
+    pub time_ms: u32,
+    /// The PDQ hash.
+    pub hash: PdqHash,
+    /// PDQ's quality, 0..=100.
+    pub quality: u8,
+    /// Which picture of the frame was hashed.
+    pub view: View,
+}
+
+/// A video's fingerprint: its sampled frames' hashes, in time order (views
+/// of one frame together, [`View::Full`] first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoFingerprint {
+    /// [`ALGORITHM_VERSION`] of the hashes.
+    pub version: u16,
+    /// Time of the last frame pushed plus one frame interval, ms.
+    pub duration_ms: u64,
+    /// The hashes.
+    pub frames: Vec<FrameHash>,
+}
+
+impl VideoFingerprint {
+    /// Serialises to the versioned binary form (see [`format`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format::encode(self)
+    }
+
+    /// Parses the versioned binary form, validating everything.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        format::decode(bytes)
+    }
+
+    /// Number of distinct sampled frames (times).
+    pub fn sampled_frames(&self) -> usize {
+        self.frames.iter().filter(|f| f.view == View::Full).count()
+    }
+}
+
+/// Streaming video fingerprinter: push luma frames in presentation order,
+/// then [`VideoFingerprinter::finish`].
+#[derive(Debug)]
+pub struct VideoFingerprinter {
+    config: VideoConfig,
+    role: Role,
+    interval: u64,
+    next_ms: u64,
+    last_kept: Option<(u64, PdqHash)>,
+    last_ms: Option<u64>,
+    frame_ms: u64,
+    frames: Vec<FrameHash>,
+}
+
+impl VideoFingerprinter {
+    /// A fingerprinter for one video.
+    pub fn new(config: VideoConfig, role: Role) -> Self {
+        let interval = config.interval_ms();
+        Self {
+            config,
+            role,
+            interval,
+            next_ms: 0,
+            last_kept: None,
+            last_ms: None,
+            frame_ms: 0,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Whether a frame at `time_ms` would be sampled: a decoder can skip
+    /// reading the frames that are not.
+    pub fn wants(&self, time_ms: u64) -> bool {
+        time_ms >= self.next_ms
+    }
+
+    /// Notes a frame's time without its picture (a frame the decoder did not
+    /// read because [`VideoFingerprinter::wants`] said no).
+    pub fn skip(&mut self, time_ms: u64) {
+        self.note_time(time_ms);
+    }
+
+    fn note_time(&mut self, time_ms: u64) {
+        if let Some(last) = self.last_ms {
+            if time_ms > last {
+                let d = time_ms - last;
+                self.frame_ms = if self.frame_ms == 0 {
+                    d
+                } else {
+                    self.frame_ms.min(d)
+                };
+            }
+        }
+        self.last_ms = Some(self.last_ms.map_or(time_ms, |l| l.max(time_ms)));
+    }
+
+    /// Offers a frame at `time_ms`. Returns whether it was kept.
+    pub fn push(&mut self, frame: &LumaFrame<'_>, time_ms: u64) -> bool {
+        self.note_time(time_ms);
+        if !self.wants(time_ms) {
+            return false;
+        }
+        self.next_ms = (time_ms / self.interval + 1) * self.interval;
+        let rect = if self.config.crop_bars {
+            luma::content_rect(frame)
+        } else {
+            frame.full()
+        };
+        let full = pdq::hash_64(&luma::downscale_64(frame, rect));
+        if full.quality < self.config.min_quality {
+            return false;
+        }
+        if let Some((t, h)) = self.last_kept {
+            if full.hash.distance(&h) <= self.config.prune_distance
+                && time_ms.saturating_sub(t) < self.config.max_gap_ms
+            {
+                return false;
+            }
+        }
+        self.last_kept = Some((time_ms, full.hash));
+        let time = time_ms.min(u64::from(u32::MAX)) as u32;
+        self.frames.push(FrameHash {
+            time_ms: time,
+            hash: full.hash,
+            quality: full.quality,
+            view: View::Full,
+        });
+        match self.role {
+            Role::Query => self.frames.push(FrameHash {
+                time_ms: time,
+                hash: full.mirrored(),
+                quality: full.quality,
+                view: View::Mirrored,
+            }),
+            Role::Reference => {
+                for view in View::ALL {
+                    if let Some((scale, fx, fy)) = view.crop() {
+                        let r = pdq::hash_64(&luma::downscale_64(frame, rect.crop(scale, fx, fy)));
+                        self.frames.push(FrameHash {
+                            time_ms: time,
+                            hash: r.hash,
+                            quality: r.quality,
+                            view,
+                        });
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Hashes kept so far.
+    pub fn frames(&self) -> &[FrameHash] {
+        &self.frames
+    }
+
+    /// The fingerprint.
+    pub fn finish(self) -> VideoFingerprint {
+        let frame = if self.frame_ms == 0 {
+            self.interval
+        } else {
+            self.frame_ms
+        };
+        VideoFingerprint {
+            version: ALGORITHM_VERSION,
+            duration_ms: self.last_ms.map_or(0, |l| l + frame),
+            frames: self.frames,
+        }
+    }
+}
