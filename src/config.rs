@@ -174,6 +174,7 @@ impl Config {
         RegistryOptions {
             index,
             matching,
+            video_matching: Default::default(),
             jurisdictions: self.jurisdictions.clone(),
             conflict_respond_days: self.registry.conflict_respond_days,
             store_cache_bytes: self.store.cache_mb.max(1) << 20,

@@ -1,10 +1,12 @@
 //! Turning a media file into what the registry needs: its content hash, its
-//! audio fingerprint and a description of the stream.
+//! fingerprints (sound and picture) and a description of the streams.
 
 use std::path::Path;
 
 use avreg_fingerprint::audio::AudioFingerprint;
-use avreg_fingerprint::decode::{fingerprint_audio_file, AudioInfo, DecodeOptions};
+use avreg_fingerprint::decode::video::{fingerprint_media_file, VideoDecodeOptions, VideoInfo};
+use avreg_fingerprint::decode::{AudioInfo, DecodeOptions};
+use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
 use avreg_fingerprint::ContentHash;
 
 use crate::config::Config;
@@ -13,23 +15,81 @@ use crate::config::Config;
 #[derive(Debug)]
 pub struct Analysed {
     pub content_hash: ContentHash,
+    /// The sound's fingerprint; empty (no peaks) when the file has no
+    /// decodable audio track.
     pub fingerprint: AudioFingerprint,
-    pub info: AudioInfo,
+    pub info: Option<AudioInfo>,
+    /// The picture's fingerprint, when the file has a decodable video track
+    /// (or is a picture).
+    pub video: Option<VideoFingerprint>,
+    pub video_info: Option<VideoInfo>,
 }
 
-/// Hashes and fingerprints `path` in bounded memory.
-pub fn analyse(path: &Path, config: &Config) -> Result<Analysed, avreg_fingerprint::Error> {
+impl Analysed {
+    /// Which media the file holds: `audio`, `video` or `both`.
+    pub fn medium(&self) -> &'static str {
+        match (self.info.is_some(), self.video.is_some()) {
+            (true, true) => "both",
+            (false, true) => "video",
+            _ => "audio",
+        }
+    }
+
+    /// Duration of the longer track.
+    pub fn duration_ms(&self) -> u64 {
+        self.fingerprint
+            .duration_ms()
+            .max(self.video.as_ref().map_or(0, |v| v.duration_ms))
+    }
+}
+
+/// Hashes and fingerprints `path` in bounded memory (sound and picture,
+/// one decoding pass each). `role`: `Reference` to register, `Query` to
+/// look up.
+pub fn analyse(
+    path: &Path,
+    config: &Config,
+    role: Role,
+) -> Result<Analysed, avreg_fingerprint::Error> {
     let content_hash = ContentHash::of_file(path)?;
+    let max_duration_ms = Some(config.media.max_duration_s.saturating_mul(1000));
     let options = DecodeOptions {
-        max_duration_ms: Some(config.media.max_duration_s.saturating_mul(1000)),
+        max_duration_ms,
         ..DecodeOptions::default()
     };
+    let video_options = VideoDecodeOptions {
+        max_duration_ms,
+        ..VideoDecodeOptions::default()
+    };
     let matching = config.registry_options().matching;
-    let (fingerprint, info) = fingerprint_audio_file(path, &matching.audio, &options)?;
+    let found = fingerprint_media_file(
+        path,
+        &matching.audio,
+        &options,
+        &VideoConfig::default(),
+        role,
+        &video_options,
+    )?;
+    let (fingerprint, info) = match found.audio {
+        Some((fp, info)) => (fp, Some(info)),
+        None => (
+            AudioFingerprint::from_parts(
+                found.video.as_ref().map_or(0, |(v, _)| v.duration_ms),
+                Vec::new(),
+            ),
+            None,
+        ),
+    };
+    let (video, video_info) = match found.video {
+        Some((v, i)) if !v.frames.is_empty() => (Some(v), Some(i)),
+        _ => (None, None),
+    };
     Ok(Analysed {
         content_hash,
         fingerprint,
         info,
+        video,
+        video_info,
     })
 }
 

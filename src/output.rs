@@ -3,7 +3,9 @@
 //! [`JSON_VERSION`].
 
 use avreg_fingerprint::audio::{self, AudioFingerprint};
+use avreg_fingerprint::decode::video::VideoInfo;
 use avreg_fingerprint::decode::AudioInfo;
+use avreg_fingerprint::video::{self, Role, VideoFingerprint};
 use avreg_registry::{LookupMatch, Recording};
 use base64::Engine;
 use serde::Serialize;
@@ -25,8 +27,48 @@ pub struct FingerprintDoc {
     pub file: String,
     pub content_hash: String,
     pub duration_ms: u64,
-    pub audio: AudioInfo,
+    /// `audio`, `video` or `both`: the tracks fingerprinted.
+    pub medium: &'static str,
+    /// The audio stream; `null` when the file has none.
+    pub audio: Option<AudioInfo>,
+    /// The sound's fingerprint (without peaks when there is no sound).
     pub fingerprint: FingerprintJson,
+    /// The picture's fingerprint, when the file has video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VideoJson {
+    pub algorithm: &'static str,
+    pub algorithm_version: u16,
+    /// `reference` (cropped views, to register) or `query` (mirrored view,
+    /// to look up).
+    pub role: &'static str,
+    pub stream: VideoInfo,
+    /// Sampled frames.
+    pub frames: usize,
+    /// Frame hashes (every view).
+    pub hashes: usize,
+    /// The versioned binary video fingerprint, base64.
+    pub data: String,
+}
+
+impl VideoJson {
+    pub fn new(fp: &VideoFingerprint, info: VideoInfo, role: Role) -> Self {
+        Self {
+            algorithm: video::ALGORITHM,
+            algorithm_version: fp.version,
+            role: match role {
+                Role::Reference => "reference",
+                Role::Query => "query",
+            },
+            stream: info,
+            frames: fp.sampled_frames(),
+            hashes: fp.frames.len(),
+            data: base64::engine::general_purpose::STANDARD.encode(fp.to_bytes()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +108,8 @@ pub struct RecordingJson {
     pub fingerprint_version: u16,
     pub registered_at_ms: u64,
     pub source_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<avreg_registry::VideoSummary>,
 }
 
 impl From<&Recording> for RecordingJson {
@@ -77,6 +121,7 @@ impl From<&Recording> for RecordingJson {
             content_hash: r.content_hash.to_hex(),
             fingerprint_algorithm: r.fingerprint_algorithm.clone(),
             fingerprint_version: r.fingerprint_version,
+            video: r.video.clone(),
             registered_at_ms: r.registered_at_ms,
             source_name: r.source_name.clone(),
         }
@@ -115,6 +160,11 @@ pub struct MatchJson {
     pub reference: Span,
     /// The clip is byte-for-byte the registered file.
     pub exact_content_match: bool,
+    /// `audio`, `video` or `both`: which medium matched.
+    pub medium: avreg_registry::Medium,
+    /// The picture's evidence, when the video matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<avreg_registry::VideoEvidence>,
 }
 
 impl MatchJson {
@@ -133,6 +183,8 @@ impl MatchJson {
                 duration_ms: m.ref_duration_ms,
             },
             exact_content_match: exact,
+            medium: m.medium,
+            video: m.video,
         }
     }
 }
@@ -142,6 +194,8 @@ pub struct QueryJson {
     pub file: String,
     pub duration_ms: u64,
     pub content_hash: String,
+    /// `audio`, `video` or `both`: the tracks the query had.
+    pub medium: &'static str,
 }
 
 #[derive(Debug, Serialize)]

@@ -2,6 +2,7 @@
 //! a degraded excerpt of one of them (sped up, quieter, noisy), showing the
 //! whole path a platform's lookup takes.
 
+use avreg_fingerprint::video::Role;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -47,7 +48,8 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     );
     let mut registered = Vec::new();
     for path in &files {
-        let a = media::analyse(path, config).map_err(|e| super::file_error(path, e))?;
+        let a = media::analyse(path, config, Role::Reference)
+            .map_err(|e| super::file_error(path, e))?;
         let title = path
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -56,6 +58,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             content_hash: a.content_hash,
             fingerprint: a.fingerprint,
             source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            video: a.video,
         })?;
         let what = if let Registration::Registered(_) = r {
             "registered"

@@ -1,6 +1,7 @@
 //! `avreg import DIR`: registers every media file under a folder, in
 //! parallel, continuing past bad files and reporting them at the end.
 
+use avreg_fingerprint::video::Role;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -125,7 +126,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
 }
 
 fn import_one(path: &Path, config: &Config, registry: &Registry) -> Done {
-    let a = match media::analyse(path, config) {
+    let a = match media::analyse(path, config, Role::Reference) {
         Ok(a) => a,
         Err(e) => return Done::Failed(e.to_string()),
     };
@@ -137,6 +138,7 @@ fn import_one(path: &Path, config: &Config, registry: &Registry) -> Done {
         content_hash: a.content_hash,
         fingerprint: a.fingerprint,
         source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        video: a.video,
     };
     match registry.register(new) {
         Ok(Registration::Registered(r)) => Done::Registered(r.duration_ms),

@@ -1,5 +1,6 @@
 //! `avreg register FILE --title T [--json]`.
 
+use avreg_fingerprint::video::Role;
 use std::path::PathBuf;
 
 use avreg_registry::{NewRecording, Registration};
@@ -31,7 +32,8 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         return Err(Failure::input(anyhow::anyhow!("--title must not be empty")));
     }
     // Analyse before opening the store: bad media never touches it.
-    let a = media::analyse(&args.file, config).map_err(|e| super::file_error(&args.file, e))?;
+    let a = media::analyse(&args.file, config, Role::Reference)
+        .map_err(|e| super::file_error(&args.file, e))?;
     let registry = super::open_registry(config)?;
     let new = NewRecording {
         title: args.title.trim().to_string(),
@@ -41,6 +43,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             .file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
+        video: a.video,
     };
     let actor = config.registry.actor.as_str();
     let result = match args.fixation {

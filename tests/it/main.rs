@@ -4,3 +4,4 @@
 mod cli;
 mod ledger_cli;
 mod support;
+mod video_cli;

@@ -27,6 +27,7 @@
 //!     content_hash: ContentHash::of(b"the file's bytes"),
 //!     fingerprint: fingerprint.clone(),
 //!     source_name: Some("take3.wav".into()),
+//!     video: None,
 //! };
 //! let Registration::Registered(recording) = registry.register(new.clone())? else {
 //!     unreachable!("first registration")
@@ -51,8 +52,8 @@ pub mod layouts;
 pub use error::{Error, Result};
 pub use index::IndexOptions;
 pub use model::{
-    LookupMatch, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
-    RegistryStats,
+    LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
+    RegistryStats, VideoEvidence, VideoSummary,
 };
 pub use registry::{Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, LOCAL_ACTOR};
 

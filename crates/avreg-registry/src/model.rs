@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::video::VideoFingerprint;
 use avreg_fingerprint::ContentHash;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,34 @@ pub struct Recording {
     pub registered_at_ms: u64,
     /// Where the file came from (a file name, an upload name), if known.
     pub source_name: Option<String>,
+    /// The picture's fingerprint, for recordings with video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoSummary>,
+}
+
+/// What a recording's video fingerprint holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSummary {
+    /// Name of the video fingerprint algorithm.
+    pub algorithm: String,
+    /// Its version.
+    pub version: u16,
+    /// Duration of the fingerprinted picture, ms.
+    pub duration_ms: u64,
+    /// Frame hashes stored (every view of every sampled frame).
+    pub hashes: u32,
+}
+
+/// Which medium a match rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Medium {
+    /// The sound only.
+    Audio,
+    /// The picture only.
+    Video,
+    /// Sound and picture agree on the recording and the offset.
+    Both,
 }
 
 /// A recording to register.
@@ -99,9 +128,15 @@ pub struct NewRecording {
     /// blake3 of the file's bytes.
     pub content_hash: ContentHash,
     /// The audio fingerprint; only its reference-level peaks are stored.
+    /// A fingerprint without peaks means the recording has no sound to
+    /// match on (a silent or absent track); it then needs a video
+    /// fingerprint.
     pub fingerprint: AudioFingerprint,
     /// Where the file came from, if known.
     pub source_name: Option<String>,
+    /// The picture's fingerprint (made with [`avreg_fingerprint::video::Role::Reference`]),
+    /// for recordings with video.
+    pub video: Option<VideoFingerprint>,
 }
 
 /// The outcome of a registration. Registering the same bytes twice is not
@@ -147,6 +182,23 @@ pub struct LookupMatch {
     pub ref_start_ms: u64,
     /// Length of the matched span in the reference, ms.
     pub ref_duration_ms: u64,
+    /// Which medium matched.
+    pub medium: Medium,
+    /// The picture's evidence, when the video matched.
+    pub video: Option<VideoEvidence>,
+}
+
+/// How the picture matched.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct VideoEvidence {
+    /// Video score, 0..1.
+    pub score: f32,
+    /// Distinct query frames agreeing on the offset.
+    pub aligned_frames: u32,
+    /// Mean Hamming distance (of 256 bits) of the aligned frames.
+    pub mean_distance: f32,
+    /// The query is a mirrored copy.
+    pub mirrored: bool,
 }
 
 /// Sizes of the registry.
@@ -156,6 +208,12 @@ pub struct RegistryStats {
     pub recordings: u64,
     /// Total duration of the registered audio, ms.
     pub audio_ms: u64,
+    /// Recordings with a video fingerprint.
+    #[serde(default)]
+    pub video_recordings: u64,
+    /// Postings in the video index.
+    #[serde(default)]
+    pub video_postings: u64,
     /// Postings in the fingerprint index (segments and buffer).
     pub postings: u64,
     /// Bytes of index segment files on disk.

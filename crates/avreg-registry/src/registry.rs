@@ -17,8 +17,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use avreg_fingerprint::audio::{AudioFingerprint, ALGORITHM, ALGORITHM_VERSION};
-use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig};
+use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig, PostingSource};
+use avreg_fingerprint::video::matching::{
+    reference_postings, search_video, VideoMatch, VideoMatchConfig, VideoPosting,
+    VideoPostingSource,
+};
+use avreg_fingerprint::video::{self, PdqHash, VideoFingerprint};
 use avreg_fingerprint::ContentHash;
 
 use crate::domain::audit::{self, AuditEvent, Head, SignedHead};
@@ -27,10 +35,11 @@ use crate::error::{Error, Result};
 
 /// The actor of writes made without one (the local command line).
 pub const LOCAL_ACTOR: &str = "local";
-use crate::index::segmented::SegmentIndex;
+use crate::index::segmented::{SegmentIndex, Snapshot};
 use crate::index::{IndexOptions, Manifest};
 use crate::model::{
-    LookupMatch, NewRecording, Recording, RecordingId, Registration, RegistryStats,
+    LookupMatch, Medium, NewRecording, Recording, RecordingId, Registration, RegistryStats,
+    VideoEvidence, VideoSummary,
 };
 use crate::store::{Insert, Store};
 
@@ -42,6 +51,9 @@ pub struct RegistryOptions {
     /// Matching parameters for lookups (its `audio` config is also the one
     /// used to hash registered fingerprints).
     pub matching: MatchConfig,
+    /// Matching parameters for video lookups (its `min_quality` also
+    /// chooses which registered frame hashes are indexed).
+    pub video_matching: VideoMatchConfig,
     /// Term rules per jurisdiction; `None` = the edition embedded in this
     /// build (`config/jurisdictions.toml`).
     pub jurisdictions: Option<Arc<Jurisdictions>>,
@@ -62,6 +74,12 @@ pub struct Registry {
     dir: PathBuf,
     pub(crate) store: Arc<Store>,
     index: Arc<SegmentIndex>,
+    /// The video index: band keys of reference frame hashes → (document,
+    /// frame number).
+    video_index: Arc<SegmentIndex>,
+    /// Every registered video fingerprint, by document number: matching
+    /// reads frame times and full hashes from it.
+    video_frames: RwLock<HashMap<u32, Arc<VideoFingerprint>>>,
     pub(crate) options: RegistryOptions,
     /// The jurisdictions' term rules (from the options, or the embedded
     /// edition).
@@ -84,16 +102,18 @@ struct Maintenance {
 }
 
 impl Maintenance {
-    fn start(index: Arc<SegmentIndex>) -> Result<Self> {
+    fn start(indexes: Vec<Arc<SegmentIndex>>) -> Result<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("avreg-index".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
-                    if let Err(e) = index.maybe_flush() {
-                        // The buffer keeps serving lookups; the next nudge,
-                        // flush or reopen retries.
-                        tracing::error!(error = %e, "cannot write an index segment");
+                    for index in &indexes {
+                        if let Err(e) = index.maybe_flush() {
+                            // The buffer keeps serving lookups; the next
+                            // nudge, flush or reopen retries.
+                            tracing::error!(error = %e, "cannot write an index segment");
+                        }
                     }
                 }
             })
@@ -228,6 +248,41 @@ impl Registry {
                     .map_err(|e| Error::Corrupt(format!("embedded jurisdictions: {e}")))?,
             ),
         };
+        let video_manifest: Arc<dyn Manifest> = Arc::new(store.video_manifest());
+        let video_index = Arc::new(SegmentIndex::open(
+            &dir.join("index-video"),
+            video_manifest,
+            options.index.clone(),
+        )?);
+        let mut video_frames = HashMap::new();
+        let mut video_rebuilt = 0usize;
+        for (doc, id) in store.docs()? {
+            let Some(bytes) = store.video_forward(id)? else {
+                continue;
+            };
+            let fp = VideoFingerprint::from_bytes(&bytes)?;
+            if !video_index.contains(doc)? {
+                video_index.add(doc, &video_hashes(doc, &fp, &options.video_matching))?;
+                video_rebuilt += 1;
+            }
+            video_frames.insert(doc.0, Arc::new(fp));
+        }
+        if let Some(d) = video_index
+            .indexed_docs()?
+            .into_iter()
+            .find(|d| !video_frames.contains_key(d))
+        {
+            return Err(Error::Corrupt(format!(
+                "video index holds document {d}, which has no video fingerprint"
+            )));
+        }
+        if video_rebuilt > 0 {
+            tracing::info!(
+                documents = video_rebuilt,
+                "re-indexed videos not yet in a segment"
+            );
+            video_index.maybe_flush()?;
+        }
         let signing_key = load_signing_key(&dir.join(SIGNING_KEY_FILE))?;
         Ok(Registry {
             dir: dir.to_path_buf(),
@@ -235,8 +290,10 @@ impl Registry {
             jurisdictions,
             signing_key,
             ledger_lock: std::sync::Mutex::new(()),
-            maintenance: Maintenance::start(index.clone())?,
+            maintenance: Maintenance::start(vec![index.clone(), video_index.clone()])?,
             index,
+            video_index,
+            video_frames: RwLock::new(video_frames),
             options,
         })
     }
@@ -264,39 +321,74 @@ impl Registry {
         if new.title.trim().is_empty() {
             return Err(Error::EmptyTitle);
         }
-        if new.fingerprint.is_silent() {
+        let video = match new.video {
+            Some(v) if v.frames.is_empty() => return Err(Error::EmptyFingerprint),
+            Some(v) if v.version != video::ALGORITHM_VERSION => {
+                return Err(Error::UnsupportedVersion {
+                    what: "video fingerprint",
+                    found: u32::from(v.version),
+                    supported: u32::from(video::ALGORITHM_VERSION),
+                })
+            }
+            other => other,
+        };
+        let has_sound = !new.fingerprint.is_silent();
+        if !has_sound && video.is_none() {
             return Err(Error::SilentFingerprint);
         }
         if let Some(existing) = self.by_content_hash(&new.content_hash)? {
             return Ok(Registration::Existing(existing));
         }
         let reference = new.fingerprint.reference_only();
-        let hashes = reference.reference_hashes(&self.options.matching.audio);
-        if hashes.is_empty() || reference.duration_ms() == 0 {
+        let hashes = if has_sound {
+            reference.reference_hashes(&self.options.matching.audio)
+        } else {
+            Vec::new()
+        };
+        if video.is_none() && (hashes.is_empty() || reference.duration_ms() == 0) {
             return Err(Error::EmptyFingerprint);
         }
         let recording = Recording {
             id: RecordingId::new(),
             title: new.title,
-            duration_ms: reference.duration_ms(),
+            duration_ms: reference
+                .duration_ms()
+                .max(video.as_ref().map_or(0, |v| v.duration_ms)),
             content_hash: new.content_hash,
             fingerprint_algorithm: ALGORITHM.to_owned(),
             fingerprint_version: ALGORITHM_VERSION,
             registered_at_ms: now_ms(),
             source_name: new.source_name,
+            video: video.as_ref().map(|v| VideoSummary {
+                algorithm: video::ALGORITHM.to_owned(),
+                version: v.version,
+                duration_ms: v.duration_ms,
+                hashes: v.frames.len() as u32,
+            }),
         };
-        match self
-            .store
-            .insert(&recording, &reference.to_bytes(), actor)?
-        {
+        let video_bytes = video.as_ref().map(VideoFingerprint::to_bytes);
+        match self.store.insert(
+            &recording,
+            &reference.to_bytes(),
+            video_bytes.as_deref(),
+            actor,
+        )? {
             Insert::Existing(r) => Ok(Registration::Existing(r)),
             Insert::New(doc) => {
                 self.store.flush()?;
                 self.index.add(doc, &hashes)?;
+                if let Some(v) = video {
+                    self.video_index
+                        .add(doc, &video_hashes(doc, &v, &self.options.video_matching))?;
+                    self.video_frames
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(doc.0, Arc::new(v));
+                }
                 // The registration is committed; segment writing happens in
                 // the background (a failure only delays it: the buffer
                 // serves lookups, a reopen rebuilds).
-                if self.index.buffer_full() {
+                if self.index.buffer_full() || self.video_index.buffer_full() {
                     self.maintenance.nudge();
                 }
                 Ok(Registration::Registered(recording))
@@ -347,8 +439,69 @@ impl Registry {
                 query_duration_ms: m.query_duration_ms,
                 ref_start_ms: m.ref_start_ms,
                 ref_duration_ms: m.ref_duration_ms,
+                medium: Medium::Audio,
+                video: None,
             });
         }
+        Ok(out)
+    }
+
+    /// Identifies a query clip by its picture: matches best first.
+    pub fn lookup_video(&self, query: &VideoFingerprint) -> Result<Vec<LookupMatch>> {
+        let mut out = Vec::new();
+        for m in self.video_matches(query) {
+            let Some(recording) = self.doc_recording(m.doc)? else {
+                tracing::error!(doc = m.doc.0, "video index matched an unknown document");
+                continue;
+            };
+            out.push(video_lookup_match(recording, &m));
+        }
+        Ok(out)
+    }
+
+    fn video_matches(&self, query: &VideoFingerprint) -> Vec<VideoMatch> {
+        let snapshot = self.video_index.snapshot();
+        let frames = self
+            .video_frames
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let source = VideoSource {
+            snapshot: &snapshot,
+            frames: &frames,
+        };
+        search_video(query, &source, &self.options.video_matching)
+    }
+
+    /// Identifies a clip by its sound, its picture or both, and fuses the
+    /// evidence: a recording that both match at offsets within a second of
+    /// each other is reported once, as [`Medium::Both`], with the combined
+    /// score `1 − (1 − audio)(1 − video)` and the union of the spans.
+    pub fn lookup_media(
+        &self,
+        audio: Option<&AudioFingerprint>,
+        video: Option<&VideoFingerprint>,
+    ) -> Result<Vec<LookupMatch>> {
+        let mut out = match audio {
+            Some(a) if !a.is_silent() => self.lookup(a)?,
+            _ => Vec::new(),
+        };
+        if let Some(v) = video {
+            for m in self.video_matches(v) {
+                let Some(recording) = self.doc_recording(m.doc)? else {
+                    continue;
+                };
+                let fused = out.iter_mut().find(|a| {
+                    a.recording.id == recording.id
+                        && a.medium == Medium::Audio
+                        && offsets_agree(a, &m)
+                });
+                match fused {
+                    Some(a) => fuse(a, &m),
+                    None => out.push(video_lookup_match(recording, &m)),
+                }
+            }
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(out)
     }
 
@@ -363,7 +516,8 @@ impl Registry {
     /// buffer as a segment (merging segment tiers).
     pub fn flush(&self) -> Result<()> {
         self.store.flush()?;
-        self.index.flush()
+        self.index.flush()?;
+        self.video_index.flush()
     }
 
     /// Sizes of the registry.
@@ -373,6 +527,8 @@ impl Registry {
         Ok(RegistryStats {
             recordings,
             audio_ms,
+            video_recordings: self.store.video_count(),
+            video_postings: self.video_index.snapshot().posting_count(),
             postings: snap.posting_count(),
             index_bytes: snap.segment_bytes(),
             store_bytes: self.store.size_on_disk()?,
@@ -479,6 +635,30 @@ impl Registry {
         if let Some((doc, _)) = indexed.into_iter().next() {
             return bad(format!("index holds unknown document {doc}"));
         }
+        let vsnap = self.video_index.snapshot();
+        vsnap.verify()?;
+        let mut vindexed = vsnap.doc_postings();
+        for (doc, id) in &docs {
+            let expected = match self.store.video_forward(*id)? {
+                Some(bytes) => video_hashes(
+                    *doc,
+                    &VideoFingerprint::from_bytes(&bytes)?,
+                    &self.options.video_matching,
+                )
+                .len() as u64,
+                None => 0,
+            };
+            let got = vindexed.remove(&doc.0).unwrap_or(0);
+            if got != expected {
+                return bad(format!(
+                    "document {} has {got} postings in the video index, {expected} expected",
+                    doc.0
+                ));
+            }
+        }
+        if let Some((doc, _)) = vindexed.into_iter().next() {
+            return bad(format!("video index holds unknown document {doc}"));
+        }
         Ok(())
     }
 
@@ -486,6 +666,103 @@ impl Registry {
     pub(crate) fn index(&self) -> &SegmentIndex {
         &self.index
     }
+}
+
+/// The video index entries of a reference video: (band key, frame number).
+fn video_hashes(
+    doc: DocId,
+    fp: &VideoFingerprint,
+    config: &VideoMatchConfig,
+) -> Vec<(HashKey, u32)> {
+    reference_postings(doc, fp, config.min_quality)
+        .into_iter()
+        .map(|(k, p)| (k, p.frame))
+        .collect()
+}
+
+/// The video index as matching sees it: postings from the segment
+/// snapshot, frame times and full hashes from the registered fingerprints.
+struct VideoSource<'a> {
+    snapshot: &'a Snapshot,
+    frames: &'a HashMap<u32, Arc<VideoFingerprint>>,
+}
+
+impl VideoPostingSource for VideoSource<'_> {
+    fn postings(&self, key: HashKey, out: &mut Vec<VideoPosting>) {
+        let mut raw = Vec::new();
+        self.snapshot.postings(key, &mut raw);
+        out.extend(raw.into_iter().filter_map(|p| {
+            let f = self.frames.get(&p.doc.0)?.frames.get(p.frame as usize)?;
+            Some(VideoPosting {
+                doc: p.doc,
+                frame: p.frame,
+                time_ms: f.time_ms,
+            })
+        }));
+    }
+
+    fn frame_hash(&self, doc: DocId, frame: u32) -> Option<PdqHash> {
+        self.frames
+            .get(&doc.0)?
+            .frames
+            .get(frame as usize)
+            .map(|f| f.hash)
+    }
+}
+
+fn video_evidence(m: &VideoMatch) -> VideoEvidence {
+    VideoEvidence {
+        score: m.score,
+        aligned_frames: m.aligned,
+        mean_distance: m.mean_distance,
+        mirrored: m.mirrored,
+    }
+}
+
+fn video_lookup_match(recording: Recording, m: &VideoMatch) -> LookupMatch {
+    LookupMatch {
+        recording,
+        score: m.score,
+        aligned: m.aligned,
+        speed: 1.0,
+        query_start_ms: m.query_start_ms,
+        query_duration_ms: m.query_duration_ms,
+        ref_start_ms: m.ref_start_ms,
+        ref_duration_ms: m.ref_duration_ms,
+        medium: Medium::Video,
+        video: Some(video_evidence(m)),
+    }
+}
+
+/// Whether an audio match and a video match put the clip at the same place
+/// of the recording (within a second).
+fn offsets_agree(a: &LookupMatch, v: &VideoMatch) -> bool {
+    let audio_offset = a.ref_start_ms as i64 - a.query_start_ms as i64;
+    (audio_offset - v.offset_ms).abs() <= 1_000
+}
+
+/// Folds a video match into the audio match of the same recording and
+/// offset.
+fn fuse(a: &mut LookupMatch, v: &VideoMatch) {
+    let span = |s1: u64, d1: u64, s2: u64, d2: u64| {
+        let start = s1.min(s2);
+        (start, (s1 + d1).max(s2 + d2) - start)
+    };
+    (a.query_start_ms, a.query_duration_ms) = span(
+        a.query_start_ms,
+        a.query_duration_ms,
+        v.query_start_ms,
+        v.query_duration_ms,
+    );
+    (a.ref_start_ms, a.ref_duration_ms) = span(
+        a.ref_start_ms,
+        a.ref_duration_ms,
+        v.ref_start_ms,
+        v.ref_duration_ms,
+    );
+    a.score = 1.0 - (1.0 - a.score) * (1.0 - v.score);
+    a.medium = Medium::Both;
+    a.video = Some(video_evidence(v));
 }
 
 #[cfg(test)]
@@ -513,6 +790,7 @@ mod tests {
             content_hash: ContentHash::of(&seed.to_le_bytes()),
             fingerprint: AudioFingerprint::from_parts(40_000, peaks),
             source_name: None,
+            video: None,
         }
     }
 

@@ -95,6 +95,7 @@ mod tests {
             fingerprint_version: 1,
             registered_at_ms: 1_700_000_000_000,
             source_name: Some("take1.wav".into()),
+            video: None,
         };
         let bytes = encode_record(DocId(5), &r).expect("encode");
         let golden = concat!(

@@ -64,6 +64,7 @@ pub fn new_recording(seed: u64, duration_ms: u64) -> NewRecording {
         content_hash: ContentHash::of(&seed.to_le_bytes()),
         fingerprint: fingerprint(seed, duration_ms),
         source_name: Some(format!("{seed}.wav")),
+        video: None,
     }
 }
 

@@ -5,3 +5,4 @@ mod crash;
 mod ledger;
 mod ledger_model;
 mod registry;
+mod video;

@@ -10,6 +10,8 @@
 //! | `by_hash`    | content hash (32 B)    | recording id                        |
 //! | `docs`       | doc number (u32 BE)    | recording id                        |
 //! | `forward`    | recording id (16 B)    | reference-only fingerprint bytes    |
+//! | `video_forward` | recording id (16 B) | video fingerprint bytes (reference) |
+//! | `video_manifest` | segment id (u64 BE) | versioned video segment entry     |
 //! | `manifest`   | segment id (u64 BE)    | versioned segment entry             |
 //! | `meta`       | name                   | format version, counters            |
 //! | `audit`      | sequence number (u64 BE) | audit event (JSON)                |
@@ -76,6 +78,8 @@ pub(crate) struct SledStore {
     meta: sled::Tree,
     /// Audit events (JSON, each with its version) by sequence number (u64 BE).
     audit: sled::Tree,
+    video_forward: sled::Tree,
+    video_manifest: sled::Tree,
     revisions: sled::Tree,
     links: sled::Tree,
     idents: sled::Tree,
@@ -122,6 +126,8 @@ impl SledStore {
             manifest: tree("manifest")?,
             meta: tree("meta")?,
             audit: tree("audit")?,
+            video_forward: tree("video_forward")?,
+            video_manifest: tree("video_manifest")?,
             revisions: tree("revisions")?,
             links: tree("links")?,
             idents: tree("idents")?,
@@ -163,6 +169,7 @@ impl SledStore {
         &self,
         recording: &Recording,
         forward: &[u8],
+        video: Option<&[u8]>,
         actor: &str,
     ) -> Result<Insert> {
         let payload = serde_json::to_vec(recording)
@@ -174,9 +181,10 @@ impl SledStore {
             &self.forward,
             &self.meta,
             &self.audit,
+            &self.video_forward,
         );
         trees
-            .transaction(|(recs, by_hash, docs, fwd, meta, audit)| {
+            .transaction(|(recs, by_hash, docs, fwd, meta, audit, vfwd)| {
                 let abort = ConflictableTransactionError::Abort;
                 if let Some(id) = by_hash.get(recording.content_hash.as_bytes())? {
                     let existing = recs.get(&id)?.ok_or_else(|| {
@@ -203,6 +211,9 @@ impl SledStore {
                 by_hash.insert(recording.content_hash.as_bytes(), id)?;
                 docs.insert(&next.to_be_bytes(), id)?;
                 fwd.insert(id, forward)?;
+                if let Some(v) = video {
+                    vfwd.insert(id, v)?;
+                }
                 meta.insert(NEXT_DOC_KEY, &after.to_be_bytes())?;
                 meta.insert(
                     AUDIO_MS_KEY,
@@ -299,6 +310,28 @@ impl SledStore {
             .map(|v| v.to_vec()))
     }
 
+    /// The stored video fingerprint bytes of a recording.
+    pub(crate) fn video_forward(&self, id: RecordingId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .video_forward
+            .get(id.as_bytes())
+            .map_err(db_err)?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Number of recordings with a video fingerprint.
+    pub(crate) fn video_count(&self) -> u64 {
+        self.video_forward.len() as u64
+    }
+
+    /// The manifest of the video index's segments (its own tree).
+    pub(crate) fn video_manifest(&self) -> SledManifest {
+        SledManifest {
+            db: self.db.clone(),
+            tree: self.video_manifest.clone(),
+        }
+    }
+
     /// (recordings, total audio ms).
     pub(crate) fn counts(&self) -> Result<(u64, u64)> {
         let audio_ms = match self.meta.get(AUDIO_MS_KEY).map_err(db_err)? {
@@ -334,19 +367,7 @@ impl SledStore {
 
 impl Manifest for SledStore {
     fn segments(&self) -> Result<Vec<SegmentMeta>> {
-        self.manifest
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv.map_err(db_err)?;
-                let m = SegmentMeta::decode(&v)?;
-                if be_u64(&k)? != m.id {
-                    return Err(Error::Corrupt(
-                        "manifest key does not match its entry".into(),
-                    ));
-                }
-                Ok(m)
-            })
-            .collect()
+        segments_of(&self.manifest)
     }
 
     fn next_segment_id(&self) -> Result<u64> {
@@ -354,19 +375,59 @@ impl Manifest for SledStore {
     }
 
     fn commit(&self, add: Option<&SegmentMeta>, remove: &[u64]) -> Result<()> {
-        self.manifest
-            .transaction(|t| {
-                for id in remove {
-                    t.remove(&id.to_be_bytes())?;
-                }
-                if let Some(add) = add {
-                    t.insert(&add.id.to_be_bytes(), add.encode())?;
-                }
-                Ok(())
-            })
-            .map_err(tx_err)?;
+        commit_manifest(&self.manifest, add, remove)?;
         self.flush()
     }
+}
+
+/// A manifest kept in its own tree of the store (the video index's).
+#[derive(Debug)]
+pub(crate) struct SledManifest {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl Manifest for SledManifest {
+    fn segments(&self) -> Result<Vec<SegmentMeta>> {
+        segments_of(&self.tree)
+    }
+
+    fn next_segment_id(&self) -> Result<u64> {
+        self.db.generate_id().map_err(db_err)
+    }
+
+    fn commit(&self, add: Option<&SegmentMeta>, remove: &[u64]) -> Result<()> {
+        commit_manifest(&self.tree, add, remove)?;
+        self.db.flush().map_err(db_err).map(drop)
+    }
+}
+
+fn segments_of(tree: &sled::Tree) -> Result<Vec<SegmentMeta>> {
+    tree.iter()
+        .map(|kv| {
+            let (k, v) = kv.map_err(db_err)?;
+            let m = SegmentMeta::decode(&v)?;
+            if be_u64(&k)? != m.id {
+                return Err(Error::Corrupt(
+                    "manifest key does not match its entry".into(),
+                ));
+            }
+            Ok(m)
+        })
+        .collect()
+}
+
+fn commit_manifest(tree: &sled::Tree, add: Option<&SegmentMeta>, remove: &[u64]) -> Result<()> {
+    tree.transaction(|t| {
+        for id in remove {
+            t.remove(&id.to_be_bytes())?;
+        }
+        if let Some(add) = add {
+            t.insert(&add.id.to_be_bytes(), add.encode())?;
+        }
+        Ok(())
+    })
+    .map_err(tx_err)
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
