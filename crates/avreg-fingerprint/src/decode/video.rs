@@ -30,7 +30,7 @@
 //! | video in another codec (HEVC, VP9, MPEG-4 Part 2, …) | [`Error::UnsupportedVideoCodec`] naming its sample entry (`hev1`, `vp09`, `mp4v`) |
 //! | frame larger than 8192×8192 or 8K UHD in pixels | [`Error::Limit`] |
 //! | declared duration above `max_duration_ms` | [`Error::Limit`] |
-//! | damaged headers, or no picture decodes | [`Error::Corrupt`] |
+//! | damaged headers, a box or sample table larger than what holds it, or no picture decodes | [`Error::Corrupt`] |
 //! | a decoder panic | [`Error::Corrupt`] (caught here) |
 //!
 //! Samples that fail to read or decode in the middle are skipped and
@@ -350,11 +350,21 @@ const MAX_CONSECUTIVE_ERRORS: u64 = 64;
 
 fn decode_mp4(
     path: &Path,
-    file: std::fs::File,
+    mut file: std::fs::File,
     size: u64,
     opts: &VideoDecodeOptions,
     sink: &mut dyn FrameSink,
 ) -> Result<VideoInfo> {
+    // The audio edge's guard: every box fits in its parent and no sample
+    // table declares more entries than its box holds, checked before the
+    // demuxer sizes allocations from those numbers.
+    let walked = super::check_mp4(&mut file, 0).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Some(problem) = walked {
+        return Err(Error::Corrupt(problem));
+    }
     let reader = BufReader::new(file);
     let mut mp4 = guarded("reading MP4 headers", || {
         mp4::Mp4Reader::read_header(reader, size)

@@ -118,6 +118,18 @@ fn damaged_input_gives_typed_errors() {
         let r = decode_video_file(&p, &opts, &mut Collect::default());
         assert!(r.is_err(), "{name}: {r:?}");
     }
+    // A sample table declaring four billion entries: refused before any
+    // allocation is sized from it.
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"stsz")
+        .expect("sample size box");
+    let mut huge = bytes.clone();
+    huge[at + 12..at + 16].copy_from_slice(&[0xff, 0xff, 0xff, 0xf0]);
+    let p = dir.path().join("huge-table.mp4");
+    std::fs::write(&p, &huge).expect("write");
+    let err = decode_video_file(&p, &opts, &mut Collect::default()).expect_err("hostile table");
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
     // Corrupted payload bytes: decodes what it can or fails cleanly.
     let mut flipped = bytes.clone();
     for i in (bytes.len() / 4..bytes.len() * 3 / 4).step_by(97) {
