@@ -71,6 +71,9 @@ pub enum Error {
     /// The audit log does not verify.
     #[error("the audit log does not verify: {0}")]
     AuditChain(#[from] crate::domain::audit::ChainError),
+    /// An API key value was refused (role, binding, secret).
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),

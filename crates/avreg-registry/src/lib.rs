@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 pub mod domain;
 mod error;
 mod index;

@@ -13,6 +13,7 @@
 //! | `manifest`   | segment id (u64 BE)    | versioned segment entry             |
 //! | `meta`       | name                   | format version, counters            |
 
+pub(crate) mod accounts;
 pub(crate) mod postings;
 
 use std::path::Path;
