@@ -54,6 +54,10 @@ enum Command {
     Audit(commands::audit::Args),
     /// Register the bundled fixtures and identify a degraded excerpt.
     Demo(commands::demo::Args),
+    /// Run the HTTP service (see the README's API section).
+    Serve(commands::serve::Args),
+    /// API keys of the HTTP service: create, list, revoke.
+    Key(commands::key::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
     Eval(eval::EvalArgs),
 }
@@ -91,9 +95,11 @@ impl From<avreg_registry::Error> for Failure {
     fn from(e: avreg_registry::Error) -> Self {
         use avreg_registry::Error as E;
         match e {
-            E::SilentFingerprint | E::EmptyFingerprint | E::EmptyTitle | E::Locked(_) => {
-                Self::Input(e.into())
-            }
+            E::SilentFingerprint
+            | E::EmptyFingerprint
+            | E::EmptyTitle
+            | E::Locked(_)
+            | E::Account(_) => Self::Input(e.into()),
             _ => Self::Internal(e.into()),
         }
     }
@@ -140,6 +146,8 @@ fn run(command: Command, config: &Config) -> Result<Outcome, Failure> {
         Command::List(args) => commands::list::run(args, config),
         Command::Demo(args) => commands::demo::run(args, config),
         Command::Audit(args) => commands::audit::run(args, config),
+        Command::Serve(args) => commands::serve::run(args, config),
+        Command::Key(args) => commands::key::run(args, config),
         Command::Eval(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

@@ -4,9 +4,11 @@ pub mod audit;
 pub mod demo;
 pub mod fingerprint;
 pub mod import;
+pub mod key;
 pub mod list;
 pub mod lookup;
 pub mod register;
+pub mod serve;
 
 use std::path::Path;
 

@@ -2,4 +2,5 @@
 //! the real sled store in a temporary folder.
 
 mod cli;
+mod server;
 mod support;
