@@ -612,3 +612,74 @@ fn registration_from_a_fingerprint_and_graceful_shutdown_flushes() {
     let keys = String::from_utf8_lossy(&out.stdout);
     assert!(keys.contains("admin") && keys.contains("agent"), "{keys}");
 }
+
+#[test]
+fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
+    let server = Server::start(&[("AVREG_SERVER__SYNC_WAIT_MS", "0")]);
+    let producer = server.key("producer");
+    let platform = server.key("platform");
+    let (path, _) = song(&server.avreg, "job.wav", 31, 10.0);
+    let bytes = std::fs::read(&path).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Slow to register")],
+        ("job.wav", &bytes),
+    );
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (202, Some("running")),
+        "{v}"
+    );
+    let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+    let done = (0..200)
+        .find_map(|_| {
+            let (status, v) = server.get(Some(&producer), &job);
+            assert_eq!(status, 200, "{v}");
+            if v["status"] == "running" {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            } else {
+                Some(v)
+            }
+        })
+        .expect("the job ends");
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["result"]["status"], "registered");
+    assert_eq!(done["result"]["recording"]["title"], "Slow to register");
+    // Someone else's job is not there for them.
+    let (status, v) = server.get(Some(&platform), &job);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    // A job that fails says why (a failure quick enough to beat even a
+    // zero wait is answered directly).
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Broken")],
+        ("broken.wav", &bytes[..40]),
+    );
+    let error = if status == 202 {
+        let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+        let failed = (0..200)
+            .find_map(|_| {
+                let (_, v) = server.get(Some(&producer), &job);
+                if v["status"] == "running" {
+                    std::thread::sleep(Duration::from_millis(50));
+                    None
+                } else {
+                    Some(v)
+                }
+            })
+            .expect("the job ends");
+        assert_eq!(failed["status"], "failed", "{failed}");
+        failed["result"].clone()
+    } else {
+        assert_eq!(status, 400, "{v}");
+        v
+    };
+    assert_eq!(error["error"]["code"], "invalid", "{error}");
+    assert_eq!(error["error"]["field"], "media", "{error}");
+}
