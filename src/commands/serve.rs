@@ -45,7 +45,13 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             created.secret.expose()
         );
     }
-    let state = AppState::new(registry, config.server_options());
+    let options = config.server_options();
+    if let Some(dir) = &options.temp_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create server.temp_dir {}", dir.display()))
+            .map_err(Failure::Input)?;
+    }
+    let state = AppState::new(registry, options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("avreg-serve")

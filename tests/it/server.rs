@@ -457,9 +457,12 @@ fn raw(addr: &str, head: &str, partial_body: &[u8]) -> (u16, Value) {
 
 #[test]
 fn bad_input_gets_its_error_and_leaves_the_store_unchanged() {
+    let uploads = tempfile::tempdir().expect("temp dir");
+    let upload_dir = uploads.path().join("uploads");
     let server = Server::start(&[
         ("AVREG_SERVER__MEDIA_BODY_LIMIT", "200000"),
         ("AVREG_SERVER__BODY_IDLE_TIMEOUT_MS", "700"),
+        ("AVREG_SERVER__TEMP_DIR", s(&upload_dir)),
     ]);
     let producer = server.key("producer");
     let before = server.state();
@@ -564,6 +567,10 @@ fn bad_input_gets_its_error_and_leaves_the_store_unchanged() {
     );
 
     assert_eq!(server.state(), before, "refused requests wrote nothing");
+    let left: Vec<_> = std::fs::read_dir(&upload_dir)
+        .expect("upload dir")
+        .collect();
+    assert!(left.is_empty(), "temporary uploads left behind: {left:?}");
     // The server still works.
     let (status, _) = server.upload(
         Some(&producer),
@@ -682,4 +689,51 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
     };
     assert_eq!(error["error"]["code"], "invalid", "{error}");
     assert_eq!(error["error"]["field"], "media", "{error}");
+}
+
+#[test]
+fn key_commands_create_list_and_revoke() {
+    let avreg = Avreg::new();
+    let out = avreg.run(&["key", "create", "--role", "producer"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a producer key needs an organisation"
+    );
+    let out = avreg.run(&["key", "create", "--role", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (code, v) = avreg.json(&[
+        "key",
+        "create",
+        "--role",
+        "agent",
+        "--performer",
+        &uuid_like(7),
+        "--label",
+        "Aria's agent",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["secret"].as_str().expect("secret").starts_with("avreg_"));
+    let id = v["key"]["id"].as_str().expect("id").to_owned();
+    let (code, v) = avreg.json(&["key", "list", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["keys"][0]["role"], "agent");
+    assert!(
+        v["keys"][0].get("secret").is_none(),
+        "secrets are never listed"
+    );
+    let out = avreg.run(&["key", "revoke", &id]);
+    assert!(out.status.success());
+    let (_, v) = avreg.json(&["key", "list", "--json"]);
+    assert!(v["keys"][0]["revoked_at_ms"].is_u64());
+    let (code, v) = avreg.json(&["audit", "log", "--json"]);
+    assert_eq!(code, 0);
+    let ops: Vec<_> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["operation"].as_str().expect("op").to_owned())
+        .collect();
+    assert_eq!(ops, ["create_key", "revoke_key"]);
 }
