@@ -275,3 +275,50 @@ async fn an_upload_without_a_declared_length_is_cut_at_the_limit() {
     assert_eq!(json(&body)["error"]["code"], "payload_too_large");
     assert_eq!(f.state.registry().stats().expect("stats").recordings, 0);
 }
+
+#[tokio::test]
+async fn work_per_request_is_bounded() {
+    use avreg_fingerprint::audio::{AudioFingerprint, Peak};
+    use base64::Engine;
+
+    let f = Fixture::new(ServerOptions {
+        max_batch: 2,
+        max_clip_ms: 10_000,
+        ..ServerOptions::default()
+    });
+    let key = f.key(Role::Platform);
+    let post = |path: &str, body: String| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("req")
+    };
+    let doc = |fp: &AudioFingerprint| {
+        serde_json::json!({
+            "version": 1,
+            "fingerprint": {"data": base64::engine::general_purpose::STANDARD.encode(fp.to_bytes())}
+        })
+    };
+    let peaks = (0..200u32)
+        .map(|i| Peak {
+            time_ms: i * 100,
+            freq: (100 + i % 50) as u16 * 16,
+            level: 2,
+        })
+        .collect();
+    let long = AudioFingerprint::from_parts(20_000, peaks);
+    let (status, _, body) = f.send(post("/v1/lookup", doc(&long).to_string())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", json(&body));
+    let three = serde_json::json!({"fingerprints": [doc(&long), doc(&long), doc(&long)]});
+    let (status, _, body) = f.send(post("/v1/lookup/batch", three.to_string())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json(&body)["error"]["field"], "fingerprints");
+    // Within the batch size, each entry gets its own answer.
+    let two = serde_json::json!({"fingerprints": [doc(&long), {"version": 2, "fingerprint": {"data": ""}}]});
+    let (status, _, body) = f.send(post("/v1/lookup/batch", two.to_string())).await;
+    assert_eq!(status, StatusCode::OK);
+    let v = json(&body);
+    assert_eq!(v["results"][0]["error"]["code"], "payload_too_large");
+    assert_eq!(v["results"][1]["error"]["field"], "version");
+}
