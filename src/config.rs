@@ -29,6 +29,7 @@ pub struct Config {
     /// embedded edition) when the configuration is loaded.
     #[serde(skip)]
     pub jurisdictions: Option<Arc<Jurisdictions>>,
+    pub server: ServerConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -45,6 +46,55 @@ impl Default for RegistrySection {
             jurisdictions: PathBuf::new(),
             conflict_respond_days: 30,
             actor: avreg_registry::LOCAL_ACTOR.to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub media_body_limit: u64,
+    pub fingerprint_body_limit: u64,
+    pub json_body_limit: u64,
+    pub request_timeout_ms: u64,
+    pub upload_timeout_ms: u64,
+    pub body_idle_timeout_ms: u64,
+    pub fingerprint_workers: usize,
+    pub fingerprint_queue: usize,
+    pub retry_after_s: u64,
+    pub sync_wait_ms: u64,
+    pub max_batch: usize,
+    pub max_clip_s: u64,
+    pub max_page: u64,
+    pub rate_per_s: f64,
+    pub rate_burst: u32,
+    pub shutdown_grace_ms: u64,
+    pub temp_dir: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let o = avreg_server::ServerOptions::default();
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            media_body_limit: o.media_body_limit,
+            fingerprint_body_limit: o.fingerprint_body_limit,
+            json_body_limit: o.json_body_limit,
+            request_timeout_ms: o.request_timeout.as_millis() as u64,
+            upload_timeout_ms: o.upload_timeout.as_millis() as u64,
+            body_idle_timeout_ms: o.body_idle_timeout.as_millis() as u64,
+            fingerprint_workers: 0,
+            fingerprint_queue: o.fingerprint_queue,
+            retry_after_s: o.retry_after_s,
+            sync_wait_ms: o.sync_wait.as_millis() as u64,
+            max_batch: o.max_batch,
+            max_clip_s: o.max_clip_ms / 1000,
+            max_page: o.max_page,
+            rate_per_s: o.rate_per_s,
+            rate_burst: o.rate_burst,
+            shutdown_grace_ms: o.shutdown_grace.as_millis() as u64,
+            temp_dir: String::new(),
         }
     }
 }
@@ -148,6 +198,13 @@ impl Config {
         if l.speed_range / l.speed_step > 100.0 {
             bail!("lookup.speed_range / lookup.speed_step is more than 100 speeds");
         }
+        let s = &self.server;
+        if s.request_timeout_ms == 0 || s.upload_timeout_ms == 0 || s.body_idle_timeout_ms == 0 {
+            bail!("server timeouts must be more than 0 ms");
+        }
+        if s.rate_per_s.is_nan() || s.rate_per_s < 0.0 {
+            bail!("server.rate_per_s must be 0 (unlimited) or more");
+        }
         if l.min_aligned < 3 {
             bail!("lookup.min_aligned below 3 would accept chance coincidences");
         }
@@ -158,6 +215,39 @@ impl Config {
             bail!("registry.actor must not be empty");
         }
         Ok(())
+    }
+
+    /// Options for the HTTP service.
+    pub fn server_options(&self) -> avreg_server::ServerOptions {
+        use std::time::Duration;
+        let s = &self.server;
+        let defaults = avreg_server::ServerOptions::default();
+        avreg_server::ServerOptions {
+            media_body_limit: s.media_body_limit,
+            fingerprint_body_limit: s.fingerprint_body_limit,
+            json_body_limit: s.json_body_limit,
+            request_timeout: Duration::from_millis(s.request_timeout_ms),
+            upload_timeout: Duration::from_millis(s.upload_timeout_ms),
+            body_idle_timeout: Duration::from_millis(s.body_idle_timeout_ms),
+            fingerprint_workers: if s.fingerprint_workers == 0 {
+                defaults.fingerprint_workers
+            } else {
+                s.fingerprint_workers
+            },
+            fingerprint_queue: s.fingerprint_queue,
+            retry_after_s: s.retry_after_s,
+            sync_wait: Duration::from_millis(s.sync_wait_ms),
+            max_batch: s.max_batch,
+            max_clip_ms: s.max_clip_s.saturating_mul(1000),
+            min_query_ms: self.lookup.min_query_ms,
+            max_media_ms: self.media.max_duration_s.saturating_mul(1000),
+            max_page: s.max_page.max(1),
+            rate_per_s: s.rate_per_s,
+            rate_burst: s.rate_burst,
+            shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
+            temp_dir: (!s.temp_dir.is_empty()).then(|| PathBuf::from(&s.temp_dir)),
+            audio: self.registry_options().matching.audio,
+        }
     }
 
     /// Options for the registry.

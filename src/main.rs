@@ -61,6 +61,10 @@ enum Command {
     Export(commands::export::Args),
     /// Register the bundled fixtures and identify a degraded excerpt.
     Demo(commands::demo::Args),
+    /// Run the HTTP service (see the README's API section).
+    Serve(commands::serve::Args),
+    /// API keys of the HTTP service: create, list, revoke.
+    Key(commands::key::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
     Eval(eval::EvalArgs),
 }
@@ -103,6 +107,7 @@ impl From<avreg_registry::Error> for Failure {
             | E::EmptyTitle
             | E::Locked(_)
             | E::Invalid(_) => Self::Input(e.into()),
+            E::Account(_) => Self::Input(e.into()),
             _ => Self::Internal(e.into()),
         }
     }
@@ -151,6 +156,8 @@ fn run(command: Command, config: &Config) -> Result<Outcome, Failure> {
         Command::Audit(args) => commands::audit::run(args, config),
         Command::Ledger(args) => commands::ledger::run(args, config),
         Command::Export(args) => commands::export::run(args, config),
+        Command::Serve(args) => commands::serve::run(args, config),
+        Command::Key(args) => commands::key::run(args, config),
         Command::Eval(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

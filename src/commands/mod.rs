@@ -5,10 +5,12 @@ pub mod demo;
 pub mod export;
 pub mod fingerprint;
 pub mod import;
+pub mod key;
 pub mod ledger;
 pub mod list;
 pub mod lookup;
 pub mod register;
+pub mod serve;
 
 use std::path::Path;
 

@@ -3,5 +3,6 @@
 
 mod cli;
 mod ledger_cli;
+mod server;
 mod support;
 mod video_cli;

@@ -75,6 +75,9 @@ pub enum Error {
     /// Nothing was written.
     #[error("invalid {0}")]
     Invalid(crate::domain::model::ValidationError),
+    /// An API key value was refused (role, binding, secret).
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),

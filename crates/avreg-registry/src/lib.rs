@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 pub mod domain;
 mod error;
 mod index;

@@ -43,6 +43,8 @@ use crate::model::{
 };
 use crate::store::{Insert, Store};
 
+mod accounts;
+
 /// Options of a [`Registry`].
 #[derive(Clone, Debug, Default)]
 pub struct RegistryOptions {

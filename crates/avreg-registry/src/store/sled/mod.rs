@@ -19,6 +19,7 @@
 //! The ledger of domain entities adds `revisions`, `links`, `idents` and
 //! `media` (see [`ledger`]).
 
+pub(crate) mod accounts;
 mod ledger;
 pub(crate) mod postings;
 

@@ -1,0 +1,352 @@
+//! The registry's HTTP service, and the only crate of avreg that knows HTTP
+//! and JSON.
+//!
+//! - [`router`] builds the axum router of every route (versioned under
+//!   `/v1`, plus `/health`, `/ready`, `/metrics`); [`serve`] runs it until
+//!   a shutdown signal, then drains the fingerprinting pool and flushes the
+//!   registry.
+//! - `error`: the one error shape `{"error": {"code", "message",
+//!   "field"?}}` with stable codes, mapped from the libraries' typed errors.
+//! - `auth`: `Authorization: Bearer avreg_…` keys (stored hashed by the
+//!   registry), the role table, per-key token buckets.
+//! - `body`: bodies within limits; media streamed to temporary files.
+//! - `pool`: the bounded pool that fingerprints off the async executor.
+//! - `jobs`, `metrics`, `dto` (the JSON shapes), `routes`.
+//!
+//! The OpenAPI document (`/v1/openapi.json`) is generated from the
+//! handlers' annotations by the same calls that register the routes.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use avreg_registry::{Registry, RegistryOptions};
+//! use avreg_server::{serve, AppState, ServerOptions};
+//!
+//! let registry = Registry::open("data".as_ref(), RegistryOptions::default()).expect("open");
+//! let state = AppState::new(Arc::new(registry), ServerOptions::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod auth;
+mod body;
+mod dto;
+mod error;
+mod jobs;
+mod metrics;
+mod pool;
+mod routes;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use avreg_fingerprint::audio::AudioConfig;
+use avreg_registry::Registry;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::{allowed, Action, Caller};
+pub use error::{ApiError, Code, ErrorBody};
+
+/// The service's limits and tuning. The binary fills it from the `[server]`
+/// section of the configuration (`config/default.toml` documents each key).
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Largest multipart media upload, bytes.
+    pub media_body_limit: u64,
+    /// Largest JSON body carrying fingerprints (registration, lookup,
+    /// batch), bytes.
+    pub fingerprint_body_limit: u64,
+    /// Largest other JSON body, bytes.
+    pub json_body_limit: u64,
+    /// Longest a request without an upload may take (408 after).
+    pub request_timeout: Duration,
+    /// Longest an upload (a body of a media route) may take to arrive.
+    pub upload_timeout: Duration,
+    /// Longest a client may send nothing while its body is expected.
+    pub body_idle_timeout: Duration,
+    /// Fingerprinting workers (blocking threads busy at once).
+    pub fingerprint_workers: usize,
+    /// Requests waiting for a worker beyond which the answer is 503.
+    pub fingerprint_queue: usize,
+    /// `Retry-After` of a 503 or 429, seconds.
+    pub retry_after_s: u64,
+    /// How long a registration request waits for its result before the
+    /// answer is 202 with a job.
+    pub sync_wait: Duration,
+    /// Most fingerprints in a batch lookup.
+    pub max_batch: usize,
+    /// Longest clip a lookup accepts, ms.
+    pub max_clip_ms: u64,
+    /// Shortest clip a lookup accepts, ms.
+    pub min_query_ms: u64,
+    /// Longest media a registration accepts, ms.
+    pub max_media_ms: u64,
+    /// Largest page of a list.
+    pub max_page: u64,
+    /// Per-key rate: requests a second (0: unlimited).
+    pub rate_per_s: f64,
+    /// Per-key burst.
+    pub rate_burst: u32,
+    /// How long shutdown waits for running fingerprinting work.
+    pub shutdown_grace: Duration,
+    /// Folder of temporary uploads (the system's by default).
+    pub temp_dir: Option<PathBuf>,
+    /// The fingerprinter's configuration (the registry's matching audio
+    /// configuration: queries and references must agree).
+    pub audio: AudioConfig,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            media_body_limit: 2 << 30,
+            fingerprint_body_limit: 16 << 20,
+            json_body_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(3600),
+            body_idle_timeout: Duration::from_secs(30),
+            fingerprint_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            fingerprint_queue: 64,
+            retry_after_s: 5,
+            sync_wait: Duration::from_secs(10),
+            max_batch: 32,
+            max_clip_ms: 60_000,
+            min_query_ms: 2_000,
+            max_media_ms: 6 * 3600 * 1000,
+            max_page: 1000,
+            rate_per_s: 50.0,
+            rate_burst: 100,
+            shutdown_grace: Duration::from_secs(30),
+            temp_dir: None,
+            audio: AudioConfig::default(),
+        }
+    }
+}
+
+struct Inner {
+    registry: Arc<Registry>,
+    options: ServerOptions,
+    pool: pool::Pool,
+    jobs: jobs::Jobs,
+    metrics: metrics::Metrics,
+    limiter: auth::RateLimiter,
+    openapi: OnceLock<String>,
+}
+
+/// What every handler shares: the registry, the options, the pool, jobs,
+/// metrics and rate limits. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("registry", &self.0.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state of a service over `registry`.
+    pub fn new(registry: Arc<Registry>, options: ServerOptions) -> Self {
+        Self(Arc::new(Inner {
+            pool: pool::Pool::new(
+                options.fingerprint_workers,
+                options.fingerprint_queue,
+                options.retry_after_s,
+            ),
+            limiter: auth::RateLimiter::new(options.rate_per_s, options.rate_burst),
+            jobs: jobs::Jobs::default(),
+            metrics: metrics::Metrics::default(),
+            openapi: OnceLock::new(),
+            registry,
+            options,
+        }))
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    pub(crate) fn registry_arc(&self) -> Arc<Registry> {
+        self.0.registry.clone()
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ServerOptions {
+        &self.0.options
+    }
+
+    pub(crate) fn pool(&self) -> &pool::Pool {
+        &self.0.pool
+    }
+
+    pub(crate) fn jobs(&self) -> &jobs::Jobs {
+        &self.0.jobs
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
+    }
+
+    pub(crate) fn limiter(&self) -> &auth::RateLimiter {
+        &self.0.limiter
+    }
+
+    pub(crate) fn openapi_json(&self) -> String {
+        self.0
+            .openapi
+            .get_or_init(|| openapi_document().to_pretty_json().unwrap_or_default())
+            .clone()
+    }
+
+    /// Runs a short registry call (a sled read or write) on a blocking
+    /// thread. Fingerprinting goes through the bounded pool instead.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Registry) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let registry = self.registry_arc();
+        tokio::task::spawn_blocking(move || f(&registry))
+            .await
+            .map_err(|e| ApiError::internal(&e))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "avreg",
+        description = "A registry of audiovisual performances with content fingerprinting. \
+            Every error answers {\"error\": {\"code\", \"message\", \"field\"?}} with a stable code."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "recordings", description = "Registration and recordings"),
+        (name = "lookup", description = "Identification of clips and fingerprints"),
+        (name = "audit", description = "The tamper-evident audit log"),
+        (name = "keys", description = "API keys (admin)"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("avreg_<base64url>")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Routes whose bodies may be media uploads: they bound their own body
+/// reading (upload and idle timeouts) instead of the request timeout.
+const UPLOAD_ROUTES: [&str; 2] = ["/v1/recordings", "/v1/lookup"];
+
+/// Every route and its documentation, registered by the same calls.
+/// Entity endpoints are added here, one `routes!` per path.
+fn api() -> OpenApiRouter<AppState> {
+    use routes::{audit, keys, lookup, ops, recordings};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+        .routes(routes!(recordings::register, recordings::list_recordings))
+        .routes(routes!(recordings::get_recording))
+        .routes(routes!(recordings::job))
+        .routes(routes!(lookup::lookup))
+        .routes(routes!(lookup::batch))
+        .routes(routes!(audit::log))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::head))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The router of the service over `state`.
+pub fn router(state: AppState) -> Router {
+    let (router, _) = api().split_for_parts();
+    router
+        .fallback(error::no_route)
+        // Bodies are read by `body`, with each route's own limits.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Metrics, a tracing span and the request timeout around every request.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
+    let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
+    let run = tracing::Instrument::instrument(next.run(req), span.clone());
+    let response = if upload {
+        run.await
+    } else {
+        match tokio::time::timeout(state.options().request_timeout, run).await {
+            Ok(r) => r,
+            Err(_) => ApiError::new(Code::Timeout, "the request took too long").into_response(),
+        }
+    };
+    let status = response.status().as_u16();
+    let elapsed = start.elapsed();
+    state.metrics().request(&route, &method, status, elapsed);
+    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "done"));
+    response
+}
+
+/// Serves `state` on `listener` until `shutdown` completes; then stops
+/// accepting, lets requests in flight end, cancels fingerprinting work that
+/// has not started, waits up to `shutdown_grace` for what runs, and flushes
+/// the registry.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    if !state.pool().close(state.options().shutdown_grace).await {
+        tracing::warn!("fingerprinting work still running at the end of the grace period");
+    }
+    match state.blocking(|r| r.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

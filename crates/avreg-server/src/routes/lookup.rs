@@ -1,0 +1,198 @@
+//! `/v1/lookup` and `/v1/lookup/batch`: identifying clips and fingerprints.
+
+use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::ContentHash;
+use axum::extract::{Request, State};
+use axum::Json;
+use utoipa::ToSchema;
+
+use crate::auth::{Action, Caller};
+use crate::body::{self, Body, MEDIA_FIELD};
+use crate::dto::{
+    BatchDoc, BatchEntry, BatchRequest, FingerprintDoc, LookupDoc, LookupResult, MatchJson,
+    QueryJson, API_VERSION,
+};
+use crate::error::{ApiError, Code, ErrorBody};
+use crate::AppState;
+
+/// The multipart form of a lookup.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct LookupForm {
+    /// The clip (any format `avreg fingerprint` reads), at most the
+    /// server's `max_clip_ms` long.
+    #[schema(value_type = String, format = Binary)]
+    media: Vec<u8>,
+}
+
+/// What to identify.
+enum Query {
+    Clip(body::Upload),
+    Fingerprint(AudioFingerprint, Option<ContentHash>),
+}
+
+/// Checks and identifies one query (on a pool thread).
+fn identify(state: &AppState, query: Query) -> Result<LookupResult, ApiError> {
+    let o = state.options();
+    let (fp, hash, uploaded) = match query {
+        Query::Clip(upload) => {
+            let options = DecodeOptions {
+                max_duration_ms: Some(o.max_clip_ms),
+                ..DecodeOptions::default()
+            };
+            let (fp, _) = fingerprint_audio_file(upload.path(), &o.audio, &options)
+                .map_err(|e| ApiError::from(e).field(MEDIA_FIELD))?;
+            (fp, Some(upload.content_hash), true)
+        }
+        Query::Fingerprint(fp, hash) => (fp, hash, false),
+    };
+    if fp.duration_ms() > o.max_clip_ms {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("the clip is longer than {} ms", o.max_clip_ms),
+        ));
+    }
+    fp.check_query(o.min_query_ms)?;
+    let matches = state.registry().lookup(&fp)?;
+    state.metrics().lookup(if matches.is_empty() {
+        "no_match"
+    } else {
+        "match"
+    });
+    let exact = hash.filter(|_| uploaded);
+    Ok(LookupResult {
+        status: if matches.is_empty() {
+            "no_match"
+        } else {
+            "match"
+        }
+        .into(),
+        query: QueryJson {
+            duration_ms: fp.duration_ms(),
+            content_hash: exact.map(|h| h.to_hex()).unwrap_or_default(),
+        },
+        matches: matches
+            .iter()
+            .map(|m| MatchJson::new(m, exact.as_ref()))
+            .collect(),
+    })
+}
+
+/// Identifies a clip (multipart `media`) or a fingerprint (the JSON of
+/// `avreg fingerprint --json`): matches best first, each with its score and
+/// the matched span in the query and in the recording.
+#[utoipa::path(
+    post,
+    path = "/v1/lookup",
+    tag = "lookup",
+    request_body(content(
+        (LookupForm = "multipart/form-data"),
+        (FingerprintDoc = "application/json"),
+    )),
+    responses(
+        (status = 200, body = LookupDoc),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 408, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Json<LookupDoc>, ApiError> {
+    caller.require(Action::Lookup)?;
+    let slot = state.pool().admit()?;
+    let o = state.options();
+    // A clip's bytes at CD quality are ~10 MB a minute; allow the clip
+    // limit's worth of uncompressed stereo 48 kHz, bounded by the media limit.
+    let clip_bytes = (o.max_clip_ms / 1000 + 1)
+        .saturating_mul(48_000 * 2 * 4)
+        .min(o.media_body_limit);
+    let query =
+        match body::read(req, &state, Some(clip_bytes), o.fingerprint_body_limit, &[]).await? {
+            Body::Media { upload, .. } => Query::Clip(
+                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?,
+            ),
+            Body::Json(bytes) => {
+                let doc: FingerprintDoc = body::parse_json(&bytes)?;
+                let (fp, hash) = doc.decode()?;
+                Query::Fingerprint(fp, hash)
+            }
+        };
+    let st = state.clone();
+    let result = state
+        .pool()
+        .run(slot, move || identify(&st, query))
+        .await??;
+    Ok(Json(LookupDoc {
+        version: API_VERSION,
+        result,
+    }))
+}
+
+/// Identifies several fingerprints (at most the server's `max_batch`) in
+/// one request; each gets its result, or its own error.
+#[utoipa::path(
+    post,
+    path = "/v1/lookup/batch",
+    tag = "lookup",
+    request_body(content((BatchRequest = "application/json"))),
+    responses(
+        (status = 200, body = BatchDoc),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 408, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Json<BatchDoc>, ApiError> {
+    caller.require(Action::Lookup)?;
+    let slot = state.pool().admit()?;
+    let o = state.options();
+    let Body::Json(bytes) = body::read(req, &state, None, o.fingerprint_body_limit, &[]).await?
+    else {
+        return Err(ApiError::new(
+            Code::UnsupportedMedia,
+            "send application/json",
+        ));
+    };
+    let req: BatchRequest = body::parse_json(&bytes)?;
+    if req.fingerprints.len() > o.max_batch {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("at most {} fingerprints per batch", o.max_batch),
+        )
+        .field("fingerprints"));
+    }
+    let st = state.clone();
+    let results = state
+        .pool()
+        .run(slot, move || {
+            req.fingerprints
+                .iter()
+                .map(|doc| {
+                    match doc
+                        .decode()
+                        .and_then(|(fp, h)| identify(&st, Query::Fingerprint(fp, h)))
+                    {
+                        Ok(r) => BatchEntry::Ok(r),
+                        Err(e) => BatchEntry::Err(e.body()),
+                    }
+                })
+                .collect()
+        })
+        .await?;
+    Ok(Json(BatchDoc {
+        version: API_VERSION,
+        results,
+    }))
+}

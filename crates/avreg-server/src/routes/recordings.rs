@@ -1,0 +1,305 @@
+//! `/v1/recordings` and `/v1/jobs`: registration by upload or fingerprint,
+//! reading recordings, polling registration jobs.
+
+use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::ContentHash;
+use avreg_registry::{NewRecording, RecordingId, Registration};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Action, Caller};
+use crate::body::{self, Body, MEDIA_FIELD};
+use crate::dto::{
+    JobAccepted, JobDoc, RecordingDoc, RecordingJson, RecordingPage, RegisterDoc,
+    RegisterFingerprint, API_VERSION,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs::JobState;
+use crate::AppState;
+
+/// The multipart form of a registration.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RegisterForm {
+    /// Title of the recording.
+    title: String,
+    /// The media file (any format `avreg fingerprint` reads).
+    #[schema(value_type = String, format = Binary)]
+    media: Vec<u8>,
+}
+
+/// Registers a recording: a multipart upload (`title`, `media`) streamed to
+/// a temporary file and fingerprinted in the bounded pool, or the JSON of
+/// `avreg fingerprint --json` with a title. Answers 201 (registered) or 200
+/// (the same bytes were registered before) when done within the server's
+/// wait, else 202 with a job to poll.
+#[utoipa::path(
+    post,
+    path = "/v1/recordings",
+    tag = "recordings",
+    request_body(content(
+        (RegisterForm = "multipart/form-data"),
+        (RegisterFingerprint = "application/json"),
+    )),
+    responses(
+        (status = 201, description = "registered", body = RegisterDoc),
+        (status = 200, description = "the same bytes were registered before", body = RegisterDoc),
+        (status = 202, description = "still running: poll the job", body = JobAccepted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Action::RegisterRecording)?;
+    // Admission before the body: a full pool costs the client no upload.
+    let slot = state.pool().admit()?;
+    let o = state.options();
+    let body = body::read(
+        req,
+        &state,
+        Some(o.media_body_limit),
+        o.fingerprint_body_limit,
+        &["title"],
+    )
+    .await?;
+    let registry = state.registry_arc();
+    let actor = caller.actor();
+    let audio = o.audio.clone();
+    let max_ms = o.max_media_ms;
+    let work: Box<dyn FnOnce() -> Result<Registration, ApiError> + Send> = match body {
+        Body::Media { upload, mut fields } => {
+            let title = fields.remove("title").unwrap_or_default();
+            if title.trim().is_empty() {
+                return Err(ApiError::invalid("a title is required").field("title"));
+            }
+            let upload =
+                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
+            if upload.bytes == 0 {
+                return Err(ApiError::invalid("the media is empty").field(MEDIA_FIELD));
+            }
+            Box::new(move || {
+                let options = DecodeOptions {
+                    max_duration_ms: Some(max_ms),
+                    ..DecodeOptions::default()
+                };
+                let (fingerprint, _) = fingerprint_audio_file(upload.path(), &audio, &options)
+                    .map_err(|e| ApiError::from(e).field(MEDIA_FIELD))?;
+                Ok(registry.register_as(
+                    &actor,
+                    NewRecording {
+                        title: title.trim().to_owned(),
+                        content_hash: upload.content_hash,
+                        fingerprint,
+                        source_name: upload.file_name.clone(),
+                        video: None,
+                    },
+                )?)
+            })
+        }
+        Body::Json(bytes) => {
+            let req: RegisterFingerprint = body::parse_json(&bytes)?;
+            if req.title.trim().is_empty() {
+                return Err(ApiError::invalid("a title is required").field("title"));
+            }
+            let (fingerprint, claimed) = req.fingerprint.decode()?;
+            if fingerprint.duration_ms() > max_ms {
+                return Err(ApiError::new(
+                    crate::error::Code::PayloadTooLarge,
+                    "the fingerprint is longer than the media limit",
+                ));
+            }
+            // Without the file's hash, the fingerprint's own bytes are the
+            // dedup key.
+            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fingerprint.to_bytes()));
+            Box::new(move || {
+                Ok(registry.register_as(
+                    &actor,
+                    NewRecording {
+                        title: req.title.trim().to_owned(),
+                        content_hash,
+                        fingerprint,
+                        source_name: req.source_name,
+                        video: None,
+                    },
+                )?)
+            })
+        }
+    };
+
+    let job = state.jobs().start(caller.id());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let st = state.clone();
+    tokio::spawn(async move {
+        let result = st.pool().run(slot, work).await.and_then(|r| r);
+        let done = match &result {
+            Ok(r) => {
+                st.metrics()
+                    .registration(if r.is_new() { "registered" } else { "existing" });
+                JobState::Done {
+                    result: register_doc(r),
+                }
+            }
+            Err(e) => {
+                st.metrics().registration("failed");
+                JobState::Failed { result: e.body() }
+            }
+        };
+        st.jobs().finish(job, done);
+        let _ = tx.send(result);
+    });
+    match tokio::time::timeout(o.sync_wait, rx).await {
+        Ok(Ok(Ok(r))) => {
+            let status = if r.is_new() {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(register_doc(&r))).into_response())
+        }
+        Ok(Ok(Err(e))) => Err(e),
+        Ok(Err(e)) => Err(ApiError::internal(&e)),
+        Err(_) => Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, format!("/v1/jobs/{job}"))],
+            Json(JobAccepted {
+                version: API_VERSION,
+                job_id: job.to_string(),
+                status: "running".into(),
+            }),
+        )
+            .into_response()),
+    }
+}
+
+fn register_doc(r: &Registration) -> RegisterDoc {
+    RegisterDoc {
+        version: API_VERSION,
+        status: if r.is_new() { "registered" } else { "existing" }.into(),
+        recording: r.recording().into(),
+    }
+}
+
+/// A registration job: `running`, `done` with the registration's answer, or
+/// `failed` with its error. Only the key that started it (or an admin)
+/// sees it.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "recordings",
+    params(("id" = String, Path, description = "job id")),
+    responses(
+        (status = 200, body = JobDoc),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobDoc>, ApiError> {
+    let not_found = || ApiError::not_found("no such job");
+    let id: uuid::Uuid = id.parse().map_err(|_| not_found())?;
+    let job = state
+        .jobs()
+        .get(id, caller.id(), caller.is_admin())
+        .ok_or_else(not_found)?;
+    Ok(Json(JobDoc {
+        version: API_VERSION,
+        job_id: id.to_string(),
+        state: job,
+    }))
+}
+
+/// One recording.
+#[utoipa::path(
+    get,
+    path = "/v1/recordings/{id}",
+    tag = "recordings",
+    params(("id" = String, Path, description = "recording id")),
+    responses(
+        (status = 200, body = RecordingDoc),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_recording(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RecordingDoc>, ApiError> {
+    caller.require(Action::ReadRecordings)?;
+    let id: RecordingId = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such recording"))?;
+    let recording = state
+        .blocking(move |r| r.recording(id))
+        .await??
+        .ok_or_else(|| ApiError::not_found("no such recording"))?;
+    Ok(Json(RecordingDoc {
+        version: API_VERSION,
+        recording: (&recording).into(),
+    }))
+}
+
+/// Paging of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items to skip (default 0).
+    #[serde(default)]
+    pub offset: u64,
+    /// Items per page (default 100, at most the server's `max_page`).
+    pub limit: Option<u64>,
+}
+
+/// The recordings, in registration order, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/recordings",
+    tag = "recordings",
+    params(Paging),
+    responses(
+        (status = 200, body = RecordingPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_recordings(
+    State(state): State<AppState>,
+    caller: Caller,
+    paging: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RecordingPage>, ApiError> {
+    caller.require(Action::ReadRecordings)?;
+    let Query(p) = paging.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let limit = p.limit.unwrap_or(100).clamp(1, state.options().max_page);
+    // TODO(registry): a ranged read; the registry lists everything for now.
+    let all = state.blocking(|r| r.recordings()).await??;
+    let total = all.len() as u64;
+    let recordings: Vec<RecordingJson> = all
+        .iter()
+        .skip(usize::try_from(p.offset).unwrap_or(usize::MAX))
+        .take(limit as usize)
+        .map(Into::into)
+        .collect();
+    let end = p.offset.saturating_add(recordings.len() as u64);
+    Ok(Json(RecordingPage {
+        version: API_VERSION,
+        recordings,
+        total,
+        next_offset: (end < total).then_some(end),
+    }))
+}

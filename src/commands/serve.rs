@@ -1,0 +1,101 @@
+//! `avreg serve [--listen ADDR]`: the HTTP service (`avreg-server`) over the
+//! configured store. On a store without keys it creates a first admin key
+//! and prints it once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use avreg_registry::accounts::{Binding, NewKey, Role};
+use avreg_server::{serve, AppState};
+
+use crate::config::Config;
+use crate::{Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on (overrides `[server] listen`); port 0 picks a
+    /// free one, printed at start.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
+    let listen = match args.listen {
+        Some(a) => a,
+        None => config
+            .server
+            .listen
+            .parse()
+            .map_err(|e| Failure::input(anyhow::anyhow!("server.listen: {e}")))?,
+    };
+    let registry = Arc::new(super::open_registry(config)?);
+    if registry.list_keys()?.is_empty() {
+        let created = registry.create_key(
+            avreg_registry::LOCAL_ACTOR,
+            NewKey {
+                role: Role::Admin,
+                bound_to: Binding::None,
+                label: "first admin key (avreg serve)".into(),
+            },
+        )?;
+        println!(
+            "first admin key {} (shown once, keep it): {}",
+            created.record.id,
+            created.secret.expose()
+        );
+    }
+    let options = config.server_options();
+    if let Some(dir) = &options.temp_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create server.temp_dir {}", dir.display()))
+            .map_err(Failure::Input)?;
+    }
+    let state = AppState::new(registry, options);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("avreg-serve")
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::Internal)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))
+            .map_err(Failure::Input)?;
+        let local = listener
+            .local_addr()
+            .context("no local address")
+            .map_err(Failure::Internal)?;
+        println!("listening on http://{local}");
+        serve(listener, state, shutdown_signal())
+            .await
+            .context("server")
+            .map_err(Failure::Internal)
+    })?;
+    eprintln!("avreg: stopped; the store is flushed");
+    Ok(Outcome::Success)
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    eprintln!("avreg: shutting down");
+}

@@ -1,0 +1,739 @@
+//! `avreg serve` end to end: the real binary on 127.0.0.1:0 with a
+//! temporary store, a real HTTP client (ureq), generated audio.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use avreg_fingerprint::audio::synth::music;
+use serde_json::{json, Value};
+
+use crate::support::{degrade, s, write_wav, Avreg};
+
+/// A running `avreg serve`, killed when dropped.
+struct Server {
+    avreg: Avreg,
+    child: Child,
+    base: String,
+    addr: String,
+    admin: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts the server with `AVREG_*` overrides.
+    fn start(env: &[(&str, &str)]) -> Self {
+        let avreg = Avreg::new();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_avreg"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--data")
+            .arg(avreg.data())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
+            .env_remove("AVREG_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn avreg serve");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut admin = String::new();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("avreg serve printed its address")
+                .expect("stdout line");
+            if let Some(k) = line
+                .split(": ")
+                .nth(1)
+                .filter(|_| line.contains("admin key"))
+            {
+                admin = k.trim().to_owned();
+            }
+            if let Some(a) = line.strip_prefix("listening on http://") {
+                break a.trim().to_owned();
+            }
+        };
+        assert!(admin.starts_with("avreg_"), "a first admin key is printed");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self {
+            avreg,
+            child,
+            base: format!("http://{addr}"),
+            addr,
+            admin,
+            agent,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET with a key: (status, JSON).
+    fn get(&self, key: Option<&str>, path: &str) -> (u16, Value) {
+        let mut req = self.agent.get(self.url(path));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let mut res = req.call().expect("GET");
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// POST a body with a content type: (status, JSON).
+    fn post(&self, key: Option<&str>, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+        let mut req = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", content_type);
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let mut res = req.send(body).expect("POST");
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn post_json(&self, key: Option<&str>, path: &str, v: &Value) -> (u16, Value) {
+        self.post(key, path, "application/json", v.to_string().as_bytes())
+    }
+
+    /// POST a multipart form with a `media` file.
+    fn upload(
+        &self,
+        key: Option<&str>,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &[u8]),
+    ) -> (u16, Value) {
+        let (ct, body) = multipart(fields, file);
+        self.post(key, path, &ct, &body)
+    }
+
+    /// A new key of `role` made by the admin over HTTP.
+    fn key(&self, role: &str) -> String {
+        let mut body = json!({"role": role, "label": format!("test {role}")});
+        match role {
+            "performer" | "agent" => body["performers"] = json!([uuid_like(1)]),
+            "producer" => body["organisation"] = json!(uuid_like(2)),
+            _ => {}
+        }
+        let (status, v) = self.post_json(Some(&self.admin), "/v1/keys", &body);
+        assert_eq!(status, 201, "{v}");
+        v["secret"].as_str().expect("secret").to_owned()
+    }
+
+    /// (recordings, audit events): what must not change after a refusal.
+    fn state(&self) -> (u64, Option<u64>) {
+        let (_, list) = self.get(Some(&self.admin), "/v1/recordings");
+        let (_, head) = self.get(Some(&self.admin), "/v1/audit/head");
+        (
+            list["total"].as_u64().expect("total"),
+            head["head"]["seq"].as_u64(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uuid_like(n: u8) -> String {
+    format!("0190a000-0000-7000-8000-0000000000{n:02}")
+}
+
+fn multipart(fields: &[(&str, &str)], (name, bytes): (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "avreg-test-boundary-7d1f";
+    let mut b = Vec::new();
+    for (k, v) in fields {
+        write!(
+            b,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        )
+        .expect("write");
+    }
+    write!(
+        b,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .expect("write");
+    b.extend_from_slice(bytes);
+    write!(b, "\r\n--{boundary}--\r\n").expect("write");
+    (format!("multipart/form-data; boundary={boundary}"), b)
+}
+
+/// A WAV of `secs` of generated music.
+fn song(avreg: &Avreg, name: &str, seed: u64, secs: f32) -> (std::path::PathBuf, Vec<f32>) {
+    let rate = 22_050;
+    let pcm = music(seed, rate, secs);
+    let path = avreg.path(name);
+    write_wav(&path, rate, &pcm);
+    (path, pcm)
+}
+
+#[test]
+fn register_by_upload_then_identify_a_degraded_excerpt() {
+    let server = Server::start(&[]);
+    let producer = server.key("producer");
+    let platform = server.key("platform");
+    let society = server.key("society");
+
+    let (aria, pcm) = song(&server.avreg, "aria.wav", 11, 30.0);
+    let bytes = std::fs::read(&aria).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Aria")],
+        ("aria.wav", &bytes),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "registered");
+    let id = v["recording"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(v["recording"]["source_name"], "aria.wav");
+    // The same bytes again: the existing recording, 200.
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Aria again")],
+        ("aria.wav", &bytes),
+    );
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("existing")),
+        "{v}"
+    );
+    // Another recording, so the lookup has to choose.
+    let (ballad, _) = song(&server.avreg, "ballad.wav", 12, 20.0);
+    let (status, _) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Ballad")],
+        ("ballad.wav", &std::fs::read(&ballad).expect("read")),
+    );
+    assert_eq!(status, 201);
+
+    // 6 s from 9 s, 2 % fast, 6 dB quieter, noise at 15 dB SNR.
+    let clip = server.avreg.path("clip.wav");
+    write_wav(
+        &clip,
+        22_050,
+        &degrade(&pcm, 22_050, 9.0, 6.0, 1.02, -6.0, 15.0),
+    );
+    let clip_bytes = std::fs::read(&clip).expect("read");
+    let (status, v) = server.upload(
+        Some(&platform),
+        "/v1/lookup",
+        &[],
+        ("clip.wav", &clip_bytes),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["status"], "match", "{v}");
+    let top = &v["matches"][0];
+    assert_eq!(top["recording"]["id"], id.as_str());
+    assert_eq!(top["medium"], "audio");
+    let score = top["score"].as_f64().expect("score");
+    assert!(score > 0.0 && score <= 1.0);
+    let q0 = top["query"]["start_ms"].as_f64().expect("query start");
+    let r0 = top["reference"]["start_ms"].as_f64().expect("ref start");
+    let speed = top["speed"].as_f64().expect("speed");
+    assert!(
+        (r0 - (9_000.0 + q0 * speed)).abs() <= 150.0,
+        "reference start {r0} for query start {q0}"
+    );
+    assert!(top["reference"]["duration_ms"].as_u64().expect("span") > 3_000);
+
+    // The same clip as a fingerprint computed locally.
+    let out = server.avreg.run(&["fingerprint", s(&clip), "--json"]);
+    assert!(out.status.success());
+    let fp: Value = serde_json::from_slice(&out.stdout).expect("fingerprint JSON");
+    let (status, v) = server.post_json(Some(&platform), "/v1/lookup", &fp);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["matches"][0]["recording"]["id"], id.as_str());
+    // A batch: the fingerprint, a broken one, the fingerprint again.
+    let broken = json!({"version": 1, "fingerprint": {"data": "AAAA"}});
+    let (status, v) = server.post_json(
+        Some(&platform),
+        "/v1/lookup/batch",
+        &json!({"fingerprints": [fp, broken, fp]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["matches"][0]["recording"]["id"], id.as_str());
+    assert_eq!(results[1]["error"]["code"], "invalid");
+    assert_eq!(results[2]["status"], "match");
+
+    // Reading: one recording, a page of them.
+    let (status, v) = server.get(Some(&society), &format!("/v1/recordings/{id}"));
+    assert_eq!(
+        (status, v["recording"]["title"].as_str()),
+        (200, Some("Aria"))
+    );
+    let (status, v) = server.get(Some(&society), "/v1/recordings?limit=1");
+    assert_eq!(status, 200);
+    assert_eq!(
+        (v["total"].as_u64(), v["next_offset"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    // The audit chain names the producer's key for its registrations.
+    let (status, v) = server.get(Some(&society), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+    let head = format!(
+        "{}:{}",
+        v["head"]["seq"],
+        v["head"]["hash"].as_str().expect("hash")
+    );
+    let (_, log) = server.get(Some(&society), "/v1/audit/log?since=0&limit=1000");
+    let events = log["events"].as_array().expect("events");
+    let registrations: Vec<_> = events
+        .iter()
+        .filter(|e| e["operation"] == "register_recording")
+        .collect();
+    assert_eq!(registrations.len(), 2);
+    assert!(registrations[0]["actor"]
+        .as_str()
+        .expect("actor")
+        .starts_with("key:"));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["operation"] == "create_key")
+            .count(),
+        4
+    );
+    let (status, v) = server.get(Some(&society), &format!("/v1/audit/verify?head={head}"));
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+
+    // Metrics saw it.
+    let (status, Value::String(metrics)) = server.get(None, "/metrics") else {
+        panic!("metrics are text")
+    };
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("avreg_lookups_total{outcome=\"match\"} 4"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("avreg_registrations_total{outcome=\"registered\"} 2"));
+    assert!(metrics.contains("route=\"/v1/recordings\",method=\"POST\",status=\"201\""));
+    assert!(metrics.contains("avreg_fingerprint_queue_depth 0"));
+    assert_eq!(server.get(None, "/health").0, 200);
+    assert_eq!(server.get(None, "/ready").0, 200);
+}
+
+#[test]
+fn authorisation_negatives_write_nothing() {
+    let server = Server::start(&[]);
+    let platform = server.key("platform");
+    let society = server.key("society");
+    let performer = server.key("performer");
+    let (song_path, _) = song(&server.avreg, "s.wav", 3, 8.0);
+    // A short body: a refusal is answered before the body is read, and a
+    // client still writing a large one would see the connection close
+    // (large uploads send `Expect: 100-continue`, below).
+    let bytes = std::fs::read(&song_path).expect("read")[..2_000].to_vec();
+    let before = server.state();
+
+    let form = |key: Option<&str>| {
+        server.upload(key, "/v1/recordings", &[("title", "T")], ("s.wav", &bytes))
+    };
+    let cases = [
+        (form(None), 401, "unauthorized"),
+        (form(Some("avreg_not-a-real-key")), 401, "unauthorized"),
+        (form(Some(&platform)), 403, "forbidden"),
+        (form(Some(&society)), 403, "forbidden"),
+        (
+            server.get(Some(&performer), "/v1/audit/log"),
+            403,
+            "forbidden",
+        ),
+        (
+            server.get(Some(&platform), "/v1/recordings"),
+            403,
+            "forbidden",
+        ),
+        (server.get(None, "/v1/audit/head"), 401, "unauthorized"),
+        (
+            server.post_json(Some(&society), "/v1/keys", &json!({"role": "admin"})),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (i, ((status, v), want_status, want_code)) in cases.into_iter().enumerate() {
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (want_status, Some(want_code)),
+            "case {i}: {v}"
+        );
+    }
+    // A large upload announced with `Expect: 100-continue` is refused
+    // before a byte of it is sent.
+    let (status, v) = raw(
+        &server.addr,
+        &format!(
+            "POST /v1/recordings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {platform}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 900000000\r\nExpect: 100-continue\r\n\r\n"
+        ),
+        b"",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
+    assert_eq!(server.state(), before, "refused requests wrote nothing");
+
+    // A revoked key stops working.
+    let (_, keys) = server.get(Some(&server.admin), "/v1/keys");
+    let platform_id = keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["role"] == "platform")
+        .expect("platform key")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let del = server
+        .agent
+        .delete(server.url(&format!("/v1/keys/{platform_id}")))
+        .header("Authorization", format!("Bearer {}", server.admin))
+        .call()
+        .expect("DELETE");
+    assert_eq!(del.status().as_u16(), 200);
+    let (status, _) = server.post_json(Some(&platform), "/v1/lookup", &json!({}));
+    assert_eq!(status, 401);
+}
+
+/// Sends a request head and part of a body over a raw socket, then waits:
+/// returns the status line and body the server answers.
+fn raw(addr: &str, head: &str, partial_body: &[u8]) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(partial_body).expect("body");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read until the server closes or the JSON body is complete.
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&response);
+        if let Some((_, body)) = text.split_once("\r\n\r\n") {
+            if serde_json::from_str::<Value>(body).is_ok() {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn bad_input_gets_its_error_and_leaves_the_store_unchanged() {
+    let uploads = tempfile::tempdir().expect("temp dir");
+    let upload_dir = uploads.path().join("uploads");
+    let server = Server::start(&[
+        ("AVREG_SERVER__MEDIA_BODY_LIMIT", "200000"),
+        ("AVREG_SERVER__BODY_IDLE_TIMEOUT_MS", "700"),
+        ("AVREG_SERVER__TEMP_DIR", s(&upload_dir)),
+    ]);
+    let producer = server.key("producer");
+    let before = server.state();
+    let auth = format!("Authorization: Bearer {producer}\r\n");
+
+    // Malformed JSON.
+    let (status, v) = server.post(
+        Some(&producer),
+        "/v1/recordings",
+        "application/json",
+        b"{\"title\": \"x\", ",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid")),
+        "{v}"
+    );
+    // A fingerprint that is not one.
+    let (status, v) = server.post_json(
+        Some(&producer),
+        "/v1/recordings",
+        &json!({"title": "x", "fingerprint": {"version": 1, "fingerprint": {"data": "bm9wZQ=="}}}),
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("fingerprint.data")),
+        "{v}"
+    );
+    // Corrupt media: noise bytes named .wav, and a WAV cut inside its header.
+    let noise: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Noise")],
+        ("noise.wav", &noise),
+    );
+    assert!(
+        matches!(
+            (status, v["error"]["code"].as_str()),
+            (415, Some("unsupported_media")) | (400, Some("invalid"))
+        ),
+        "{status} {v}"
+    );
+    let (wav, _) = song(&server.avreg, "w.wav", 5, 3.0);
+    let wav = std::fs::read(&wav).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Cut")],
+        ("cut.wav", &wav[..30]),
+    );
+    assert!(matches!(status, 400 | 415), "{status} {v}");
+    // No title.
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[],
+        ("w.wav", &wav[..1000]),
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("title")),
+        "{v}"
+    );
+    // Not a content type we read.
+    let (status, v) = server.post(Some(&producer), "/v1/recordings", "text/plain", b"hi");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (415, Some("unsupported_media"))
+    );
+
+    // Oversized: the declared length is over the configured 200,000 bytes;
+    // refused before the body is read.
+    let (status, v) = raw(
+        &server.addr,
+        &format!(
+            "POST /v1/recordings HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000000\r\n\r\n"
+        ),
+        b"",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{v}"
+    );
+    // A slow client: headers and half a form, then nothing.
+    let (ct, body) = multipart(&[("title", "Slow")], ("slow.wav", &wav));
+    let (status, v) = raw(
+        &server.addr,
+        &format!(
+            "POST /v1/recordings HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        ),
+        &body[..body.len() / 2],
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (408, Some("timeout")),
+        "{v}"
+    );
+
+    assert_eq!(server.state(), before, "refused requests wrote nothing");
+    let left: Vec<_> = std::fs::read_dir(&upload_dir)
+        .expect("upload dir")
+        .collect();
+    assert!(left.is_empty(), "temporary uploads left behind: {left:?}");
+    // The server still works.
+    let (status, _) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Fine")],
+        ("w.wav", &wav),
+    );
+    assert_eq!(status, 201);
+}
+
+#[test]
+fn registration_from_a_fingerprint_and_graceful_shutdown_flushes() {
+    let mut server = Server::start(&[]);
+    let agent = server.key("agent");
+    let (path, _) = song(&server.avreg, "fp.wav", 21, 12.0);
+    let out = server.avreg.run(&["fingerprint", s(&path), "--json"]);
+    assert!(out.status.success());
+    let fp: Value = serde_json::from_slice(&out.stdout).expect("fingerprint JSON");
+    let (status, v) = server.post_json(
+        Some(&agent),
+        "/v1/recordings",
+        &json!({"title": "From a fingerprint", "fingerprint": fp}),
+    );
+    assert_eq!(status, 201, "{v}");
+    let id = v["recording"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(v["recording"]["content_hash"], fp["content_hash"]);
+
+    // SIGTERM: the server stops cleanly and the store is whole.
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = server.child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "avreg serve exits 0 after SIGTERM: {status:?}"
+    );
+    let (code, list) = server.avreg.json(&["list", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(list["recordings"][0]["id"], id.as_str());
+    let (code, v) = server.avreg.json(&["audit", "verify", "--json"]);
+    assert_eq!((code, v["ok"].as_bool()), (0, Some(true)), "{v}");
+    let out = server.avreg.run(&["key", "list"]);
+    let keys = String::from_utf8_lossy(&out.stdout);
+    assert!(keys.contains("admin") && keys.contains("agent"), "{keys}");
+}
+
+#[test]
+fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
+    let server = Server::start(&[("AVREG_SERVER__SYNC_WAIT_MS", "0")]);
+    let producer = server.key("producer");
+    let platform = server.key("platform");
+    let (path, _) = song(&server.avreg, "job.wav", 31, 10.0);
+    let bytes = std::fs::read(&path).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Slow to register")],
+        ("job.wav", &bytes),
+    );
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (202, Some("running")),
+        "{v}"
+    );
+    let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+    let done = (0..200)
+        .find_map(|_| {
+            let (status, v) = server.get(Some(&producer), &job);
+            assert_eq!(status, 200, "{v}");
+            if v["status"] == "running" {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            } else {
+                Some(v)
+            }
+        })
+        .expect("the job ends");
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["result"]["status"], "registered");
+    assert_eq!(done["result"]["recording"]["title"], "Slow to register");
+    // Someone else's job is not there for them.
+    let (status, v) = server.get(Some(&platform), &job);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    // A job that fails says why (a failure quick enough to beat even a
+    // zero wait is answered directly).
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Broken")],
+        ("broken.wav", &bytes[..40]),
+    );
+    let error = if status == 202 {
+        let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+        let failed = (0..200)
+            .find_map(|_| {
+                let (_, v) = server.get(Some(&producer), &job);
+                if v["status"] == "running" {
+                    std::thread::sleep(Duration::from_millis(50));
+                    None
+                } else {
+                    Some(v)
+                }
+            })
+            .expect("the job ends");
+        assert_eq!(failed["status"], "failed", "{failed}");
+        failed["result"].clone()
+    } else {
+        assert_eq!(status, 400, "{v}");
+        v
+    };
+    assert_eq!(error["error"]["code"], "invalid", "{error}");
+    assert_eq!(error["error"]["field"], "media", "{error}");
+}
+
+#[test]
+fn key_commands_create_list_and_revoke() {
+    let avreg = Avreg::new();
+    let out = avreg.run(&["key", "create", "--role", "producer"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a producer key needs an organisation"
+    );
+    let out = avreg.run(&["key", "create", "--role", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (code, v) = avreg.json(&[
+        "key",
+        "create",
+        "--role",
+        "agent",
+        "--performer",
+        &uuid_like(7),
+        "--label",
+        "Aria's agent",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["secret"].as_str().expect("secret").starts_with("avreg_"));
+    let id = v["key"]["id"].as_str().expect("id").to_owned();
+    let (code, v) = avreg.json(&["key", "list", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["keys"][0]["role"], "agent");
+    assert!(
+        v["keys"][0].get("secret").is_none(),
+        "secrets are never listed"
+    );
+    let out = avreg.run(&["key", "revoke", &id]);
+    assert!(out.status.success());
+    let (_, v) = avreg.json(&["key", "list", "--json"]);
+    assert!(v["keys"][0]["revoked_at_ms"].is_u64());
+    let (code, v) = avreg.json(&["audit", "log", "--json"]);
+    assert_eq!(code, 0);
+    let ops: Vec<_> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["operation"].as_str().expect("op").to_owned())
+        .collect();
+    assert_eq!(ops, ["create_key", "revoke_key"]);
+}
