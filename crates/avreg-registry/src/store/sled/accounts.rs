@@ -11,9 +11,9 @@
 
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
-use super::{db_err, decode_event, tx_err, SledStore, AUDIT_HEAD_KEY};
+use super::{append_audit, db_err, tx_err, SledStore};
 use crate::accounts::{ApiKeyId, KeyRecord, SecretHash, KEY_RECORD_VERSION};
-use crate::domain::audit::{AuditEvent, NewEvent};
+use crate::domain::audit::NewEvent;
 use crate::error::{Error, Result};
 
 const TREE: &str = "keys";
@@ -81,12 +81,9 @@ impl SledStore {
                 }
                 keys.insert(id_key(record.id), value.as_slice())?;
                 keys.insert(hk, record.id.as_bytes())?;
-                let last = match meta.get(AUDIT_HEAD_KEY)? {
-                    Some(v) => Some(decode_event(&v).map_err(abort)?),
-                    None => None,
-                };
-                let event = AuditEvent::append(
-                    last.as_ref(),
+                append_audit(
+                    meta,
+                    log,
                     &NewEvent {
                         actor: audit.actor,
                         operation: audit.operation,
@@ -94,11 +91,7 @@ impl SledStore {
                         payload: &payload,
                         at_ms: audit.at_ms,
                     },
-                );
-                let bytes = serde_json::to_vec(&event)
-                    .map_err(|e| abort(Error::Corrupt(format!("encoding an audit event: {e}"))))?;
-                log.insert(&event.seq.to_be_bytes(), bytes.as_slice())?;
-                meta.insert(AUDIT_HEAD_KEY, bytes)?;
+                )?;
                 Ok(())
             })
             .map_err(tx_err)?;

@@ -15,8 +15,8 @@
 
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
-use super::{db_err, decode_event, tx_err, SledStore, AUDIT_HEAD_KEY};
-use crate::domain::audit::{AuditEvent, NewEvent};
+use super::{append_audit, db_err, decode_event, tx_err, SledStore};
+use crate::domain::audit::NewEvent;
 use crate::domain::ids::FixationId;
 use crate::error::{Error, Result};
 use crate::ledger::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
@@ -123,27 +123,20 @@ impl SledStore {
         trees
             .transaction(|(revs, links, idents, media, meta, audit)| {
                 let abort = ConflictableTransactionError::Abort;
-                let mut last = match meta.get(AUDIT_HEAD_KEY)? {
-                    Some(v) => Some(decode_event(&v).map_err(abort)?),
-                    None => None,
-                };
                 let mut out = Vec::with_capacity(pending.len());
                 for (p, (operation, entity, payload)) in pending.iter().zip(&payloads) {
-                    let at_ms = now_ms.max(last.as_ref().map_or(0, |e| e.at_ms));
-                    let event = AuditEvent::append(
-                        last.as_ref(),
+                    let event = append_audit(
+                        meta,
+                        audit,
                         &NewEvent {
                             actor,
                             operation,
                             entity,
                             payload,
-                            at_ms,
+                            at_ms: now_ms,
                         },
-                    );
-                    let bytes = serde_json::to_vec(&event).map_err(|e| {
-                        abort(Error::Corrupt(format!("encoding an audit event: {e}")))
-                    })?;
-                    audit.insert(&event.seq.to_be_bytes(), bytes)?;
+                    )?;
+                    let at_ms = event.at_ms;
                     match p {
                         Pending::Revision { op, entity } => {
                             let r = entity.reference();
@@ -184,13 +177,6 @@ impl SledStore {
                             )?;
                         }
                     }
-                    last = Some(event);
-                }
-                if let Some(head) = &last {
-                    let bytes = serde_json::to_vec(head).map_err(|e| {
-                        abort(Error::Corrupt(format!("encoding an audit event: {e}")))
-                    })?;
-                    meta.insert(AUDIT_HEAD_KEY, bytes)?;
                 }
                 Ok(out)
             })

@@ -220,29 +220,17 @@ impl SledStore {
                     AUDIO_MS_KEY,
                     &audio_ms.saturating_add(recording.duration_ms).to_be_bytes(),
                 )?;
-                let last = match meta.get(AUDIT_HEAD_KEY)? {
-                    Some(v) => Some(decode_event(&v).map_err(abort)?),
-                    None => None,
-                };
-                // Event times never decrease along the log (`seq_at` relies
-                // on it), whatever the clock does.
-                let at_ms = recording
-                    .registered_at_ms
-                    .max(last.as_ref().map_or(0, |e| e.at_ms));
-                let event = AuditEvent::append(
-                    last.as_ref(),
+                append_audit(
+                    meta,
+                    audit,
                     &NewEvent {
                         actor,
                         operation: "register_recording",
                         entity: &format!("recording:{}", recording.id),
                         payload: &payload,
-                        at_ms,
+                        at_ms: recording.registered_at_ms,
                     },
-                );
-                let bytes = serde_json::to_vec(&event)
-                    .map_err(|e| abort(Error::Corrupt(format!("encoding an audit event: {e}"))))?;
-                audit.insert(&event.seq.to_be_bytes(), bytes.as_slice())?;
-                meta.insert(AUDIT_HEAD_KEY, bytes)?;
+                )?;
                 Ok(Insert::New(doc))
             })
             .map_err(tx_err)
@@ -429,6 +417,35 @@ fn commit_manifest(tree: &sled::Tree, add: Option<&SegmentMeta>, remove: &[u64])
         Ok(())
     })
     .map_err(tx_err)
+}
+
+/// Appends an audit event inside a transaction: chains it after the head
+/// kept in `meta`, writes it to `audit` and makes it the new head. Event
+/// times never decrease along the log (`seq_at` relies on it), whatever the
+/// clock does: `new.at_ms` is raised to the head's time if earlier.
+pub(super) fn append_audit(
+    meta: &sled::transaction::TransactionalTree,
+    audit: &sled::transaction::TransactionalTree,
+    new: &NewEvent<'_>,
+) -> std::result::Result<AuditEvent, ConflictableTransactionError<Error>> {
+    let abort = ConflictableTransactionError::Abort;
+    let last = match meta.get(AUDIT_HEAD_KEY)? {
+        Some(v) => Some(decode_event(&v).map_err(abort)?),
+        None => None,
+    };
+    let at_ms = new.at_ms.max(last.as_ref().map_or(0, |e| e.at_ms));
+    let event = AuditEvent::append(
+        last.as_ref(),
+        &NewEvent {
+            at_ms,
+            ..new.clone()
+        },
+    );
+    let bytes = serde_json::to_vec(&event)
+        .map_err(|e| abort(Error::Corrupt(format!("encoding an audit event: {e}"))))?;
+    audit.insert(&event.seq.to_be_bytes(), bytes.as_slice())?;
+    meta.insert(AUDIT_HEAD_KEY, bytes)?;
+    Ok(event)
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
