@@ -40,6 +40,7 @@
 pub mod audio;
 pub mod content;
 pub mod decode;
+mod envelope;
 pub mod error;
 pub mod matching;
 pub mod video;

@@ -163,7 +163,7 @@ impl Binding {
 
 /// The blake3 hash of a secret: all the registry keeps of it.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretHash(#[serde(with = "hex32")] pub [u8; 32]);
+pub struct SecretHash(#[serde(with = "crate::domain::audit::hex32")] pub [u8; 32]);
 
 impl SecretHash {
     /// Constant-time comparison (blake3's `Hash` equality is constant-time).
@@ -175,28 +175,6 @@ impl SecretHash {
 impl fmt::Debug for SecretHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretHash(…)")
-    }
-}
-
-mod hex32 {
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
-        s.serialize_str(&hex)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let hex = String::deserialize(d)?;
-        let bad = || D::Error::custom("a secret hash is 64 hex digits");
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(bad());
-        }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(out)
     }
 }
 

@@ -10,6 +10,7 @@
 //! panics: it is fed untrusted bytes.
 
 use super::{AudioFingerprint, Peak, ALGORITHM_VERSION, SUBDIV};
+use crate::envelope;
 use crate::error::{Error, Result};
 
 /// Version of the binary encoding.
@@ -21,10 +22,12 @@ const MAX_FREQ: u64 = 257 * SUBDIV as u64;
 const MAX_DURATION_MS: u64 = 100 * 3_600_000;
 
 pub(crate) fn encode(fp: &AudioFingerprint) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + fp.peaks.len() * 3);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&ALGORITHM_VERSION.to_le_bytes());
+    let mut out = envelope::start(
+        MAGIC,
+        FORMAT_VERSION,
+        ALGORITHM_VERSION,
+        16 + fp.peaks.len() * 3,
+    );
     put_varint(&mut out, fp.duration_ms);
     put_varint(&mut out, fp.peaks.len() as u64);
     let mut prev = 0u32;
@@ -33,38 +36,18 @@ pub(crate) fn encode(fp: &AudioFingerprint) -> Vec<u8> {
         put_varint(&mut out, (u64::from(p.freq) << 2) | u64::from(p.level));
         prev = p.time_ms;
     }
-    let sum = blake3::hash(&out);
-    out.extend_from_slice(&sum.as_bytes()[..4]);
-    out
+    envelope::seal(out)
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<AudioFingerprint> {
     let bad = |m: &str| Error::Encoding(m.to_owned());
-    if bytes.len() < 4 + 2 + 2 + 2 + 4 {
-        return Err(bad("too short"));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - 4);
-    if &body[..4] != MAGIC {
-        return Err(bad("not an audio fingerprint (bad magic)"));
-    }
-    let version = u16::from_le_bytes([body[4], body[5]]);
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let algorithm = u16::from_le_bytes([body[6], body[7]]);
-    if algorithm != ALGORITHM_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: algorithm,
-            supported: ALGORITHM_VERSION,
-        });
-    }
-    if blake3::hash(body).as_bytes()[..4] != *sum {
-        return Err(bad("checksum mismatch"));
-    }
-    let mut r = &body[8..];
+    let mut r = envelope::open(
+        bytes,
+        MAGIC,
+        "an audio fingerprint",
+        FORMAT_VERSION,
+        ALGORITHM_VERSION,
+    )?;
     let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
     if duration_ms > MAX_DURATION_MS {
         return Err(bad("duration out of range"));

@@ -12,6 +12,7 @@
 
 use super::{FrameHash, PdqHash, VideoFingerprint, View, ALGORITHM_VERSION};
 use crate::audio::format::{get_varint, put_varint};
+use crate::envelope;
 use crate::error::{Error, Result};
 
 /// Version of the binary encoding.
@@ -23,10 +24,12 @@ const MAX_DURATION_MS: u64 = 100 * 3_600_000;
 const MIN_HASH_BYTES: usize = 35;
 
 pub(crate) fn encode(fp: &VideoFingerprint) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + fp.frames.len() * MIN_HASH_BYTES);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&fp.version.to_le_bytes());
+    let mut out = envelope::start(
+        MAGIC,
+        FORMAT_VERSION,
+        fp.version,
+        16 + fp.frames.len() * MIN_HASH_BYTES,
+    );
     put_varint(&mut out, fp.duration_ms);
     put_varint(&mut out, fp.frames.len() as u64);
     let mut prev = 0u32;
@@ -37,38 +40,18 @@ pub(crate) fn encode(fp: &VideoFingerprint) -> Vec<u8> {
         out.extend_from_slice(&f.hash.to_bytes());
         prev = prev.max(f.time_ms);
     }
-    let sum = blake3::hash(&out);
-    out.extend_from_slice(&sum.as_bytes()[..4]);
-    out
+    envelope::seal(out)
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<VideoFingerprint> {
     let bad = |m: &str| Error::Encoding(m.to_owned());
-    if bytes.len() < 4 + 2 + 2 + 2 + 4 {
-        return Err(bad("too short"));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - 4);
-    if &body[..4] != MAGIC {
-        return Err(bad("not a video fingerprint (bad magic)"));
-    }
-    let version = u16::from_le_bytes([body[4], body[5]]);
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let algorithm = u16::from_le_bytes([body[6], body[7]]);
-    if algorithm != ALGORITHM_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: algorithm,
-            supported: ALGORITHM_VERSION,
-        });
-    }
-    if blake3::hash(body).as_bytes()[..4] != *sum {
-        return Err(bad("checksum mismatch"));
-    }
-    let mut r = &body[8..];
+    let mut r = envelope::open(
+        bytes,
+        MAGIC,
+        "a video fingerprint",
+        FORMAT_VERSION,
+        ALGORITHM_VERSION,
+    )?;
     let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
     if duration_ms > MAX_DURATION_MS {
         return Err(bad("duration out of range"));
@@ -107,7 +90,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<VideoFingerprint> {
         return Err(bad("trailing bytes"));
     }
     Ok(VideoFingerprint {
-        version: algorithm,
+        version: ALGORITHM_VERSION,
         duration_ms,
         frames,
     })

@@ -30,7 +30,9 @@ impl std::fmt::Display for ChainHash {
     }
 }
 
-mod hex32 {
+/// Serde for 32-byte hashes as 64 lowercase hex digits (audit hashes, key
+/// hashes).
+pub(crate) mod hex32 {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
@@ -41,12 +43,12 @@ mod hex32 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let hex = String::deserialize(d)?;
         if hex.len() != 64 || !hex.is_ascii() {
-            return Err(D::Error::custom("a chain hash is 64 hex digits"));
+            return Err(D::Error::custom("a hash is 64 hex digits"));
         }
         let mut out = [0u8; 32];
         for (i, o) in out.iter_mut().enumerate() {
             *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-                .map_err(|_| D::Error::custom("a chain hash is 64 hex digits"))?;
+                .map_err(|_| D::Error::custom("a hash is 64 hex digits"))?;
         }
         Ok(out)
     }

@@ -500,15 +500,21 @@ impl<'a> Batch<'a> {
             if found.contains(&key(c.kind, &c.subjects)) {
                 continue;
             }
-            let resolution = self.resolution_of(&c)?;
-            let resolved = Conflict {
-                status: ConflictStatus::Resolved,
-                resolution: Some(resolution),
-                ..c
-            };
-            self.push(Op::Resolve, Entity::Conflict(resolved))?;
+            self.resolve(c)?;
         }
         Ok(())
+    }
+
+    /// Resolves `c` as its cause went away, with the resolution the write
+    /// implies.
+    fn resolve(&mut self, c: Conflict) -> Result<()> {
+        let resolution = self.resolution_of(&c)?;
+        let resolved = Conflict {
+            status: ConflictStatus::Resolved,
+            resolution: Some(resolution),
+            ..c
+        };
+        self.push(Op::Resolve, Entity::Conflict(resolved))
     }
 
     /// Re-checks every touched scope for conflicts.
@@ -561,13 +567,7 @@ impl<'a> Batch<'a> {
                 self.open_conflicts(ConflictKind::ReferenceOverlap, [EntityRef::Fixation(f)])?;
             for c in open.into_values() {
                 if !self.overlap_stands(&c)? {
-                    let resolution = self.resolution_of(&c)?;
-                    let resolved = Conflict {
-                        status: ConflictStatus::Resolved,
-                        resolution: Some(resolution),
-                        ..c
-                    };
-                    self.push(Op::Resolve, Entity::Conflict(resolved))?;
+                    self.resolve(c)?;
                 }
             }
         }
