@@ -1,0 +1,398 @@
+//! Load on `/v1/lookup`: a registry with about 1,000 hours of audio and 100
+//! hours of video, the real `avreg serve` binary, and `wrk` sending 10 s
+//! fingerprint lookups at 1, 8 and 64 concurrent connections. Prints a
+//! table: requests/s, p50/p99 latency, errors, and the server's peak memory.
+//!
+//! The audio is real: every recording of the corpus folder
+//! (`AVREG_LOAD_CORPUS`, default `/work/corpus`, made by
+//! `../shared/corpus/build-dev-corpus.sh`) fingerprinted once, then
+//! registered many times with distinct edits (its peaks transposed and time
+//! stretched, so every copy has its own hash keys with the statistics of
+//! real sound). The video is synthetic: random PDQ frame hashes at the
+//! density the video fingerprinter keeps (2 sampled frames a second, each
+//! with its six cropped views). Queries are 10 s excerpts of registered
+//! copies at the query density, fingerprint JSON as `avreg fingerprint
+//! --json` prints it.
+//!
+//! `cargo bench --bench lookup_load` (needs `wrk`, from Debian, on the
+//! PATH). `AVREG_LOAD_AUDIO_HOURS` / `AVREG_LOAD_VIDEO_HOURS` /
+//! `AVREG_LOAD_SECONDS` change the sizes and the run length.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use avreg_fingerprint::audio::{AudioFingerprint, Peak};
+use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View, ALGORITHM_VERSION};
+use avreg_fingerprint::ContentHash;
+use avreg_registry::accounts::{Binding, NewKey, Role};
+use avreg_registry::{NewRecording, Registry, RegistryOptions};
+use base64::Engine;
+
+/// Largest frequency value a peak may carry (1/16 bin).
+const MAX_FREQ: i32 = 257 * 16;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn env_f64(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Copy `v` of a fingerprint: transposed by a whole number of bins and
+/// stretched in time, so its hash keys differ from every other copy's.
+fn edited(fp: &AudioFingerprint, v: u64) -> AudioFingerprint {
+    let shift = ((v % 41) as i32 - 20) * 16;
+    let stretch = 1.0 + ((v / 41) % 21) as f64 * 0.011 - 0.11;
+    let peaks = fp
+        .peaks()
+        .iter()
+        .filter_map(|p| {
+            let freq = i32::from(p.freq) + shift;
+            (16..MAX_FREQ).contains(&freq).then(|| Peak {
+                time_ms: (f64::from(p.time_ms) * stretch) as u32,
+                freq: freq as u16,
+                level: p.level,
+            })
+        })
+        .collect();
+    AudioFingerprint::from_parts((fp.duration_ms() as f64 * stretch) as u64, peaks)
+}
+
+fn excerpt(fp: &AudioFingerprint, start_ms: u32, len_ms: u32) -> AudioFingerprint {
+    let peaks = fp
+        .peaks()
+        .iter()
+        .filter(|p| p.time_ms >= start_ms && p.time_ms < start_ms + len_ms)
+        .map(|p| Peak {
+            time_ms: p.time_ms - start_ms,
+            ..*p
+        })
+        .collect();
+    AudioFingerprint::from_parts(u64::from(len_ms), peaks)
+}
+
+fn corpus_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for sub in ["music", "speech"] {
+        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+            out.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn random_video(rng: &mut Rng, hours: u64) -> VideoFingerprint {
+    let crops = [
+        View::Full,
+        View::Centre90,
+        View::Centre80,
+        View::TopLeft90,
+        View::TopRight90,
+        View::BottomLeft90,
+        View::BottomRight90,
+    ];
+    let mut frames = Vec::new();
+    let mut t = 0u32;
+    while u64::from(t) < hours * 3_600_000 {
+        for view in crops {
+            frames.push(FrameHash {
+                time_ms: t,
+                hash: PdqHash([rng.next(), rng.next(), rng.next(), rng.next()]),
+                quality: 90,
+                view,
+            });
+        }
+        t += 500;
+    }
+    VideoFingerprint {
+        version: ALGORITHM_VERSION,
+        duration_ms: hours * 3_600_000,
+        frames,
+    }
+}
+
+/// `wrk`'s latency line value (`1.23ms`, `456.00us`, `1.02s`) in ms.
+fn wrk_ms(v: &str) -> Option<f64> {
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+    let x: f64 = num.parse().ok()?;
+    Some(match unit {
+        "us" => x / 1000.0,
+        "ms" => x,
+        "s" => x * 1000.0,
+        "m" => x * 60_000.0,
+        _ => return None,
+    })
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("lookup_load: needs wrk on the PATH (apt-get install wrk); skipped");
+        return;
+    }
+    let corpus =
+        PathBuf::from(std::env::var("AVREG_LOAD_CORPUS").unwrap_or_else(|_| "/work/corpus".into()));
+    let files = corpus_files(&corpus);
+    if files.is_empty() {
+        eprintln!("lookup_load: no corpus at {}; skipped", corpus.display());
+        return;
+    }
+    let audio_hours = env_f64("AVREG_LOAD_AUDIO_HOURS", 1000.0);
+    let video_hours = env_f64("AVREG_LOAD_VIDEO_HOURS", 100.0) as u64;
+    let seconds = env_f64("AVREG_LOAD_SECONDS", 20.0) as u64;
+
+    // 1. Fingerprint the corpus once.
+    let options = RegistryOptions::default();
+    let config = options.matching.audio.clone();
+    let mut sources = Vec::new();
+    for f in &files {
+        if let Ok((fp, _)) = fingerprint_audio_file(f, &config, &DecodeOptions::default()) {
+            if fp.duration_ms() >= 20_000 {
+                sources.push(fp);
+            }
+        }
+    }
+    let corpus_ms: u64 = sources.iter().map(AudioFingerprint::duration_ms).sum();
+    eprintln!(
+        "{} corpus recordings, {:.2} h",
+        sources.len(),
+        corpus_ms as f64 / 3.6e6
+    );
+
+    // 2. Register edited copies up to the hours asked, and the video.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let t = Instant::now();
+    let mut registered = Vec::new(); // (source, copy)
+    let key;
+    {
+        let reg = Registry::open(&data, options.clone()).expect("open");
+        let mut ms = 0u64;
+        let mut v = 0u64;
+        'outer: loop {
+            for (i, src) in sources.iter().enumerate() {
+                if ms as f64 >= audio_hours * 3.6e6 {
+                    break 'outer;
+                }
+                let copy = edited(&src.reference_only(), v);
+                ms += copy.duration_ms();
+                reg.register(NewRecording {
+                    title: format!("copy {v} of {i}"),
+                    content_hash: ContentHash::of(format!("{i}/{v}").as_bytes()),
+                    fingerprint: copy,
+                    source_name: None,
+                    video: None,
+                })
+                .expect("register");
+                registered.push((i, v));
+            }
+            v += 1;
+            eprintln!("{:.0} h of audio registered", ms as f64 / 3.6e6);
+        }
+        let mut rng = Rng(0x5eed);
+        for h in 0..video_hours {
+            let video = random_video(&mut rng, 1);
+            reg.register(NewRecording {
+                title: format!("video {h}"),
+                content_hash: ContentHash::of(format!("video {h}").as_bytes()),
+                fingerprint: AudioFingerprint::from_parts(video.duration_ms, vec![]),
+                source_name: None,
+                video: Some(video),
+            })
+            .expect("register video");
+        }
+        reg.flush().expect("flush");
+        let stats = reg.stats().expect("stats");
+        eprintln!(
+            "registered in {:.0} s: {} recordings, {:.0} h audio, {} video postings, index {:.0} MiB, store {:.0} MiB",
+            t.elapsed().as_secs_f64(),
+            stats.recordings,
+            stats.audio_ms as f64 / 3.6e6,
+            stats.video_postings,
+            stats.index_bytes as f64 / f64::from(1 << 20),
+            stats.store_bytes as f64 / f64::from(1 << 20)
+        );
+        key = reg
+            .create_key(
+                "bench",
+                NewKey {
+                    role: Role::Platform,
+                    bound_to: Binding::None,
+                    label: "load".into(),
+                },
+            )
+            .expect("key")
+            .secret
+            .expose();
+    }
+
+    // 3. Query bodies: 10 s excerpts of registered copies, query density.
+    let mut rng = Rng(0xb0d1e5);
+    let bodies_dir = dir.path().join("bodies");
+    std::fs::create_dir_all(&bodies_dir).expect("bodies dir");
+    let n_bodies = 200;
+    for b in 0..n_bodies {
+        let (i, v) = registered[rng.below(registered.len() as u64) as usize];
+        let copy = edited(&sources[i], v);
+        let start = rng.below(copy.duration_ms().saturating_sub(10_000)) as u32;
+        let q = excerpt(&copy, start, 10_000);
+        let body = serde_json::json!({
+            "version": 1,
+            "fingerprint": {
+                "data": base64::engine::general_purpose::STANDARD.encode(q.to_bytes())
+            }
+        });
+        std::fs::write(bodies_dir.join(format!("{b}.json")), body.to_string()).expect("body");
+    }
+    let script = dir.path().join("lookup.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"
+bodies = {{}}
+for i = 0, {last} do
+  local f = io.open("{dir}/" .. i .. ".json", "r")
+  bodies[i + 1] = f:read("*a")
+  f:close()
+end
+n = 0
+request = function()
+  n = n + 1
+  local body = bodies[(n % #bodies) + 1]
+  return wrk.format("POST", "/v1/lookup", {{
+    ["Authorization"] = "Bearer {key}",
+    ["Content-Type"] = "application/json"
+  }}, body)
+end
+statuses = {{}}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  for s, c in pairs(statuses) do
+    io.write("status ", s, " ", c, "\n")
+  end
+end
+"#,
+            last = n_bodies - 1,
+            dir = bodies_dir.display(),
+        ),
+    )
+    .expect("script");
+
+    // 4. The real server.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_avreg"))
+        .args(["--data"])
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AVREG_SERVER__RATE_PER_S", "0")
+        .env("AVREG_SERVER__FINGERPRINT_QUEUE", "256")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("avreg serve");
+    let pid = server.id();
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let url = loop {
+        let line = lines.next().expect("server output").expect("line");
+        if let Some(u) = line.strip_prefix("listening on ") {
+            break u.trim().to_owned();
+        }
+    };
+    let rss_idle = peak_rss_mb(pid).unwrap_or(0.0);
+
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "| clients | requests/s | p50 | p99 | non-200 / errors |"
+    )
+    .ok();
+    writeln!(out, "|---:|---:|---:|---:|---|").ok();
+    for clients in [1u32, 8, 64] {
+        let threads = clients.min(2);
+        let run = Command::new("wrk")
+            .args([
+                "-t",
+                &threads.to_string(),
+                "-c",
+                &clients.to_string(),
+                "-d",
+                &format!("{seconds}s"),
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+            ])
+            .arg(&script)
+            .arg(&url)
+            .output()
+            .expect("wrk");
+        let text = String::from_utf8_lossy(&run.stdout);
+        let field = |prefix: &str| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| l.starts_with(prefix))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(wrk_ms)
+        };
+        let rps = text
+            .lines()
+            .find(|l| l.starts_with("Requests/sec:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        let not_ok: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                (l.starts_with("status ") && !l.starts_with("status 200 "))
+                    || l.contains("Socket errors")
+                    || l.contains("Non-2xx")
+            })
+            .collect();
+        writeln!(
+            out,
+            "| {clients} | {rps:.0} | {:.2} ms | {:.2} ms | {} |",
+            field("50%").unwrap_or(f64::NAN),
+            field("99%").unwrap_or(f64::NAN),
+            if not_ok.is_empty() {
+                "none".to_owned()
+            } else {
+                not_ok.join("; ")
+            }
+        )
+        .ok();
+    }
+    let rss_peak = peak_rss_mb(pid).unwrap_or(0.0);
+    writeln!(
+        out,
+        "\nserver memory: {rss_idle:.0} MiB after start (indexes mapped, video hashes loaded), peak {rss_peak:.0} MiB"
+    )
+    .ok();
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = server.wait();
+}
