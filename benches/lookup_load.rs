@@ -186,16 +186,31 @@ fn main() {
 
     // 2. Register edited copies up to the hours asked, and the video.
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
+    // AVREG_LOAD_DATA keeps the registry there and reuses it next time.
+    let data = std::env::var("AVREG_LOAD_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("data"));
+    let reuse = data.join("store").exists();
     let t = Instant::now();
     let mut registered = Vec::new(); // (source, copy)
     let key;
     {
         let reg = Registry::open(&data, options.clone()).expect("open");
+        let audio_hours = if reuse { 0.0 } else { audio_hours };
+        let video_hours = if reuse { 0 } else { video_hours };
         let mut ms = 0u64;
         let mut v = 0u64;
+        let stored_ms = reg.stats().expect("stats").audio_ms;
         'outer: loop {
             for (i, src) in sources.iter().enumerate() {
+                if reuse {
+                    if ms >= stored_ms {
+                        break 'outer;
+                    }
+                    ms += edited(&src.reference_only(), v).duration_ms();
+                    registered.push((i, v));
+                    continue;
+                }
                 if ms as f64 >= audio_hours * 3.6e6 {
                     break 'outer;
                 }
@@ -212,7 +227,9 @@ fn main() {
                 registered.push((i, v));
             }
             v += 1;
-            eprintln!("{:.0} h of audio registered", ms as f64 / 3.6e6);
+            if !reuse {
+                eprintln!("{:.0} h of audio registered", ms as f64 / 3.6e6);
+            }
         }
         let mut rng = Rng(0x5eed);
         for h in 0..video_hours {

@@ -122,6 +122,7 @@ pub struct LookupConfig {
     pub max_results: usize,
     pub speed_range: f32,
     pub speed_step: f32,
+    pub max_postings_per_key: usize,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -159,6 +160,7 @@ impl Default for LookupConfig {
             max_results: m.max_results,
             speed_range: 0.06,
             speed_step: 0.005,
+            max_postings_per_key: m.max_postings_per_key,
         }
     }
 }
@@ -256,6 +258,7 @@ impl Config {
             speeds: speed_grid(self.lookup.speed_range, self.lookup.speed_step),
             min_aligned: self.lookup.min_aligned,
             max_results: self.lookup.max_results.max(1),
+            max_postings_per_key: self.lookup.max_postings_per_key,
             ..MatchConfig::default()
         };
         let index = IndexOptions::default()

@@ -63,6 +63,11 @@ pub struct MatchConfig {
     pub refine_offsets: Vec<f32>,
     /// How many candidates are refined.
     pub refine_candidates: usize,
+    /// Keys with more postings than this are skipped as uninformative (the
+    /// "stop words" of a large index: a pair of peaks so common that it
+    /// says little about which recording a clip is from, and costs the most
+    /// to vote with). 0 = no limit.
+    pub max_postings_per_key: usize,
 }
 
 impl Default for MatchConfig {
@@ -77,6 +82,7 @@ impl Default for MatchConfig {
             max_results: 5,
             refine_offsets: vec![-0.0025, -0.00125, 0.00125, 0.0025],
             refine_candidates: 3,
+            max_postings_per_key: 1_000,
         }
     }
 }
@@ -154,7 +160,7 @@ pub fn candidates(
     let mut best: Vec<Candidate> = Vec::new();
     let mut hashes: Vec<PairHash> = Vec::new();
     let mut votes: Vec<(u64, u32)> = Vec::new();
-    let mut cache = PostingCache::new(source);
+    let mut cache = PostingCache::new(source, config.max_postings_per_key);
     for &speed in &config.speeds {
         let strongest = vote(
             query,
@@ -326,15 +332,18 @@ fn describe<S: PostingSource>(
 /// read from the index once per search.
 struct PostingCache<'a, S> {
     source: &'a S,
+    /// Longer posting lists are dropped (0 = none is).
+    max_len: usize,
     /// Key → (start, len) in `arena`.
     seen: std::collections::HashMap<u32, (u32, u32), BuildKeyHasher>,
     arena: Vec<Posting>,
 }
 
 impl<'a, S: PostingSource> PostingCache<'a, S> {
-    fn new(source: &'a S) -> Self {
+    fn new(source: &'a S, max_len: usize) -> Self {
         Self {
             source,
+            max_len,
             seen: std::collections::HashMap::with_capacity_and_hasher(1 << 14, BuildKeyHasher),
             arena: Vec::new(),
         }
@@ -346,6 +355,9 @@ impl<'a, S: PostingSource> PostingCache<'a, S> {
             None => {
                 let start = self.arena.len();
                 self.source.postings(key, &mut self.arena);
+                if self.max_len > 0 && self.arena.len() - start > self.max_len {
+                    self.arena.truncate(start);
+                }
                 let range = (start as u32, (self.arena.len() - start) as u32);
                 self.seen.insert(key.0, range);
                 range
