@@ -121,29 +121,77 @@ pub struct After {
     pub as_of: Option<u64>,
 }
 
+/// Deserialises an entity of `kind` from its JSON, naming the failing
+/// field (the inner type is read directly so that the path survives).
+fn entity_of(kind: EntityKind, value: serde_json::Value) -> Result<Entity, (String, String)> {
+    use avreg_registry::domain::model as m;
+    fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, (String, String)> {
+        serde_path_to_error::deserialize::<_, T>(v)
+            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+    }
+    Ok(match kind {
+        EntityKind::Performer => Entity::Performer(de::<m::Performer>(value)?),
+        EntityKind::Organisation => Entity::Organisation(de::<m::Organisation>(value)?),
+        EntityKind::Fixation => Entity::Fixation(de::<m::Fixation>(value)?),
+        EntityKind::Credit => Entity::Credit(de::<m::Credit>(value)?),
+        EntityKind::MoralRights => Entity::MoralRights(de::<m::MoralRights>(value)?),
+        EntityKind::Holding => Entity::Holding(de::<m::Holding>(value)?),
+        EntityKind::Agreement => Entity::Agreement(de::<m::Agreement>(value)?),
+        EntityKind::Mandate => Entity::Mandate(de::<m::Mandate>(value)?),
+        EntityKind::Conflict => {
+            return Err((
+                "kind".into(),
+                "conflicts are written by the registry".into(),
+            ))
+        }
+    })
+}
+
 /// Parses changes one by one so that an error names the change and field.
 pub(crate) fn parse_changes(values: Vec<serde_json::Value>) -> Result<Vec<Change>, ApiError> {
     values
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            serde_path_to_error::deserialize::<_, Change>(v).map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::invalid(format!("changes[{i}]: {}", e.inner()))
-                    .field(format!("changes[{i}].{path}"))
-            })
+            let generic = |v: serde_json::Value| {
+                serde_path_to_error::deserialize::<_, Change>(v).map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiError::invalid(format!("changes[{i}]: {}", e.inner()))
+                        .field(format!("changes[{i}].{path}"))
+                })
+            };
+            // `{"create"|"amend": {"kind", "entity"}}`: read the entity by
+            // its kind, for a precise field; anything else generically.
+            let op = ["create", "amend"]
+                .into_iter()
+                .find(|op| v.get(op).is_some());
+            let Some(op) = op else { return generic(v) };
+            let inner = &v[op];
+            let kind: Option<EntityKind> = inner
+                .get("kind")
+                .and_then(|k| serde_json::from_value(k.clone()).ok());
+            match (kind, inner.get("entity")) {
+                (Some(kind), Some(e)) => {
+                    let entity = entity_of(kind, e.clone()).map_err(|(path, msg)| {
+                        ApiError::invalid(format!("changes[{i}].{op}.entity.{path}: {msg}"))
+                            .field(format!("changes[{i}].{op}.entity.{path}"))
+                    })?;
+                    Ok(if op == "create" {
+                        Change::Create(entity)
+                    } else {
+                        Change::Amend(entity)
+                    })
+                }
+                _ => generic(v),
+            }
         })
         .collect()
 }
 
 fn parse_entity(kind: EntityKind, bytes: &[u8]) -> Result<Entity, ApiError> {
     let value: serde_json::Value = body::parse_json(bytes)?;
-    let wrapped = serde_json::json!({ "kind": kind.name(), "entity": value });
-    serde_path_to_error::deserialize::<_, Entity>(wrapped).map_err(|e| {
-        let path = e.path().to_string();
-        let field = path.strip_prefix("entity.").unwrap_or(&path).to_owned();
-        ApiError::invalid(format!("{field}: {}", e.inner())).field(field)
-    })
+    entity_of(kind, value)
+        .map_err(|(field, msg)| ApiError::invalid(format!("{field}: {msg}")).field(field))
 }
 
 /// Parses a path id of `kind` (moral rights: `PERFORMER:FIXATION`).
