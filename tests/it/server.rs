@@ -737,3 +737,396 @@ fn key_commands_create_list_and_revoke() {
         .collect();
     assert_eq!(ops, ["create_key", "revoke_key"]);
 }
+
+const ADA: &str = "0190a000-0000-7000-8000-000000000001";
+const BO: &str = "0190a000-0000-7000-8000-000000000002";
+const STUDIO: &str = "0190a000-0000-7000-8000-000000000010";
+const SOCIETY: &str = "0190a000-0000-7000-8000-000000000020";
+const FILM: &str = "0190a000-0000-7000-8000-000000000100";
+const ADA_CREDIT: &str = "0190a000-0000-7000-8000-000000001001";
+
+impl Server {
+    /// A key of `role` bound as given.
+    fn bound_key(&self, role: &str, binding: Value) -> String {
+        let mut body = json!({"role": role, "label": format!("test {role}")});
+        for (k, v) in binding.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        let (status, v) = self.post_json(Some(&self.admin), "/v1/keys", &body);
+        assert_eq!(status, 201, "{v}");
+        v["secret"].as_str().expect("secret").to_owned()
+    }
+
+    fn send(&self, method: &str, key: &str, path: &str, v: &Value) -> (u16, Value) {
+        let req = http_request(method, self.url(path))
+            .header("Authorization", format!("Bearer {key}"))
+            .header("Content-Type", "application/json");
+        let mut res = self
+            .agent
+            .run(req.body(v.to_string()).expect("request"))
+            .expect("send");
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn head_seq(&self) -> Option<u64> {
+        self.get(Some(&self.admin), "/v1/audit/head").1["head"]["seq"].as_u64()
+    }
+}
+
+fn http_request(method: &str, url: String) -> ureq::http::request::Builder {
+    ureq::http::Request::builder().method(method).uri(url)
+}
+
+fn credit(
+    id: &str,
+    performer: &str,
+    role: &str,
+    character: Option<&str>,
+    seg: (u64, u64),
+) -> Value {
+    json!({"version": 1, "id": id, "fixation": FILM, "performer": performer, "role": role,
+        "character": character, "featured": true,
+        "segments": [{"start_ms": seg.0, "end_ms": seg.1}]})
+}
+
+#[test]
+fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audits() {
+    let server = Server::start(&[]);
+    let admin = server.admin.clone();
+    // The parties (admin).
+    for (path, body) in [
+        (
+            "/v1/performers",
+            json!({"version": 1, "id": ADA, "display_name": "Ada Lind",
+            "legal_name": "Ada Maria Lindqvist", "isni": "000000012281955X"}),
+        ),
+        (
+            "/v1/performers",
+            json!({"version": 1, "id": BO, "display_name": "Bo Berg"}),
+        ),
+        (
+            "/v1/organisations",
+            json!({"version": 1, "id": STUDIO, "kind": "producer",
+            "name": "Nordlicht Film", "country": "DE"}),
+        ),
+        (
+            "/v1/organisations",
+            json!({"version": 1, "id": SOCIETY,
+            "kind": "collecting_society", "name": "Performers' Society", "country": "DE"}),
+        ),
+    ] {
+        let (status, v) = server.post_json(Some(&admin), path, &body);
+        assert_eq!(status, 201, "{path}: {v}");
+        assert_eq!(
+            v["revisions"][0]["actor"]
+                .as_str()
+                .map(|a| a.starts_with("key:")),
+            Some(true)
+        );
+    }
+    let producer = server.bound_key("producer", json!({"organisation": STUDIO}));
+    let ada = server.bound_key("performer", json!({"performers": [ADA]}));
+    let bo = server.bound_key("performer", json!({"performers": [BO]}));
+    let platform = server.key("platform");
+    let society = server.key("society");
+
+    // Malformed JSON and an invalid ISAN: 400, nothing written.
+    let before = server.head_seq();
+    let (status, v) = server.post(
+        Some(&producer),
+        "/v1/fixations",
+        "application/json",
+        b"{\"version\": 1,",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid")),
+        "{v}"
+    );
+    let fixation = json!({"version": 1, "id": FILM, "kind": "av", "title": "Winter Light",
+        "isan": "0000-0000-D07A-0090-Q-0000-0000-Y", "fixation_date": "2019-03-01",
+        "duration_ms": 30000, "producer": STUDIO,
+        "registered_by": {"kind": "organisation", "id": STUDIO}});
+    let (status, v) = server.post_json(Some(&producer), "/v1/fixations", &fixation);
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["field"], "isan", "{v}");
+    let (status, v) = server.get(
+        Some(&platform),
+        "/v1/lookup/identifier/0000-0000-D07A-0090-Q-0000-0000-Y",
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("id")),
+        "{v}"
+    );
+    assert_eq!(server.head_seq(), before, "refused writes wrote nothing");
+
+    // The producer registers its fixation with credits and holdings.
+    let mut fixation = fixation;
+    fixation["isan"] = json!("0000-0000-D07A-0090-Q-0000-0000-X");
+    let (status, v) = server.post_json(Some(&producer), "/v1/fixations", &fixation);
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.post_json(
+        Some(&producer),
+        "/v1/ledger",
+        &json!({"version": 1, "changes": [
+            {"create": {"kind": "credit", "entity": credit(ADA_CREDIT, ADA, "Actor", Some("Sigrid"), (0, 15000))}},
+            {"create": {"kind": "credit", "entity": credit("0190a000-0000-7000-8000-000000001002", BO, "Musician", None, (15000, 30000))}},
+            {"create": {"kind": "holding", "entity": {"version": 1,
+                "id": "0190a000-0000-7000-8000-000000002001",
+                "holder": {"kind": "organisation", "id": STUDIO}, "fixation": FILM,
+                "right": "making_available", "nature": "exclusive",
+                "territories": {"worldwide_except": []}, "period": {"start": "2019-03-01"},
+                "share_ppm": 800000, "basis": "presumed_by_law"}}},
+            {"create": {"kind": "holding", "entity": {"version": 1,
+                "id": "0190a000-0000-7000-8000-000000002002",
+                "holder": {"kind": "performer", "id": ADA}, "fixation": FILM,
+                "right": "making_available", "nature": "exclusive",
+                "territories": {"only": ["DE", "AT"]}, "period": {"start": "2020-01-01"},
+                "share_ppm": 300000, "basis": "contract"}}},
+        ]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["revisions"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        v["opened"].as_array().map(Vec::len),
+        Some(1),
+        "the DE overclaim: {v}"
+    );
+    // Ada mandates the society (her own mandate).
+    let (status, v) = server.post_json(
+        Some(&ada),
+        "/v1/mandates",
+        &json!({"version": 1, "id": "0190a000-0000-7000-8000-000000003001",
+            "performer": ADA, "society": SOCIETY, "rights": ["broadcasting"],
+            "territories": {"only": ["DE"]}, "period": {"start": "2020-01-01"}, "exclusive": true}),
+    );
+    assert_eq!(status, 201, "{v}");
+
+    // Authorisation negatives: nothing written.
+    let before = server.head_seq();
+    let mut stolen = credit(ADA_CREDIT, ADA, "Actor", Some("Sigrid"), (0, 30000));
+    stolen["credited_as"] = json!("Bo");
+    let (status, v) = server.send("PUT", &bo, &format!("/v1/credits/{ADA_CREDIT}"), &stolen);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
+    let (status, _) = server.send(
+        "DELETE",
+        &bo,
+        &format!("/v1/credits/{ADA_CREDIT}"),
+        &json!({}),
+    );
+    assert_eq!(status, 403);
+    let (status, _) = server.post_json(Some(&platform), "/v1/credits", &stolen);
+    assert_eq!(status, 403);
+    let (status, _) = server.post_json(
+        Some(&society),
+        "/v1/ledger",
+        &json!({"version": 1, "changes": []}),
+    );
+    assert_eq!(status, 403);
+    let (status, _) = server.post_json(None, "/v1/credits", &stolen);
+    assert_eq!(status, 401);
+    assert_eq!(server.head_seq(), before, "refused writes wrote nothing");
+    // Ada may amend her own credit; reads keep the legal name private.
+    let (status, v) = server.send(
+        "PUT",
+        &ada,
+        &format!("/v1/credits/{ADA_CREDIT}"),
+        &credit(ADA_CREDIT, ADA, "Actor", Some("Sigrid"), (0, 16000)),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.get(Some(&bo), &format!("/v1/performers/{ADA}"));
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["revision"]["entity"]["entity"]["legal_name"].is_null(),
+        "{v}"
+    );
+    let (status, v) = server.get(Some(&society), "/v1/credits?limit=1");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["next_after"], ADA_CREDIT);
+
+    // The producer uploads the media.
+    let (path, pcm) = song(&server.avreg, "film.wav", 5, 30.0);
+    let bytes = std::fs::read(&path).expect("read");
+    let (status, v) = server.upload(
+        Some(&bo),
+        &format!("/v1/fixations/{FILM}/media"),
+        &[],
+        ("film.wav", &bytes),
+    );
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = server.upload(
+        Some(&producer),
+        &format!("/v1/fixations/{FILM}/media"),
+        &[],
+        ("film.wav", &bytes),
+    );
+    assert_eq!(status, 201, "{v}");
+
+    // A platform looks up a degraded excerpt (4 s .. 12 s) in DE.
+    let excerpt = degrade(&pcm, 22_050, 4.0, 8.0, 1.0, -3.0, 20.0);
+    let clip = server.avreg.path("clip.wav");
+    write_wav(&clip, 22_050, &excerpt);
+    let clip = std::fs::read(&clip).expect("read");
+    let (status, v) = server.upload(
+        Some(&platform),
+        "/v1/lookup",
+        &[("territory", "DE"), ("date", "2024-06-01")],
+        ("clip.wav", &clip),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "match", "{v}");
+    let m = &v["matches"][0];
+    assert_eq!(m["medium"], "audio");
+    let f = &m["fixation"];
+    assert_eq!(f["id"], FILM, "{v}");
+    assert_eq!(
+        f["identifiers"]["isan"],
+        "0000-0000-D07A-0090-Q-0000-0000-X"
+    );
+    let performers = f["performers"].as_array().expect("performers");
+    assert_eq!(performers.len(), 1, "only Ada is on screen 4..12 s: {v}");
+    assert_eq!(performers[0]["performer_id"], ADA);
+    assert_eq!(performers[0]["credit"]["character"], "Sigrid");
+    assert!(performers[0]["fraction"].as_f64().expect("fraction") > 0.9);
+    assert!(!v.to_string().contains("Lindqvist"), "never the legal name");
+    let rights = f["rights"].as_array().expect("rights");
+    let ma = rights
+        .iter()
+        .find(|r| r["right"] == "making_available")
+        .expect("making_available");
+    assert_eq!(ma["exclusive"].as_array().map(Vec::len), Some(2), "{ma}");
+    assert!(f["term"].is_object(), "{f}");
+    // A bad territory is named.
+    let (status, v) = server.upload(
+        Some(&platform),
+        "/v1/lookup",
+        &[("territory", "XX1")],
+        ("clip.wav", &clip),
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("territory")),
+        "{v}"
+    );
+    // By identifier.
+    let (status, v) = server.get(
+        Some(&platform),
+        "/v1/lookup/identifier/0000-0000-D07A-0090-Q-0000-0000-X",
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["revision"]["entity"]["entity"]["id"], FILM);
+
+    // The society exports, lists conflicts and checks the audit chain.
+    let mut res = server
+        .agent
+        .get(server.url(&format!(
+            "/v1/exports/repertoire?society={SOCIETY}&date=2024-06-01"
+        )))
+        .header("Authorization", format!("Bearer {society}"))
+        .call()
+        .expect("GET");
+    assert_eq!(res.status().as_u16(), 200);
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let csv = res.body_mut().read_to_string().expect("csv");
+    assert!(csv.contains("Winter Light"), "{csv}");
+    let (status, v) = server.get(Some(&society), "/v1/exports/conflicts?format=json");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1), "{v}");
+    let (status, _) = server.get(Some(&platform), "/v1/exports/conflicts");
+    assert_eq!(status, 403);
+    let (status, v) = server.get(Some(&society), "/v1/conflicts?open=true");
+    assert_eq!(
+        (status, v["conflicts"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{v}"
+    );
+    let conflict = v["conflicts"][0]["id"].as_str().expect("id").to_owned();
+    let (status, _) = server.post_json(
+        Some(&bo),
+        &format!("/v1/conflicts/{conflict}/respond"),
+        &json!({"party": format!("performer:{ADA}"), "note": "not mine"}),
+    );
+    assert_eq!(status, 403);
+    let (status, v) = server.post_json(
+        Some(&ada),
+        &format!("/v1/conflicts/{conflict}/respond"),
+        &json!({"party": format!("performer:{ADA}"), "note": "30% in DE by contract"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.get(Some(&society), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+    let (status, head) = server.get(Some(&society), "/v1/audit/head");
+    assert_eq!(status, 200);
+    let (_, key) = server.get(Some(&society), "/v1/audit/key");
+    assert_eq!(head["signed"]["public_key"], key["public_key"], "{head}");
+    assert_eq!(head["signed"]["seq"], head["head"]["seq"]);
+    // Every write after the first admin key's creation names its key.
+    let (_, log) = server.get(Some(&society), "/v1/audit/log");
+    let events = log["events"].as_array().expect("events");
+    assert!(events.len() > 10, "{log}");
+    assert!(
+        events
+            .iter()
+            .skip(1)
+            .all(|e| e["actor"].as_str().is_some_and(|a| a.starts_with("key:"))),
+        "{log}"
+    );
+}
+
+#[test]
+fn video_is_registered_and_identified_by_upload_and_by_fingerprint_json() {
+    let server = Server::start(&[]);
+    let producer = server.key("producer");
+    let platform = server.key("platform");
+    let reference = std::fs::read(crate::support::fixture("video/ref.mp4")).expect("read");
+    let (status, reg) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Test card")],
+        ("ref.mp4", &reference),
+    );
+    assert_eq!(status, 201, "{reg}");
+    let excerpt_path = crate::support::fixture("video/excerpt-crop.mp4");
+    let excerpt = std::fs::read(&excerpt_path).expect("read");
+    let (status, found) = server.upload(Some(&platform), "/v1/lookup", &[], ("clip.mp4", &excerpt));
+    assert_eq!(status, 200, "{found}");
+    let m = &found["matches"][0];
+    assert_eq!(m["recording"]["id"], reg["recording"]["id"], "{found}");
+    assert_eq!(m["medium"], "video");
+    assert!(m["video"]["aligned_frames"].as_u64() > Some(0), "{found}");
+    assert_eq!(found["query"]["medium"], "video");
+    // The same excerpt fingerprinted locally (`video.data`) and posted.
+    let out = server
+        .avreg
+        .run(&["fingerprint", s(&excerpt_path), "--json"]);
+    assert!(out.status.success());
+    let (status, again) = server.post(
+        Some(&platform),
+        "/v1/lookup",
+        "application/json",
+        &out.stdout,
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["matches"][0]["recording"]["id"], reg["recording"]["id"],
+        "{again}"
+    );
+    assert_eq!(again["matches"][0]["medium"], "video");
+}

@@ -34,6 +34,15 @@ pub enum Action {
     Audit,
     /// Create, list and revoke API keys.
     ManageKeys,
+    /// Write the ledger (each change is then checked against the key's
+    /// binding by `ownership`).
+    WriteLedger,
+    /// Read ledger entities and conflicts.
+    ReadLedger,
+    /// Run exports (repertoire, statement, conflicts, expiring, RMI).
+    Export,
+    /// Respond to a conflict (for a party the key acts for).
+    RespondConflict,
 }
 
 /// The role table: which roles may perform which actions at all.
@@ -46,6 +55,11 @@ pub fn allowed(role: Role, action: Action) -> bool {
         A::Lookup => true,
         A::Audit => matches!(role, R::Admin | R::Society),
         A::ManageKeys => matches!(role, R::Admin),
+        A::WriteLedger | A::RespondConflict => {
+            matches!(role, R::Admin | R::Performer | R::Agent | R::Producer)
+        }
+        A::ReadLedger => !matches!(role, R::Platform),
+        A::Export => matches!(role, R::Admin | R::Society),
     }
 }
 
@@ -174,6 +188,11 @@ mod tests {
         assert!(allowed(Role::Society, Action::Audit));
         assert!(!allowed(Role::Performer, Action::Audit));
         assert!(!allowed(Role::Society, Action::ManageKeys));
+        assert!(!allowed(Role::Platform, Action::WriteLedger));
+        assert!(!allowed(Role::Society, Action::WriteLedger));
+        assert!(!allowed(Role::Platform, Action::ReadLedger));
+        assert!(allowed(Role::Society, Action::Export));
+        assert!(!allowed(Role::Producer, Action::Export));
     }
 
     #[test]

@@ -4,15 +4,17 @@
 //! UUID strings, hashes lowercase hex.
 
 use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::video::VideoFingerprint;
 use avreg_fingerprint::ContentHash;
 use avreg_registry::accounts::KeyRecord;
 use avreg_registry::domain::audit::AuditEvent;
-use avreg_registry::{LookupMatch, Recording};
+use avreg_registry::{LookupMatch, Medium, Recording};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::media::Fingerprints;
 
 /// Version of every JSON document the API answers.
 pub const API_VERSION: u32 = 1;
@@ -134,8 +136,15 @@ pub struct MatchJson {
     pub query: SpanJson,
     /// The matched span in the recording.
     pub reference: SpanJson,
-    /// Which medium matched (`audio` for now).
+    /// Which medium matched: `audio`, `video` or `both`.
     pub medium: String,
+    /// How the picture matched, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoEvidenceJson>,
+    /// What the ledger knows of the matched recording's fixation (absent
+    /// when the recording is no fixation's media).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixation: Option<crate::rights::MatchRights>,
     /// Whether the query's bytes are the recording's bytes.
     pub exact_content_match: bool,
 }
@@ -156,10 +165,35 @@ impl MatchJson {
                 start_ms: m.ref_start_ms,
                 duration_ms: m.ref_duration_ms,
             },
-            medium: "audio".into(),
+            medium: match m.medium {
+                Medium::Audio => "audio",
+                Medium::Video => "video",
+                Medium::Both => "both",
+            }
+            .into(),
+            video: m.video.map(|v| VideoEvidenceJson {
+                score: v.score,
+                aligned_frames: v.aligned_frames,
+                mean_distance: v.mean_distance,
+                mirrored: v.mirrored,
+            }),
+            fixation: None,
             exact_content_match: query_hash.is_some_and(|h| *h == m.recording.content_hash),
         }
     }
+}
+
+/// How the picture matched.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VideoEvidenceJson {
+    /// Video score, 0..1.
+    pub score: f32,
+    /// Distinct query frames agreeing on the offset.
+    pub aligned_frames: u32,
+    /// Mean Hamming distance (of 256 bits) of the aligned frames.
+    pub mean_distance: f32,
+    /// The query is a mirrored copy.
+    pub mirrored: bool,
 }
 
 /// The query of a lookup.
@@ -169,6 +203,8 @@ pub struct QueryJson {
     pub duration_ms: u64,
     /// blake3 of the uploaded clip; empty for a fingerprint query.
     pub content_hash: String,
+    /// What the query carries: `audio`, `video` or `both`.
+    pub medium: String,
 }
 
 /// A lookup's answer.
@@ -224,6 +260,17 @@ pub struct FingerprintDoc {
     pub content_hash: Option<String>,
     /// The fingerprint.
     pub fingerprint: FingerprintData,
+    /// The picture's fingerprint, when the file had one.
+    #[serde(default)]
+    pub video: Option<FingerprintData>,
+    /// Lookup only: the territory (ISO 3166-1 alpha-2) whose holders and
+    /// term to report.
+    #[serde(default)]
+    pub territory: Option<String>,
+    /// Lookup only: the date of the rights asked (YYYY-MM-DD, default
+    /// today).
+    #[serde(default)]
+    pub date: Option<String>,
 }
 
 /// The fingerprint itself.
@@ -234,8 +281,8 @@ pub struct FingerprintData {
 }
 
 impl FingerprintDoc {
-    /// The fingerprint and the content hash it claims.
-    pub fn decode(&self) -> Result<(AudioFingerprint, Option<ContentHash>), ApiError> {
+    /// The fingerprints and the content hash they claim.
+    pub fn decode(&self) -> Result<(Fingerprints, Option<ContentHash>), ApiError> {
         if self.version != API_VERSION {
             return Err(ApiError::invalid(format!(
                 "unsupported document version {}",
@@ -248,13 +295,25 @@ impl FingerprintDoc {
             .map_err(|_| ApiError::invalid("not base64").field("fingerprint.data"))?;
         let fp = AudioFingerprint::from_bytes(&bytes)
             .map_err(|e| ApiError::from(e).field("fingerprint.data"))?;
+        let video = match &self.video {
+            Some(v) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(&v.data)
+                    .map_err(|_| ApiError::invalid("not base64").field("video.data"))?;
+                Some(
+                    VideoFingerprint::from_bytes(&bytes)
+                        .map_err(|e| ApiError::from(e).field("video.data"))?,
+                )
+            }
+            None => None,
+        };
         let hash = match &self.content_hash {
             Some(h) if !h.is_empty() => Some(h.parse::<ContentHash>().map_err(|_| {
                 ApiError::invalid("content_hash is 64 hex digits").field("content_hash")
             })?),
             _ => None,
         };
-        Ok((fp, hash))
+        Ok((Fingerprints { audio: fp, video }, hash))
     }
 }
 
@@ -275,6 +334,12 @@ pub struct RegisterFingerprint {
 pub struct BatchRequest {
     /// Outputs of `avreg fingerprint --json`.
     pub fingerprints: Vec<FingerprintDoc>,
+    /// The territory whose holders and term to report, for every entry.
+    #[serde(default)]
+    pub territory: Option<String>,
+    /// The date of the rights asked (default today).
+    #[serde(default)]
+    pub date: Option<String>,
 }
 
 /// An audit event (see `avreg audit log --json`).
@@ -356,6 +421,11 @@ pub struct HeadDoc {
     pub version: u32,
     /// Absent for an empty log.
     pub head: Option<HeadJson>,
+    /// The head signed with the registry's Ed25519 key (`seq`, `hash`,
+    /// `signed_at_ms`, `public_key`, `signature`), as `avreg audit head`
+    /// prints it; absent for an empty log.
+    #[schema(value_type = Option<Object>)]
+    pub signed: Option<serde_json::Value>,
 }
 
 /// A key to create.

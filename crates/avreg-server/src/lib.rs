@@ -34,8 +34,11 @@ mod body;
 mod dto;
 mod error;
 mod jobs;
+mod media;
 mod metrics;
+mod ownership;
 mod pool;
+mod rights;
 mod routes;
 
 use std::path::PathBuf;
@@ -236,6 +239,7 @@ impl AppState {
         (name = "lookup", description = "Identification of clips and fingerprints"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "keys", description = "API keys (admin)"),
+        (name = "ledger", description = "Performers, organisations, fixations, credits, moral rights, holdings, agreements, mandates"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -260,13 +264,41 @@ impl utoipa::Modify for BearerAuth {
 
 /// Routes whose bodies may be media uploads: they bound their own body
 /// reading (upload and idle timeouts) instead of the request timeout.
-const UPLOAD_ROUTES: [&str; 2] = ["/v1/recordings", "/v1/lookup"];
+const UPLOAD_ROUTES: [&str; 3] = ["/v1/recordings", "/v1/lookup", "/v1/fixations/{id}/media"];
 
 /// Every route and its documentation, registered by the same calls.
 /// Entity endpoints are added here, one `routes!` per path.
 fn api() -> OpenApiRouter<AppState> {
-    use routes::{audit, keys, lookup, ops, recordings};
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    use routes::ledger::{
+        agreements, credits, fixations, holdings, mandates, moral_rights, organisations, performers,
+    };
+    use routes::{audit, keys, ledger, lookup, ops, recordings, society};
+    macro_rules! entity {
+        ($r:expr, $m:ident) => {
+            $r.routes(routes!($m::create, $m::list)).routes(routes!(
+                $m::get,
+                $m::amend,
+                $m::withdraw
+            ))
+        };
+    }
+    let r = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let r = entity!(r, performers);
+    let r = entity!(r, organisations);
+    let r = entity!(r, fixations);
+    let r = entity!(r, credits);
+    let r = entity!(r, moral_rights);
+    let r = entity!(r, holdings);
+    let r = entity!(r, agreements);
+    let r = entity!(r, mandates);
+    r.routes(routes!(ledger::apply))
+        .routes(routes!(ledger::attach_media))
+        .routes(routes!(society::conflicts))
+        .routes(routes!(society::respond))
+        .routes(routes!(society::resolve))
+        .routes(routes!(society::exports))
+        .routes(routes!(society::by_identifier))
+        .routes(routes!(society::audit_key))
         .routes(routes!(ops::health))
         .routes(routes!(ops::ready))
         .routes(routes!(ops::metrics))

@@ -1,7 +1,6 @@
 //! `/v1/lookup` and `/v1/lookup/batch`: identifying clips and fingerprints.
 
-use avreg_fingerprint::audio::AudioFingerprint;
-use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::video::Role;
 use avreg_fingerprint::ContentHash;
 use axum::extract::{Request, State};
 use axum::Json;
@@ -14,6 +13,8 @@ use crate::dto::{
     QueryJson, API_VERSION,
 };
 use crate::error::{ApiError, Code, ErrorBody};
+use crate::media::{self, Fingerprints};
+use crate::rights::{self, RightsQuery};
 use crate::AppState;
 
 /// The multipart form of a lookup.
@@ -24,25 +25,28 @@ pub struct LookupForm {
     /// server's `max_clip_ms` long.
     #[schema(value_type = String, format = Binary)]
     media: Vec<u8>,
+    /// Territory (ISO 3166-1 alpha-2) whose holders and term to report.
+    territory: Option<String>,
+    /// Date of the rights asked (YYYY-MM-DD, default today).
+    date: Option<String>,
 }
 
 /// What to identify.
 enum Query {
     Clip(body::Upload),
-    Fingerprint(AudioFingerprint, Option<ContentHash>),
+    Fingerprint(Fingerprints, Option<ContentHash>),
 }
 
 /// Checks and identifies one query (on a pool thread).
-fn identify(state: &AppState, query: Query) -> Result<LookupResult, ApiError> {
+fn identify(
+    state: &AppState,
+    query: Query,
+    rights: &RightsQuery,
+) -> Result<LookupResult, ApiError> {
     let o = state.options();
     let (fp, hash, uploaded) = match query {
         Query::Clip(upload) => {
-            let options = DecodeOptions {
-                max_duration_ms: Some(o.max_clip_ms),
-                ..DecodeOptions::default()
-            };
-            let (fp, _) = fingerprint_audio_file(upload.path(), &o.audio, &options)
-                .map_err(|e| ApiError::from(e).field(MEDIA_FIELD))?;
+            let fp = media::analyse(upload.path(), &o.audio, Role::Query, o.max_clip_ms)?;
             (fp, Some(upload.content_hash), true)
         }
         Query::Fingerprint(fp, hash) => (fp, hash, false),
@@ -54,13 +58,21 @@ fn identify(state: &AppState, query: Query) -> Result<LookupResult, ApiError> {
         ));
     }
     fp.check_query(o.min_query_ms)?;
-    let matches = state.registry().lookup(&fp)?;
+    let exact = hash.filter(|_| uploaded);
+    let registry = state.registry();
+    let matches = registry.lookup_media(fp.has_sound().then_some(&fp.audio), fp.video.as_ref())?;
+    let view = registry.view();
+    let mut docs = Vec::with_capacity(matches.len());
+    for m in &matches {
+        let mut doc = MatchJson::new(m, exact.as_ref());
+        doc.fixation = rights::for_match(&view, m, rights)?;
+        docs.push(doc);
+    }
     state.metrics().lookup(if matches.is_empty() {
         "no_match"
     } else {
         "match"
     });
-    let exact = hash.filter(|_| uploaded);
     Ok(LookupResult {
         status: if matches.is_empty() {
             "no_match"
@@ -71,11 +83,9 @@ fn identify(state: &AppState, query: Query) -> Result<LookupResult, ApiError> {
         query: QueryJson {
             duration_ms: fp.duration_ms(),
             content_hash: exact.map(|h| h.to_hex()).unwrap_or_default(),
+            medium: fp.medium().into(),
         },
-        matches: matches
-            .iter()
-            .map(|m| MatchJson::new(m, exact.as_ref()))
-            .collect(),
+        matches: docs,
     })
 }
 
@@ -112,21 +122,35 @@ pub async fn lookup(
     let clip_bytes = (o.max_clip_ms / 1000 + 1)
         .saturating_mul(48_000 * 2 * 4)
         .min(o.media_body_limit);
-    let query =
-        match body::read(req, &state, Some(clip_bytes), o.fingerprint_body_limit, &[]).await? {
-            Body::Media { upload, .. } => Query::Clip(
-                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?,
-            ),
-            Body::Json(bytes) => {
-                let doc: FingerprintDoc = body::parse_json(&bytes)?;
-                let (fp, hash) = doc.decode()?;
-                Query::Fingerprint(fp, hash)
-            }
-        };
+    let (query, rights) = match body::read(
+        req,
+        &state,
+        Some(clip_bytes),
+        o.fingerprint_body_limit,
+        &["territory", "date"],
+    )
+    .await?
+    {
+        Body::Media { upload, fields } => {
+            let rights = RightsQuery::parse(
+                fields.get("territory").map(String::as_str),
+                fields.get("date").map(String::as_str),
+            )?;
+            let upload =
+                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
+            (Query::Clip(upload), rights)
+        }
+        Body::Json(bytes) => {
+            let doc: FingerprintDoc = body::parse_json(&bytes)?;
+            let rights = RightsQuery::parse(doc.territory.as_deref(), doc.date.as_deref())?;
+            let (fp, hash) = doc.decode()?;
+            (Query::Fingerprint(fp, hash), rights)
+        }
+    };
     let st = state.clone();
     let result = state
         .pool()
-        .run(slot, move || identify(&st, query))
+        .run(slot, move || identify(&st, query, &rights))
         .await??;
     Ok(Json(LookupDoc {
         version: API_VERSION,
@@ -173,6 +197,7 @@ pub async fn batch(
         )
         .field("fingerprints"));
     }
+    let rights = RightsQuery::parse(req.territory.as_deref(), req.date.as_deref())?;
     let st = state.clone();
     let results = state
         .pool()
@@ -182,7 +207,7 @@ pub async fn batch(
                 .map(|doc| {
                     match doc
                         .decode()
-                        .and_then(|(fp, h)| identify(&st, Query::Fingerprint(fp, h)))
+                        .and_then(|(fp, h)| identify(&st, Query::Fingerprint(fp, h), &rights))
                     {
                         Ok(r) => BatchEntry::Ok(r),
                         Err(e) => BatchEntry::Err(e.body()),

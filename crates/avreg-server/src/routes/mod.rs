@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod keys;
+pub mod ledger;
 pub mod lookup;
 pub mod ops;
 pub mod recordings;
+pub mod society;

@@ -1,7 +1,7 @@
 //! `/v1/recordings` and `/v1/jobs`: registration by upload or fingerprint,
 //! reading recordings, polling registration jobs.
 
-use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::video::Role;
 use avreg_fingerprint::ContentHash;
 use avreg_registry::{NewRecording, RecordingId, Registration};
 use axum::extract::{Path, Query, Request, State};
@@ -89,20 +89,15 @@ pub async fn register(
                 return Err(ApiError::invalid("the media is empty").field(MEDIA_FIELD));
             }
             Box::new(move || {
-                let options = DecodeOptions {
-                    max_duration_ms: Some(max_ms),
-                    ..DecodeOptions::default()
-                };
-                let (fingerprint, _) = fingerprint_audio_file(upload.path(), &audio, &options)
-                    .map_err(|e| ApiError::from(e).field(MEDIA_FIELD))?;
+                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
                 Ok(registry.register_as(
                     &actor,
                     NewRecording {
                         title: title.trim().to_owned(),
                         content_hash: upload.content_hash,
-                        fingerprint,
+                        fingerprint: fp.audio,
                         source_name: upload.file_name.clone(),
-                        video: None,
+                        video: fp.video,
                     },
                 )?)
             })
@@ -112,8 +107,8 @@ pub async fn register(
             if req.title.trim().is_empty() {
                 return Err(ApiError::invalid("a title is required").field("title"));
             }
-            let (fingerprint, claimed) = req.fingerprint.decode()?;
-            if fingerprint.duration_ms() > max_ms {
+            let (fp, claimed) = req.fingerprint.decode()?;
+            if fp.duration_ms() > max_ms {
                 return Err(ApiError::new(
                     crate::error::Code::PayloadTooLarge,
                     "the fingerprint is longer than the media limit",
@@ -121,16 +116,16 @@ pub async fn register(
             }
             // Without the file's hash, the fingerprint's own bytes are the
             // dedup key.
-            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fingerprint.to_bytes()));
+            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
             Box::new(move || {
                 Ok(registry.register_as(
                     &actor,
                     NewRecording {
                         title: req.title.trim().to_owned(),
                         content_hash,
-                        fingerprint,
+                        fingerprint: fp.audio,
                         source_name: req.source_name,
-                        video: None,
+                        video: fp.video,
                     },
                 )?)
             })

@@ -1,0 +1,136 @@
+//! Who may write which ledger change (issue 5): admin everything;
+//! performer and agent keys the credits, holdings (as holder), moral rights
+//! and mandates of their performers, and fixations registered by them;
+//! producer keys the fixations their organisation registered or produced,
+//! and credits, holdings and moral rights in those fixations. Platforms and
+//! societies write nothing. A change that amends or withdraws is judged
+//! against the stored entity as well as the new one.
+
+use std::collections::BTreeSet;
+
+use avreg_registry::accounts::{Binding, Role};
+use avreg_registry::domain::ids::FixationId;
+use avreg_registry::domain::model::{Fixation, Party};
+use avreg_registry::ledger::{Change, Entity, View};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Code};
+
+fn forbidden(what: impl std::fmt::Display) -> ApiError {
+    ApiError::new(Code::Forbidden, format!("this key may not write {what}"))
+}
+
+/// Checks a whole write before anything is applied; fixations created
+/// earlier in the same write count as the caller's.
+pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if !matches!(
+        caller.0.role,
+        Role::Performer | Role::Agent | Role::Producer
+    ) {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            format!("a {} key may not write the ledger", caller.0.role),
+        ));
+    }
+    let mut own_new: BTreeSet<FixationId> = BTreeSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        let (new, reference) = match change {
+            Change::Create(e) => (Some(e), None),
+            Change::Amend(e) => (Some(e), Some(e.reference())),
+            Change::Withdraw(r) => (None, Some(*r)),
+        };
+        if let Some(e) = new {
+            check(caller, view, &own_new, e).map_err(|e| e.field(format!("changes[{i}]")))?;
+        }
+        if let Some(r) = reference {
+            if let Some(stored) = view.live(&r)? {
+                check(caller, view, &own_new, &stored)
+                    .map_err(|e| e.field(format!("changes[{i}]")))?;
+            }
+        }
+        if let Change::Create(Entity::Fixation(f)) = change {
+            own_new.insert(f.id);
+        }
+    }
+    Ok(())
+}
+
+fn owns_fixation(caller: &Caller, f: &Fixation) -> bool {
+    match &caller.0.bound_to {
+        Binding::Organisation(o) => {
+            f.registered_by == Party::Organisation(*o) || f.producer == Some(*o)
+        }
+        Binding::Performers(ids) => {
+            matches!(f.registered_by, Party::Performer(p) if ids.contains(&p))
+        }
+        _ => false,
+    }
+}
+
+fn fixation_is_callers(
+    caller: &Caller,
+    view: &View<'_>,
+    own_new: &BTreeSet<FixationId>,
+    id: FixationId,
+) -> Result<bool, ApiError> {
+    if own_new.contains(&id) {
+        return Ok(true);
+    }
+    Ok(view
+        .fixation(id)?
+        .is_some_and(|f| owns_fixation(caller, &f)))
+}
+
+fn acts_for_party(caller: &Caller, party: &Party) -> bool {
+    match party {
+        Party::Performer(p) => caller.acts_for_performer(p),
+        Party::Organisation(o) => caller.acts_for_organisation(o),
+    }
+}
+
+fn check(
+    caller: &Caller,
+    view: &View<'_>,
+    own_new: &BTreeSet<FixationId>,
+    e: &Entity,
+) -> Result<(), ApiError> {
+    let producer =
+        matches!(caller.0.bound_to, Binding::Organisation(_)) && caller.0.role == Role::Producer;
+    let ok = match e {
+        Entity::Fixation(f) => owns_fixation(caller, f),
+        Entity::Credit(c) => {
+            if producer {
+                fixation_is_callers(caller, view, own_new, c.fixation)?
+            } else {
+                caller.acts_for_performer(&c.performer)
+            }
+        }
+        Entity::Holding(h) => {
+            if producer {
+                fixation_is_callers(caller, view, own_new, h.fixation)?
+            } else {
+                acts_for_party(caller, &h.holder)
+            }
+        }
+        Entity::MoralRights(m) => {
+            if producer {
+                fixation_is_callers(caller, view, own_new, m.fixation)?
+            } else {
+                caller.acts_for_performer(&m.performer)
+            }
+        }
+        Entity::Mandate(m) => !producer && caller.acts_for_performer(&m.performer),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(forbidden(format!(
+            "this {} (it is not its performer's or organisation's)",
+            e.reference().kind().name()
+        )))
+    }
+}

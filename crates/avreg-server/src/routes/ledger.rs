@@ -1,0 +1,677 @@
+//! The ledger over HTTP: performers, organisations, fixations, credits,
+//! moral rights, holdings, agreements and mandates (create, read with
+//! `?as_of=MS`, amend, withdraw, list with `?after=ID&limit=`), the batch
+//! `POST /v1/ledger`, and `POST /v1/fixations/{id}/media`. Every write goes
+//! through `Registry::apply` as the calling key, after [`authorise`]
+//! checked each change, and answers the write's `Applied`.
+//!
+//! [`authorise`]: crate::ownership::authorise
+
+use avreg_fingerprint::video::Role;
+use avreg_fingerprint::ContentHash;
+use avreg_registry::domain::ids::FixationId;
+use avreg_registry::ledger::{Applied, Change, Entity, EntityKind, EntityRef};
+use avreg_registry::NewRecording;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Action, Caller};
+use crate::body::{self, Body, MEDIA_FIELD};
+use crate::dto::{RegisterFingerprint, API_VERSION};
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+
+/// The answer of a ledger write: the revisions written, the conflicts
+/// opened and resolved (see `avreg ledger apply --json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedDoc {
+    /// 1.
+    pub version: u32,
+    /// Revisions written, in the order of the changes.
+    #[schema(value_type = Vec<Object>)]
+    pub revisions: serde_json::Value,
+    /// Conflicts the write opened.
+    #[schema(value_type = Vec<Object>)]
+    pub opened: serde_json::Value,
+    /// Conflicts the write resolved.
+    #[schema(value_type = Vec<Object>)]
+    pub resolved: serde_json::Value,
+}
+
+impl AppliedDoc {
+    fn new(a: &Applied) -> Result<Self, ApiError> {
+        let j = |v: &dyn erased::Ser| v.to_json();
+        Ok(Self {
+            version: API_VERSION,
+            revisions: j(&a.revisions)?,
+            opened: j(&a.opened)?,
+            resolved: j(&a.resolved)?,
+        })
+    }
+}
+
+mod erased {
+    use crate::error::ApiError;
+    pub trait Ser {
+        fn to_json(&self) -> Result<serde_json::Value, ApiError>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> Result<serde_json::Value, ApiError> {
+            serde_json::to_value(self).map_err(|e| ApiError::internal(&e))
+        }
+    }
+}
+
+/// A batch of changes, as `avreg ledger apply` reads them:
+/// `{"version": 1, "changes": [{"create": {"kind": "credit", "entity":
+/// {…}}}, {"amend": …}, {"withdraw": {"kind": …, "id": …}}]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangesDoc {
+    /// Must be 1.
+    pub version: u32,
+    /// The changes, applied all or none.
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<serde_json::Value>,
+}
+
+/// One entity revision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityDoc {
+    /// 1.
+    pub version: u32,
+    /// The revision: `seq`, `at_ms`, `actor`, `op` and the `entity`
+    /// (`{"kind", "entity"}`).
+    #[schema(value_type = Object)]
+    pub revision: serde_json::Value,
+}
+
+/// A page of entities.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityPage {
+    /// 1.
+    pub version: u32,
+    /// Live entities in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub items: serde_json::Value,
+    /// The id to pass as `after` for the next page, if the page is full.
+    pub next_after: Option<String>,
+}
+
+/// `?as_of=MS`: the ledger as it was at that time (ms since the epoch).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AsOf {
+    /// Read the state at this time, ms since the epoch (default now).
+    pub as_of: Option<u64>,
+}
+
+/// Paging of an entity list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct After {
+    /// The last id of the previous page.
+    pub after: Option<String>,
+    /// Items per page (default 100, at most the server's `max_page`).
+    pub limit: Option<u64>,
+    /// Read the state at this time, ms since the epoch (default now).
+    pub as_of: Option<u64>,
+}
+
+/// Deserialises an entity of `kind` from its JSON, naming the failing
+/// field (the inner type is read directly so that the path survives).
+fn entity_of(kind: EntityKind, value: serde_json::Value) -> Result<Entity, (String, String)> {
+    use avreg_registry::domain::model as m;
+    fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, (String, String)> {
+        serde_path_to_error::deserialize::<_, T>(v)
+            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+    }
+    Ok(match kind {
+        EntityKind::Performer => Entity::Performer(de::<m::Performer>(value)?),
+        EntityKind::Organisation => Entity::Organisation(de::<m::Organisation>(value)?),
+        EntityKind::Fixation => Entity::Fixation(de::<m::Fixation>(value)?),
+        EntityKind::Credit => Entity::Credit(de::<m::Credit>(value)?),
+        EntityKind::MoralRights => Entity::MoralRights(de::<m::MoralRights>(value)?),
+        EntityKind::Holding => Entity::Holding(de::<m::Holding>(value)?),
+        EntityKind::Agreement => Entity::Agreement(de::<m::Agreement>(value)?),
+        EntityKind::Mandate => Entity::Mandate(de::<m::Mandate>(value)?),
+        EntityKind::Conflict => {
+            return Err((
+                "kind".into(),
+                "conflicts are written by the registry".into(),
+            ))
+        }
+    })
+}
+
+/// Parses changes one by one so that an error names the change and field.
+pub(crate) fn parse_changes(values: Vec<serde_json::Value>) -> Result<Vec<Change>, ApiError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let generic = |v: serde_json::Value| {
+                serde_path_to_error::deserialize::<_, Change>(v).map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiError::invalid(format!("changes[{i}]: {}", e.inner()))
+                        .field(format!("changes[{i}].{path}"))
+                })
+            };
+            // `{"create"|"amend": {"kind", "entity"}}`: read the entity by
+            // its kind, for a precise field; anything else generically.
+            let op = ["create", "amend"]
+                .into_iter()
+                .find(|op| v.get(op).is_some());
+            let Some(op) = op else { return generic(v) };
+            let inner = &v[op];
+            let kind: Option<EntityKind> = inner
+                .get("kind")
+                .and_then(|k| serde_json::from_value(k.clone()).ok());
+            match (kind, inner.get("entity")) {
+                (Some(kind), Some(e)) => {
+                    let entity = entity_of(kind, e.clone()).map_err(|(path, msg)| {
+                        ApiError::invalid(format!("changes[{i}].{op}.entity.{path}: {msg}"))
+                            .field(format!("changes[{i}].{op}.entity.{path}"))
+                    })?;
+                    Ok(if op == "create" {
+                        Change::Create(entity)
+                    } else {
+                        Change::Amend(entity)
+                    })
+                }
+                _ => generic(v),
+            }
+        })
+        .collect()
+}
+
+fn parse_entity(kind: EntityKind, bytes: &[u8]) -> Result<Entity, ApiError> {
+    let value: serde_json::Value = body::parse_json(bytes)?;
+    entity_of(kind, value)
+        .map_err(|(field, msg)| ApiError::invalid(format!("{field}: {msg}")).field(field))
+}
+
+/// Parses a path id of `kind` (moral rights: `PERFORMER:FIXATION`).
+pub(crate) fn parse_ref(kind: EntityKind, id: &str) -> Result<EntityRef, ApiError> {
+    let json = match id.split_once(':') {
+        Some((p, f)) => serde_json::json!({ "kind": kind.name(), "id": [p, f] }),
+        None => serde_json::json!({ "kind": kind.name(), "id": id }),
+    };
+    serde_json::from_value(json)
+        .map_err(|_| ApiError::not_found(format!("no such {}: {id}", kind.name())))
+}
+
+fn ref_id(r: &EntityRef) -> String {
+    // `kind:id` or `moral_rights:PERFORMER/FIXATION`.
+    let s = r.to_string();
+    let id = s.split_once(':').map_or(s.as_str(), |(_, id)| id);
+    id.replace('/', ":")
+}
+
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    changes: Vec<Change>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let c = caller.clone();
+    let actor = caller.actor();
+    let applied = state
+        .blocking(move |r| -> Result<Applied, ApiError> {
+            crate::ownership::authorise(&c, &r.view(), &changes)?;
+            Ok(r.apply(&actor, changes)?)
+        })
+        .await??;
+    Ok((status, Json(AppliedDoc::new(&applied)?)).into_response())
+}
+
+async fn json_body(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
+    match body::read(req, state, None, state.options().json_body_limit, &[]).await? {
+        Body::Json(b) => Ok(b.to_vec()),
+        Body::Media { .. } => Err(ApiError::new(
+            crate::error::Code::UnsupportedMedia,
+            "send application/json",
+        )),
+    }
+}
+
+/// Applies a batch of ledger changes, all or none (as `avreg ledger
+/// apply`), each change authorised for the key.
+#[utoipa::path(
+    post,
+    path = "/v1/ledger",
+    tag = "ledger",
+    request_body(content((ChangesDoc = "application/json"))),
+    responses(
+        (status = 200, body = AppliedDoc),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let bytes = json_body(&state, req).await?;
+    let doc: ChangesDoc = body::parse_json(&bytes)?;
+    if doc.version != 1 {
+        return Err(ApiError::invalid("changes version 1 is supported").field("version"));
+    }
+    let changes = parse_changes(doc.changes)?;
+    write(&state, &caller, changes, StatusCode::OK).await
+}
+
+async fn create(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let bytes = json_body(&state, req).await?;
+    let entity = parse_entity(kind, &bytes)?;
+    write(
+        &state,
+        &caller,
+        vec![Change::Create(entity)],
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn amend(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    id: String,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let r = parse_ref(kind, &id)?;
+    let bytes = json_body(&state, req).await?;
+    let entity = parse_entity(kind, &bytes)?;
+    if entity.reference() != r {
+        return Err(ApiError::invalid("the body's id is not the path's").field("id"));
+    }
+    write(&state, &caller, vec![Change::Amend(entity)], StatusCode::OK).await
+}
+
+async fn withdraw(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    id: String,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let r = parse_ref(kind, &id)?;
+    write(&state, &caller, vec![Change::Withdraw(r)], StatusCode::OK).await
+}
+
+fn private_fields(caller: &Caller, e: Entity) -> Entity {
+    match e {
+        Entity::Performer(p) if !caller.acts_for_performer(&p.id) => Entity::Performer(p.public()),
+        other => other,
+    }
+}
+
+async fn read(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    id: String,
+    as_of: Option<u64>,
+) -> Result<Json<EntityDoc>, ApiError> {
+    caller.require(Action::ReadLedger)?;
+    let r = parse_ref(kind, &id)?;
+    let rev = state
+        .blocking(move |reg| match as_of {
+            Some(ms) => reg.view_as_of(ms)?.revision(&r),
+            None => reg.view().revision(&r),
+        })
+        .await??
+        .ok_or_else(|| ApiError::not_found(format!("no such {}: {id}", kind.name())))?;
+    let mut rev = rev;
+    rev.entity = private_fields(&caller, rev.entity);
+    Ok(Json(EntityDoc {
+        version: API_VERSION,
+        revision: serde_json::to_value(&rev).map_err(|e| ApiError::internal(&e))?,
+    }))
+}
+
+async fn list(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    q: After,
+) -> Result<Json<EntityPage>, ApiError> {
+    caller.require(Action::ReadLedger)?;
+    let after = match &q.after {
+        Some(a) => Some(
+            parse_ref(kind, a)
+                .map_err(|_| ApiError::invalid("after is an id of this kind").field("after"))?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, state.options().max_page) as usize;
+    let as_of = q.as_of;
+    let items = state
+        .blocking(move |reg| match as_of {
+            Some(ms) => reg.view_as_of(ms)?.list(kind, after.as_ref(), limit),
+            None => reg.view().list(kind, after.as_ref(), limit),
+        })
+        .await??;
+    let next_after = (items.len() == limit)
+        .then(|| items.last().map(|e| ref_id(&e.reference())))
+        .flatten();
+    let items: Vec<Entity> = items
+        .into_iter()
+        .map(|e| private_fields(&caller, e))
+        .collect();
+    Ok(Json(EntityPage {
+        version: API_VERSION,
+        items: serde_json::to_value(&items).map_err(|e| ApiError::internal(&e))?,
+        next_after,
+    }))
+}
+
+fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::invalid(e.body_text()))
+}
+
+/// One module of five handlers per kind of entity.
+macro_rules! entity_routes {
+    ($module:ident, $kind:expr, $name:literal, $collection:literal, $item:literal) => {
+        #[doc = concat!("`", $collection, "` and `", $item, "`.")]
+        pub mod $module {
+            use super::*;
+
+            #[doc = concat!("Creates a ", $name, " (its JSON form, as in `avreg ledger apply`).")]
+            #[utoipa::path(post, path = $collection, tag = "ledger",
+                        request_body(content((Object = "application/json"))),
+                        responses((status = 201, body = AppliedDoc),
+                            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                            (status = 403, body = ErrorBody)),
+                        security(("bearer" = [])))]
+            pub async fn create(
+                State(state): State<AppState>,
+                caller: Caller,
+                req: Request,
+            ) -> Result<Response, ApiError> {
+                super::create(state, caller, $kind, req).await
+            }
+
+            #[doc = concat!("Lists live ", $name, " entities in id order, a page at a time.")]
+            #[utoipa::path(get, path = $collection, tag = "ledger", params(After),
+                        responses((status = 200, body = EntityPage),
+                            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                            (status = 403, body = ErrorBody)),
+                        security(("bearer" = [])))]
+            pub async fn list(
+                State(state): State<AppState>,
+                caller: Caller,
+                q: Result<Query<After>, axum::extract::rejection::QueryRejection>,
+            ) -> Result<Json<EntityPage>, ApiError> {
+                super::list(state, caller, $kind, super::query(q)?).await
+            }
+
+            #[doc = concat!("One ", $name, "'s latest revision (or as of `as_of`).")]
+            #[utoipa::path(get, path = $item, tag = "ledger",
+                        params(("id" = String, Path, description = "id"), AsOf),
+                        responses((status = 200, body = EntityDoc),
+                            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+                            (status = 404, body = ErrorBody)),
+                        security(("bearer" = [])))]
+            pub async fn get(
+                State(state): State<AppState>,
+                caller: Caller,
+                Path(id): Path<String>,
+                q: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
+            ) -> Result<Json<EntityDoc>, ApiError> {
+                let as_of = super::query(q)?.as_of;
+                super::read(state, caller, $kind, id, as_of).await
+            }
+
+            #[doc = concat!("Amends a ", $name, " (the whole new state; its links cannot change).")]
+            #[utoipa::path(put, path = $item, tag = "ledger",
+                        params(("id" = String, Path, description = "id")),
+                        request_body(content((Object = "application/json"))),
+                        responses((status = 200, body = AppliedDoc),
+                            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                            (status = 403, body = ErrorBody)),
+                        security(("bearer" = [])))]
+            pub async fn amend(
+                State(state): State<AppState>,
+                caller: Caller,
+                Path(id): Path<String>,
+                req: Request,
+            ) -> Result<Response, ApiError> {
+                super::amend(state, caller, $kind, id, req).await
+            }
+
+            #[doc = concat!("Withdraws a ", $name, " (kept for history).")]
+            #[utoipa::path(delete, path = $item, tag = "ledger",
+                        params(("id" = String, Path, description = "id")),
+                        responses((status = 200, body = AppliedDoc),
+                            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                            (status = 403, body = ErrorBody)),
+                        security(("bearer" = [])))]
+            pub async fn withdraw(
+                State(state): State<AppState>,
+                caller: Caller,
+                Path(id): Path<String>,
+            ) -> Result<Response, ApiError> {
+                super::withdraw(state, caller, $kind, id).await
+            }
+        }
+    };
+}
+
+entity_routes!(
+    performers,
+    EntityKind::Performer,
+    "performer",
+    "/v1/performers",
+    "/v1/performers/{id}"
+);
+entity_routes!(
+    organisations,
+    EntityKind::Organisation,
+    "organisation",
+    "/v1/organisations",
+    "/v1/organisations/{id}"
+);
+entity_routes!(
+    fixations,
+    EntityKind::Fixation,
+    "fixation",
+    "/v1/fixations",
+    "/v1/fixations/{id}"
+);
+entity_routes!(
+    credits,
+    EntityKind::Credit,
+    "credit",
+    "/v1/credits",
+    "/v1/credits/{id}"
+);
+entity_routes!(
+    moral_rights,
+    EntityKind::MoralRights,
+    "moral rights entry (id PERFORMER:FIXATION)",
+    "/v1/moral-rights",
+    "/v1/moral-rights/{id}"
+);
+entity_routes!(
+    holdings,
+    EntityKind::Holding,
+    "holding",
+    "/v1/holdings",
+    "/v1/holdings/{id}"
+);
+entity_routes!(
+    agreements,
+    EntityKind::Agreement,
+    "agreement",
+    "/v1/agreements",
+    "/v1/agreements/{id}"
+);
+entity_routes!(
+    mandates,
+    EntityKind::Mandate,
+    "mandate",
+    "/v1/mandates",
+    "/v1/mandates/{id}"
+);
+
+/// The answer of a media attachment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachDoc {
+    /// 1.
+    pub version: u32,
+    /// `registered` or `existing`.
+    pub status: String,
+    /// The recording.
+    pub recording: crate::dto::RecordingJson,
+    /// Conflicts opened (reference overlaps with other registrants' media).
+    #[schema(value_type = Vec<Object>)]
+    pub opened: serde_json::Value,
+}
+
+/// Attaches media to a fixation: a multipart upload (`media`, optional
+/// `title`) fingerprinted as a reference (sound and picture), or the JSON
+/// of a fingerprint registration. Reference overlaps with other
+/// registrants' fixations open conflicts.
+#[utoipa::path(
+    post,
+    path = "/v1/fixations/{id}/media",
+    tag = "ledger",
+    params(("id" = String, Path, description = "fixation id")),
+    request_body(content(
+        (crate::routes::recordings::RegisterForm = "multipart/form-data"),
+        (RegisterFingerprint = "application/json"),
+    )),
+    responses(
+        (status = 201, body = AttachDoc),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn attach_media(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Action::WriteLedger)?;
+    let fixation: FixationId = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such fixation"))?;
+    let f = state
+        .blocking(move |r| r.view().fixation(fixation))
+        .await??
+        .ok_or_else(|| ApiError::not_found("no such fixation"))?;
+    if !caller.is_admin()
+        && crate::ownership::authorise(
+            &caller,
+            &state.registry().view(),
+            &[Change::Amend(Entity::Fixation(f.clone()))],
+        )
+        .is_err()
+    {
+        return Err(ApiError::new(
+            crate::error::Code::Forbidden,
+            "this key may not attach media to this fixation",
+        ));
+    }
+    let slot = state.pool().admit()?;
+    let o = state.options();
+    let body = body::read(
+        req,
+        &state,
+        Some(o.media_body_limit),
+        o.fingerprint_body_limit,
+        &["title"],
+    )
+    .await?;
+    let registry = state.registry_arc();
+    let actor = caller.actor();
+    let audio = o.audio.clone();
+    let max_ms = o.max_media_ms;
+    let title_of = |t: Option<String>| {
+        t.map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| f.title.clone())
+    };
+    let work: Box<dyn FnOnce() -> Result<_, ApiError> + Send> = match body {
+        Body::Media { upload, mut fields } => {
+            let title = title_of(fields.remove("title"));
+            let upload =
+                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
+            Box::new(move || {
+                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
+                Ok(registry.attach_media(
+                    &actor,
+                    fixation,
+                    NewRecording {
+                        title,
+                        content_hash: upload.content_hash,
+                        fingerprint: fp.audio,
+                        source_name: upload.file_name.clone(),
+                        video: fp.video,
+                    },
+                )?)
+            })
+        }
+        Body::Json(bytes) => {
+            let req: RegisterFingerprint = body::parse_json(&bytes)?;
+            let (fp, claimed) = req.fingerprint.decode()?;
+            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
+            let title = title_of(Some(req.title));
+            Box::new(move || {
+                Ok(registry.attach_media(
+                    &actor,
+                    fixation,
+                    NewRecording {
+                        title,
+                        content_hash,
+                        fingerprint: fp.audio,
+                        source_name: req.source_name,
+                        video: fp.video,
+                    },
+                )?)
+            })
+        }
+    };
+    let (registration, applied) = state.pool().run(slot, work).await??;
+    let status = if registration.is_new() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(AttachDoc {
+            version: API_VERSION,
+            status: if registration.is_new() {
+                "registered"
+            } else {
+                "existing"
+            }
+            .into(),
+            recording: registration.recording().into(),
+            opened: serde_json::to_value(&applied.opened).map_err(|e| ApiError::internal(&e))?,
+        }),
+    )
+        .into_response())
+}

@@ -1,0 +1,436 @@
+//! Conflicts (`/v1/conflicts`), exports (`/v1/exports/…`), lookup by
+//! identifier (`/v1/lookup/identifier/{id}`) and the audit signing key
+//! (`/v1/audit/key`).
+
+use avreg_registry::domain::date::Date;
+use avreg_registry::domain::ids::{ConflictId, FixationId, OrganisationId, PerformerId};
+use avreg_registry::domain::model::{Party, Resolution};
+use avreg_registry::domain::territory::Country;
+use avreg_registry::ledger::export::{self, Export};
+use avreg_registry::ledger::today;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Action, Caller};
+use crate::body::{self, Body};
+use crate::dto::API_VERSION;
+use crate::error::{ApiError, Code, ErrorBody};
+use crate::routes::ledger::EntityDoc;
+use crate::AppState;
+
+fn json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| ApiError::internal(&e))
+}
+
+fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::invalid(e.body_text()))
+}
+
+fn parse<T: std::str::FromStr>(field: &str, v: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.map(|s| {
+        s.trim()
+            .parse::<T>()
+            .map_err(|e| ApiError::invalid(format!("{field}: {e}")).field(field))
+    })
+    .transpose()
+}
+
+/// Filters of the conflict list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// Only open conflicts (default true).
+    pub open: Option<bool>,
+}
+
+/// A list of conflicts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictsDoc {
+    /// 1.
+    pub version: u32,
+    /// The conflicts.
+    #[schema(value_type = Vec<Object>)]
+    pub conflicts: serde_json::Value,
+}
+
+/// One conflict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictDoc {
+    /// 1.
+    pub version: u32,
+    /// The conflict after the write.
+    #[schema(value_type = Object)]
+    pub conflict: serde_json::Value,
+}
+
+/// The conflicts (open ones by default). Performer and producer keys see
+/// those where they are a party; admin and society keys see all.
+#[utoipa::path(get, path = "/v1/conflicts", tag = "ledger", params(ConflictQuery),
+    responses((status = 200, body = ConflictsDoc), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn conflicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<ConflictQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConflictsDoc>, ApiError> {
+    caller.require(Action::ReadLedger)?;
+    let open = query(q)?.open.unwrap_or(true);
+    let mut list = state
+        .blocking(move |r| r.view().conflicts(open, None))
+        .await??;
+    if !matches!(
+        caller.0.role,
+        avreg_registry::accounts::Role::Admin | avreg_registry::accounts::Role::Society
+    ) {
+        list.retain(|c| c.parties.iter().any(|p| acts_for(&caller, p)));
+    }
+    Ok(Json(ConflictsDoc {
+        version: API_VERSION,
+        conflicts: json(&list)?,
+    }))
+}
+
+fn acts_for(caller: &Caller, p: &Party) -> bool {
+    match p {
+        Party::Performer(id) => caller.acts_for_performer(id),
+        Party::Organisation(id) => caller.acts_for_organisation(id),
+    }
+}
+
+/// A party's response to a conflict.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RespondJson {
+    /// The party responding: `performer:ID` or `organisation:ID`.
+    pub party: String,
+    /// What it says.
+    pub note: String,
+}
+
+/// How a conflict was resolved.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolveJson {
+    /// `withdraw`, `share`, `split_territory`, `split_period`,
+    /// `distinguish_version` or `exclude_segment`.
+    #[schema(value_type = String)]
+    pub resolution: Resolution,
+}
+
+fn parse_party(s: &str) -> Result<Party, ApiError> {
+    let bad = || ApiError::invalid("party is performer:ID or organisation:ID").field("party");
+    let (kind, id) = s.split_once(':').ok_or_else(bad)?;
+    match kind {
+        "performer" => Ok(Party::Performer(id.parse().map_err(|_| bad())?)),
+        "organisation" => Ok(Party::Organisation(id.parse().map_err(|_| bad())?)),
+        _ => Err(bad()),
+    }
+}
+
+fn conflict_id(id: &str) -> Result<ConflictId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::not_found("no such conflict"))
+}
+
+async fn json_body(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
+    match body::read(req, state, None, state.options().json_body_limit, &[]).await? {
+        Body::Json(b) => Ok(b.to_vec()),
+        Body::Media { .. } => Err(ApiError::new(
+            Code::UnsupportedMedia,
+            "send application/json",
+        )),
+    }
+}
+
+/// Responds to a conflict for a party the key acts for.
+#[utoipa::path(post, path = "/v1/conflicts/{id}/respond", tag = "ledger",
+    params(("id" = String, Path, description = "conflict id")),
+    request_body(content((RespondJson = "application/json"))),
+    responses((status = 200, body = ConflictDoc), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn respond(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<ConflictDoc>, ApiError> {
+    caller.require(Action::RespondConflict)?;
+    let id = conflict_id(&id)?;
+    let body: RespondJson = body::parse_json(&json_body(&state, req).await?)?;
+    let party = parse_party(&body.party)?;
+    if !acts_for(&caller, &party) {
+        return Err(
+            ApiError::new(Code::Forbidden, "this key does not act for that party").field("party"),
+        );
+    }
+    let actor = caller.actor();
+    let c = state
+        .blocking(move |r| r.respond_to_conflict(&actor, id, party, &body.note))
+        .await??;
+    Ok(Json(ConflictDoc {
+        version: API_VERSION,
+        conflict: json(&c)?,
+    }))
+}
+
+/// Records how the parties resolved a conflict (admin, or a key acting for
+/// one of its parties).
+#[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", tag = "ledger",
+    params(("id" = String, Path, description = "conflict id")),
+    request_body(content((ResolveJson = "application/json"))),
+    responses((status = 200, body = ConflictDoc), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<ConflictDoc>, ApiError> {
+    caller.require(Action::RespondConflict)?;
+    let id = conflict_id(&id)?;
+    let body: ResolveJson = body::parse_json(&json_body(&state, req).await?)?;
+    let conflict = state
+        .blocking(move |r| r.view().conflict(id))
+        .await??
+        .ok_or_else(|| ApiError::not_found("no such conflict"))?;
+    if !caller.is_admin() && !conflict.parties.iter().any(|p| acts_for(&caller, p)) {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "this key acts for no party of the conflict",
+        ));
+    }
+    let actor = caller.actor();
+    let c = state
+        .blocking(move |r| r.resolve_conflict(&actor, id, body.resolution))
+        .await??;
+    Ok(Json(ConflictDoc {
+        version: API_VERSION,
+        conflict: json(&c)?,
+    }))
+}
+
+/// Parameters of the exports.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv` (default) or `json`.
+    pub format: Option<String>,
+    /// repertoire: the society's organisation id.
+    pub society: Option<String>,
+    /// statement: the performer's id.
+    pub performer: Option<String>,
+    /// rmi: the fixation's id.
+    pub fixation: Option<String>,
+    /// repertoire, rmi: the date (default today).
+    pub date: Option<String>,
+    /// expiring: the year.
+    pub year: Option<i32>,
+    /// expiring, rmi: territories, comma-separated ISO codes.
+    pub territory: Option<String>,
+    /// conflicts: resolved ones too.
+    pub all: Option<bool>,
+}
+
+fn emit<T: Serialize + Send + 'static>(
+    format: &str,
+    kind: &'static str,
+    rows: Vec<T>,
+    csv: fn(&[T]) -> String,
+) -> Result<Response, ApiError> {
+    if format == "json" {
+        Ok(Json(json(&Export::new(kind, rows))?).into_response())
+    } else {
+        Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            csv(&rows),
+        )
+            .into_response())
+    }
+}
+
+/// Exports (society and admin keys): `repertoire` (`society`, `date`),
+/// `statement` (`performer`), `conflicts` (`all`), `expiring` (`year`,
+/// `territory`), `rmi` (`fixation`, `territory`, `date`; JSON only), as CSV
+/// (`text/csv`) or JSON, like `avreg export`.
+#[utoipa::path(get, path = "/v1/exports/{kind}", tag = "ledger",
+    params(("kind" = String, Path, description = "repertoire, statement, conflicts, expiring or rmi"), ExportQuery),
+    responses((status = 200, description = "CSV (text/csv) or JSON"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn exports(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Action::Export)?;
+    let q = query(q)?;
+    let format = q.format.clone().unwrap_or_else(|| "csv".into());
+    if format != "csv" && format != "json" {
+        return Err(ApiError::invalid("format is csv or json").field("format"));
+    }
+    let date: Date = parse("date", q.date.as_deref())?.unwrap_or_else(today);
+    let territories: Vec<Country> = q
+        .territory
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse::<Country>()
+                .map_err(|e| ApiError::invalid(format!("territory: {e}")).field("territory"))
+        })
+        .collect::<Result<_, _>>()?;
+    let required = |field: &str| ApiError::invalid(format!("{field} is required")).field(field);
+    match kind.as_str() {
+        "repertoire" => {
+            let society: OrganisationId =
+                parse("society", q.society.as_deref())?.ok_or_else(|| required("society"))?;
+            let rows = state
+                .blocking(move |r| {
+                    let v = r.view();
+                    if v.organisation(society)?.is_none() {
+                        return Ok(None);
+                    }
+                    v.repertoire(society, date).map(Some)
+                })
+                .await??
+                .ok_or_else(|| ApiError::not_found("no such organisation"))?;
+            emit(&format, "repertoire", rows, export::repertoire_csv)
+        }
+        "statement" => {
+            let performer: PerformerId =
+                parse("performer", q.performer.as_deref())?.ok_or_else(|| required("performer"))?;
+            let rows = state
+                .blocking(move |r| {
+                    let v = r.view();
+                    if v.performer(performer)?.is_none() {
+                        return Ok(None);
+                    }
+                    v.statement(performer).map(Some)
+                })
+                .await??
+                .ok_or_else(|| ApiError::not_found("no such performer"))?;
+            emit(&format, "statement", rows, export::statement_csv)
+        }
+        "conflicts" => {
+            let open = !q.all.unwrap_or(false);
+            let rows = state
+                .blocking(move |r| r.view().conflicts(open, None))
+                .await??;
+            emit(&format, "conflicts", rows, export::conflicts_csv)
+        }
+        "expiring" => {
+            let year = q.year.ok_or_else(|| required("year"))?;
+            let territory = *territories.first().ok_or_else(|| required("territory"))?;
+            let rows = state
+                .blocking(move |r| r.view().expiring(year, territory, today()))
+                .await??;
+            emit(&format, "expiring", rows, export::expiring_csv)
+        }
+        "rmi" => {
+            let fixation: FixationId =
+                parse("fixation", q.fixation.as_deref())?.ok_or_else(|| required("fixation"))?;
+            if territories.is_empty() {
+                return Err(required("territory"));
+            }
+            let manifest = state
+                .blocking(move |r| export::rmi_manifest(&r.view(), fixation, &territories, date))
+                .await??
+                .ok_or_else(|| ApiError::not_found("no such fixation"))?;
+            Ok(Json(json(&manifest)?).into_response())
+        }
+        _ => Err(ApiError::not_found(
+            "exports are repertoire, statement, conflicts, expiring and rmi",
+        )),
+    }
+}
+
+/// The entity an identifier (ISAN, EIDR, ISRC or ISNI, in any accepted
+/// spelling) names. A malformed identifier is 400.
+#[utoipa::path(get, path = "/v1/lookup/identifier/{id}", tag = "lookup",
+    params(("id" = String, Path, description = "ISAN, EIDR, ISRC or ISNI")),
+    responses((status = 200, body = EntityDoc), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn by_identifier(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EntityDoc>, ApiError> {
+    caller.require(Action::Lookup)?;
+    use avreg_registry::domain::ids::{Eidr, Isan, Isni, Isrc};
+    if id.parse::<Isan>().is_err()
+        && id.parse::<Eidr>().is_err()
+        && id.parse::<Isrc>().is_err()
+        && id.parse::<Isni>().is_err()
+    {
+        return Err(ApiError::invalid(
+            "not a valid ISAN, EIDR, ISRC or ISNI (check character included)",
+        )
+        .field("id"));
+    }
+    let text = id.clone();
+    let (entity, rev) = state
+        .blocking(move |r| -> Result<_, ApiError> {
+            let v = r.view();
+            match v.by_identifier(&text)? {
+                Some(e) => {
+                    let rev = v.revision(&e.reference())?;
+                    Ok((Some(e), rev))
+                }
+                None => Ok((None, None)),
+            }
+        })
+        .await??;
+    let (Some(entity), Some(mut rev)) = (entity, rev) else {
+        return Err(ApiError::not_found(format!("no entity carries {id}")));
+    };
+    if let avreg_registry::ledger::Entity::Performer(p) = &entity {
+        if !caller.acts_for_performer(&p.id) {
+            rev.entity = avreg_registry::ledger::Entity::Performer(p.public());
+        }
+    }
+    Ok(Json(EntityDoc {
+        version: API_VERSION,
+        revision: json(&rev)?,
+    }))
+}
+
+/// The registry's audit public key (Ed25519, hex), which signs heads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditKeyDoc {
+    /// 1.
+    pub version: u32,
+    /// Hex of the Ed25519 public key.
+    pub public_key: String,
+}
+
+/// The key that signs audit heads, for auditors to pin.
+#[utoipa::path(get, path = "/v1/audit/key", tag = "audit",
+    responses((status = 200, body = AuditKeyDoc), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn audit_key(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AuditKeyDoc>, ApiError> {
+    caller.require(Action::Audit)?;
+    Ok(Json(AuditKeyDoc {
+        version: API_VERSION,
+        public_key: state.registry().audit_public_key(),
+    }))
+}
