@@ -129,8 +129,8 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                     secret: created.secret.expose(),
                 })?;
             } else {
-                println!("created {}", describe(&created.record));
-                println!("secret (shown once): {}", created.secret.expose());
+                outln!("created {}", describe(&created.record));
+                outln!("secret (shown once): {}", created.secret.expose());
             }
         }
         KeyCommand::List { json } => {
@@ -147,12 +147,12 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                 })?;
             } else {
                 for k in &keys {
-                    println!("{}", describe(k));
+                    outln!("{}", describe(k));
                 }
             }
         }
         KeyCommand::Revoke { id } => match registry.revoke_key(avreg_registry::LOCAL_ACTOR, id)? {
-            Some(k) => println!("revoked {}", describe(&k)),
+            Some(k) => outln!("revoked {}", describe(&k)),
             None => return Err(Failure::input(anyhow::anyhow!("no key {id}"))),
         },
     }

@@ -39,7 +39,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                 label: "first admin key (avreg serve)".into(),
             },
         )?;
-        println!(
+        outln!(
             "first admin key {} (shown once, keep it): {}",
             created.record.id,
             created.secret.expose()
@@ -67,7 +67,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             .local_addr()
             .context("no local address")
             .map_err(Failure::Internal)?;
-        println!("listening on http://{local}");
+        outln!("listening on http://{local}");
         serve(listener, state, shutdown_signal())
             .await
             .context("server")
