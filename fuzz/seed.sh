@@ -5,7 +5,7 @@
 # first byte as the hint, see fuzz_targets/decode_fingerprint.rs).
 # The corpus is not committed (see .gitignore).
 #
-# usage: sh fuzz/seed.sh && cd fuzz && cargo +nightly fuzz run decode_fingerprint ...
+# usage: sh fuzz/seed.sh && cd fuzz && cargo +nightly fuzz run decode_fingerprint ... (or decode_video)
 set -eu
 cd "$(dirname "$0")"
 out=corpus/decode_fingerprint
@@ -26,3 +26,11 @@ for f in ../fixtures/audio/*; do
     { printf '\007'; cat "$f"; } > "$out/seed-nohint-$name"
 done
 ls "$out" | wc -l
+
+# decode_video: the input is the whole file (written to a temporary .mp4).
+vout=corpus/decode_video
+mkdir -p "$vout"
+for f in ../fixtures/video/*.mp4; do
+    cp "$f" "$vout/seed-$(basename "$f")"
+done
+ls "$vout" | wc -l

@@ -19,6 +19,7 @@ mod report;
 mod rng;
 mod stats;
 mod tools;
+mod video;
 mod wav;
 
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub struct EvalArgs {
     /// Skip the Chromaprint baseline.
     #[arg(long)]
     pub no_fpcalc: bool,
+    #[command(flatten)]
+    pub video: video::VideoEvalArgs,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
@@ -98,6 +101,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
             load.push((phase.to_string(), l));
         }
     };
+    if args.video.video {
+        let _tmp;
+        let work = match &args.work {
+            Some(w) => w.clone(),
+            None => {
+                let t = tempfile::Builder::new().prefix("avreg-eval-").tempdir()?;
+                let p = t.path().to_path_buf();
+                _tmp = t;
+                p
+            }
+        };
+        return video::run(&args.corpus, &work, args.seed, args.threads, &args.video);
+    }
     tools::check_tools()?;
     ensure!(
         (0.0..1.0).contains(&args.holdout_fraction),
