@@ -66,7 +66,7 @@ enum Command {
     /// API keys of the HTTP service: create, list, revoke.
     Key(commands::key::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
-    Eval(eval::EvalArgs),
+    Eval(Box<eval::EvalArgs>),
 }
 
 /// How a command ended, when it did not fail.
@@ -118,7 +118,7 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let outcome = match cli.command {
         // The evaluation builds its own registries and configuration.
-        Command::Eval(args) => eval::run(args)
+        Command::Eval(args) => eval::run(*args)
             .map(|()| Outcome::Success)
             .map_err(Failure::Input),
         command => match Config::load(cli.config.as_deref()) {

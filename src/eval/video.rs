@@ -384,7 +384,7 @@ pub fn run(
                     break;
                 };
                 let r = make_clip(&work, &videos, &slots[slot], case, args.video_cached_only);
-                if k % 100 == 0 {
+                if k.is_multiple_of(100) {
                     eprintln!("eval: clips {k}/{}", jobs.len());
                 }
                 if let Ok(mut m) = made.lock() {

@@ -39,7 +39,7 @@ impl SplitMix64 {
 /// A position, in the headers (`moov` usually comes first in the fixtures)
 /// half of the time.
 fn position(rng: &mut SplitMix64, len: usize) -> usize {
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         rng.below(len.min(HEADER_BYTES))
     } else {
         rng.below(len)
