@@ -7,11 +7,8 @@
 //!
 //! [`authorise`]: crate::ownership::authorise
 
-use avreg_fingerprint::video::Role;
-use avreg_fingerprint::ContentHash;
 use avreg_registry::domain::ids::FixationId;
 use avreg_registry::ledger::{Applied, Change, Entity, EntityKind, EntityRef};
-use avreg_registry::NewRecording;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, Caller};
-use crate::body::{self, Body, MEDIA_FIELD};
+use crate::body::{self, Body};
 use crate::dto::{RegisterFingerprint, API_VERSION};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -606,52 +603,9 @@ pub async fn attach_media(
     .await?;
     let registry = state.registry_arc();
     let actor = caller.actor();
-    let audio = o.audio.clone();
-    let max_ms = o.max_media_ms;
-    let title_of = |t: Option<String>| {
-        t.map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| f.title.clone())
-    };
-    let work: Box<dyn FnOnce() -> Result<_, ApiError> + Send> = match body {
-        Body::Media { upload, mut fields } => {
-            let title = title_of(fields.remove("title"));
-            let upload =
-                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
-            Box::new(move || {
-                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
-                Ok(registry.attach_media(
-                    &actor,
-                    fixation,
-                    NewRecording {
-                        title,
-                        content_hash: upload.content_hash,
-                        fingerprint: fp.audio,
-                        source_name: upload.file_name.clone(),
-                        video: fp.video,
-                    },
-                )?)
-            })
-        }
-        Body::Json(bytes) => {
-            let req: RegisterFingerprint = body::parse_json(&bytes)?;
-            let (fp, claimed) = req.fingerprint.decode()?;
-            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
-            let title = title_of(Some(req.title));
-            Box::new(move || {
-                Ok(registry.attach_media(
-                    &actor,
-                    fixation,
-                    NewRecording {
-                        title,
-                        content_hash,
-                        fingerprint: fp.audio,
-                        source_name: req.source_name,
-                        video: fp.video,
-                    },
-                )?)
-            })
-        }
+    let recording = super::recordings::recording_from(body, &state, Some(f.title.clone()))?;
+    let work = move || -> Result<_, ApiError> {
+        Ok(registry.attach_media(&actor, fixation, recording()?)?)
     };
     let (registration, applied) = state.pool().run(slot, work).await??;
     let status = if registration.is_new() {

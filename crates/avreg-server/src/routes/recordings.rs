@@ -21,6 +21,71 @@ use crate::error::{ApiError, ErrorBody};
 use crate::jobs::JobState;
 use crate::AppState;
 
+/// The recording a registration body describes: a multipart upload
+/// (`title`, `media`; fingerprinted, sound and picture, when the returned
+/// closure runs on a pool thread) or the JSON of `avreg fingerprint --json`
+/// with a title. Checks what can be checked before any fingerprinting: a
+/// title (or `default_title`), a non-empty upload, a fingerprint no longer
+/// than the media limit. Used by registrations and by fixation media.
+pub(crate) fn recording_from(
+    body: Body,
+    state: &AppState,
+    default_title: Option<String>,
+) -> Result<Box<dyn FnOnce() -> Result<NewRecording, ApiError> + Send>, ApiError> {
+    let o = state.options();
+    let max_ms = o.max_media_ms;
+    let title_of = move |t: Option<String>| {
+        t.map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .or(default_title)
+            .ok_or_else(|| ApiError::invalid("a title is required").field("title"))
+    };
+    match body {
+        Body::Media { upload, mut fields } => {
+            let title = title_of(fields.remove("title"))?;
+            let upload =
+                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
+            if upload.bytes == 0 {
+                return Err(ApiError::invalid("the media is empty").field(MEDIA_FIELD));
+            }
+            let audio = o.audio.clone();
+            Ok(Box::new(move || {
+                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
+                Ok(NewRecording {
+                    title,
+                    content_hash: upload.content_hash,
+                    fingerprint: fp.audio,
+                    source_name: upload.file_name.clone(),
+                    video: fp.video,
+                })
+            }))
+        }
+        Body::Json(bytes) => {
+            let req: RegisterFingerprint = body::parse_json(&bytes)?;
+            let title = title_of(Some(req.title))?;
+            let (fp, claimed) = req.fingerprint.decode()?;
+            if fp.duration_ms() > max_ms {
+                return Err(ApiError::new(
+                    crate::error::Code::PayloadTooLarge,
+                    "the fingerprint is longer than the media limit",
+                ));
+            }
+            // Without the file's hash, the fingerprint's own bytes are the
+            // dedup key.
+            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
+            Ok(Box::new(move || {
+                Ok(NewRecording {
+                    title,
+                    content_hash,
+                    fingerprint: fp.audio,
+                    source_name: req.source_name,
+                    video: fp.video,
+                })
+            }))
+        }
+    }
+}
+
 /// The multipart form of a registration.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -75,61 +140,9 @@ pub async fn register(
     .await?;
     let registry = state.registry_arc();
     let actor = caller.actor();
-    let audio = o.audio.clone();
-    let max_ms = o.max_media_ms;
-    let work: Box<dyn FnOnce() -> Result<Registration, ApiError> + Send> = match body {
-        Body::Media { upload, mut fields } => {
-            let title = fields.remove("title").unwrap_or_default();
-            if title.trim().is_empty() {
-                return Err(ApiError::invalid("a title is required").field("title"));
-            }
-            let upload =
-                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
-            if upload.bytes == 0 {
-                return Err(ApiError::invalid("the media is empty").field(MEDIA_FIELD));
-            }
-            Box::new(move || {
-                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
-                Ok(registry.register_as(
-                    &actor,
-                    NewRecording {
-                        title: title.trim().to_owned(),
-                        content_hash: upload.content_hash,
-                        fingerprint: fp.audio,
-                        source_name: upload.file_name.clone(),
-                        video: fp.video,
-                    },
-                )?)
-            })
-        }
-        Body::Json(bytes) => {
-            let req: RegisterFingerprint = body::parse_json(&bytes)?;
-            if req.title.trim().is_empty() {
-                return Err(ApiError::invalid("a title is required").field("title"));
-            }
-            let (fp, claimed) = req.fingerprint.decode()?;
-            if fp.duration_ms() > max_ms {
-                return Err(ApiError::new(
-                    crate::error::Code::PayloadTooLarge,
-                    "the fingerprint is longer than the media limit",
-                ));
-            }
-            // Without the file's hash, the fingerprint's own bytes are the
-            // dedup key.
-            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
-            Box::new(move || {
-                Ok(registry.register_as(
-                    &actor,
-                    NewRecording {
-                        title: req.title.trim().to_owned(),
-                        content_hash,
-                        fingerprint: fp.audio,
-                        source_name: req.source_name,
-                        video: fp.video,
-                    },
-                )?)
-            })
-        }
+    let recording = recording_from(body, &state, None)?;
+    let work = move || -> Result<Registration, ApiError> {
+        Ok(registry.register_as(&actor, recording()?)?)
     };
 
     let job = state.jobs().start(caller.id());
