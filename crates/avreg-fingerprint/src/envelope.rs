@@ -56,3 +56,29 @@ pub(crate) fn open<'a>(
     }
     Ok(&all[HEADER..])
 }
+
+/// Upper bound on a declared duration: 100 hours.
+const MAX_DURATION_MS: u64 = 100 * 3_600_000;
+
+/// Reads the duration and the item count that start a body, refusing a
+/// duration beyond 100 hours and a count the rest of the body cannot hold
+/// at `min_item_bytes` each (before anything is allocated). `items` names
+/// them in errors.
+pub(crate) fn read_counts(
+    r: &mut &[u8],
+    items: &str,
+    min_item_bytes: usize,
+) -> Result<(u64, usize)> {
+    let bad = |m: String| Error::Encoding(m);
+    let duration_ms =
+        crate::audio::format::get_varint(r).ok_or_else(|| bad("truncated duration".into()))?;
+    if duration_ms > MAX_DURATION_MS {
+        return Err(bad("duration out of range".into()));
+    }
+    let count = crate::audio::format::get_varint(r)
+        .ok_or_else(|| bad(format!("truncated {items} count")))?;
+    if count > (r.len() / min_item_bytes.max(1)) as u64 {
+        return Err(bad(format!("{items} count exceeds the data")));
+    }
+    Ok((duration_ms, count as usize))
+}

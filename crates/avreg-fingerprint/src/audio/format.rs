@@ -18,8 +18,6 @@ pub const FORMAT_VERSION: u16 = 1;
 const MAGIC: &[u8; 4] = b"AVFA";
 /// Largest frequency value (1/16 bin) a peak may carry.
 const MAX_FREQ: u64 = 257 * SUBDIV as u64;
-/// Upper bound on a declared duration: 100 hours.
-const MAX_DURATION_MS: u64 = 100 * 3_600_000;
 
 pub(crate) fn encode(fp: &AudioFingerprint) -> Vec<u8> {
     let mut out = envelope::start(
@@ -48,17 +46,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<AudioFingerprint> {
         FORMAT_VERSION,
         ALGORITHM_VERSION,
     )?;
-    let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
-    if duration_ms > MAX_DURATION_MS {
-        return Err(bad("duration out of range"));
-    }
-    let count = get_varint(&mut r).ok_or_else(|| bad("truncated peak count"))?;
-    // Each peak takes at least two bytes: refuse counts the data cannot hold
-    // before allocating anything.
-    if count > (r.len() / 2) as u64 {
-        return Err(bad("peak count exceeds the data"));
-    }
-    let mut peaks = Vec::with_capacity(count as usize);
+    // Each peak takes at least two bytes.
+    let (duration_ms, count) = envelope::read_counts(&mut r, "peak", 2)?;
+    let mut peaks = Vec::with_capacity(count);
     let mut time = 0u64;
     for _ in 0..count {
         let dt = get_varint(&mut r).ok_or_else(|| bad("truncated peak"))?;

@@ -18,8 +18,6 @@ use crate::error::{Error, Result};
 /// Version of the binary encoding.
 pub const FORMAT_VERSION: u16 = 1;
 const MAGIC: &[u8; 4] = b"AVFV";
-/// Upper bound on a declared duration: 100 hours.
-const MAX_DURATION_MS: u64 = 100 * 3_600_000;
 /// Smallest encoded hash: one-byte delta, view, quality, 32 hash bytes.
 const MIN_HASH_BYTES: usize = 35;
 
@@ -52,15 +50,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<VideoFingerprint> {
         FORMAT_VERSION,
         ALGORITHM_VERSION,
     )?;
-    let duration_ms = get_varint(&mut r).ok_or_else(|| bad("truncated duration"))?;
-    if duration_ms > MAX_DURATION_MS {
-        return Err(bad("duration out of range"));
-    }
-    let count = get_varint(&mut r).ok_or_else(|| bad("truncated hash count"))?;
-    if count > (r.len() / MIN_HASH_BYTES) as u64 {
-        return Err(bad("hash count exceeds the data"));
-    }
-    let mut frames = Vec::with_capacity(count as usize);
+    let (duration_ms, count) = envelope::read_counts(&mut r, "hash", MIN_HASH_BYTES)?;
+    let mut frames = Vec::with_capacity(count);
     let mut time = 0u64;
     for _ in 0..count {
         let dt = get_varint(&mut r).ok_or_else(|| bad("truncated hash"))?;
