@@ -16,7 +16,8 @@
 //!
 //! `cargo bench --bench lookup_load` (needs `wrk`, from Debian, on the
 //! PATH). `AVREG_LOAD_AUDIO_HOURS` / `AVREG_LOAD_VIDEO_HOURS` /
-//! `AVREG_LOAD_SECONDS` change the sizes and the run length.
+//! `AVREG_LOAD_SECONDS` change the sizes and the run length (0: only the
+//! in-process latency of the search, printed before the HTTP runs).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -193,6 +194,8 @@ fn main() {
     let reuse = data.join("store").exists();
     let t = Instant::now();
     let mut registered = Vec::new(); // (source, copy)
+    let n_bodies = 200;
+    let mut queries = Vec::with_capacity(n_bodies);
     let key;
     {
         let reg = Registry::open(&data, options.clone()).expect("open");
@@ -254,6 +257,37 @@ fn main() {
             stats.index_bytes as f64 / f64::from(1 << 20),
             stats.store_bytes as f64 / f64::from(1 << 20)
         );
+        // 3. Queries: 10 s excerpts of registered copies, query density.
+        let mut rng = Rng(0xb0d1e5);
+        for _ in 0..n_bodies {
+            let (i, v) = registered[rng.below(registered.len() as u64) as usize];
+            let copy = edited(&sources[i], v);
+            let start = rng.below(copy.duration_ms().saturating_sub(10_000)) as u32;
+            queries.push(excerpt(&copy, start, 10_000));
+        }
+        // In-process latency, one lookup at a time: the cost of the search
+        // itself, without HTTP, JSON or concurrency. Twice: the first round
+        // also maps the index's pages in.
+        for round in ["first", "second"] {
+            let mut times: Vec<f64> = queries
+                .iter()
+                .map(|q| {
+                    let t = Instant::now();
+                    let found = reg.lookup(q).expect("lookup");
+                    std::hint::black_box(found);
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+            eprintln!(
+                "in-process lookups, one at a time, {round} round: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                pct(0.5),
+                pct(0.9),
+                pct(0.99),
+                pct(1.0)
+            );
+        }
         key = reg
             .create_key(
                 "bench",
@@ -268,16 +302,12 @@ fn main() {
             .expose();
     }
 
-    // 3. Query bodies: 10 s excerpts of registered copies, query density.
-    let mut rng = Rng(0xb0d1e5);
+    if seconds == 0 {
+        return; // AVREG_LOAD_SECONDS=0: the in-process figures only
+    }
     let bodies_dir = dir.path().join("bodies");
     std::fs::create_dir_all(&bodies_dir).expect("bodies dir");
-    let n_bodies = 200;
-    for b in 0..n_bodies {
-        let (i, v) = registered[rng.below(registered.len() as u64) as usize];
-        let copy = edited(&sources[i], v);
-        let start = rng.below(copy.duration_ms().saturating_sub(10_000)) as u32;
-        let q = excerpt(&copy, start, 10_000);
+    for (b, q) in queries.iter().enumerate() {
         let body = serde_json::json!({
             "version": 1,
             "fingerprint": {

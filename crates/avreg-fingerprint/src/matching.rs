@@ -47,6 +47,13 @@ pub struct MatchConfig {
     /// Once a speed gives a match this strong, the remaining speeds are
     /// skipped.
     pub strong_aligned: u32,
+    /// Once a speed gives a match this sure (well above what chance gives:
+    /// see the evaluation's calibration), speeds farther than
+    /// `settle_range` from it are not tried: the true speed of the clip is
+    /// near it. Unmatched clips still try the whole grid.
+    pub settle_aligned: u32,
+    /// See `settle_aligned`.
+    pub settle_range: f32,
     /// Offsets within this many frames of each other count as one.
     pub offset_tolerance: u32,
     /// Query anchors are grouped in buckets of this many frames; one bucket
@@ -68,6 +75,15 @@ pub struct MatchConfig {
     /// says little about which recording a clip is from, and costs the most
     /// to vote with). 0 = no limit.
     pub max_postings_per_key: usize,
+    /// Before the exact count, votes are tallied in a coarse sketch of
+    /// (recording, offset range) cells, and only votes in cells reaching
+    /// this many (capped at `min_aligned`) are counted exactly. The sketch
+    /// never undercounts, so every alignment this strong is found exactly
+    /// as without it; weaker ones may be missed. 0 disables the sketch.
+    pub prefilter_aligned: u32,
+    /// The sketch is used only when a pass has at least this many votes
+    /// (on a small index the exact count alone is faster).
+    pub prefilter_min_votes: usize,
 }
 
 impl Default for MatchConfig {
@@ -77,12 +93,16 @@ impl Default for MatchConfig {
             speeds: speed_grid(0.06, 0.005),
             min_aligned: 10,
             strong_aligned: 40,
+            settle_aligned: 16,
+            settle_range: 0.0101,
             offset_tolerance: 1,
             anchor_bucket: 4,
             max_results: 5,
             refine_offsets: vec![-0.0025, -0.00125, 0.00125, 0.0025],
             refine_candidates: 3,
             max_postings_per_key: 1_000,
+            prefilter_aligned: 5,
+            prefilter_min_votes: 1 << 16,
         }
     }
 }
@@ -145,9 +165,7 @@ pub fn search(
     source: &impl PostingSource,
     config: &MatchConfig,
 ) -> Vec<Match> {
-    let mut all = candidates(query, source, config);
-    all.retain(|m| m.aligned >= config.min_aligned);
-    all
+    run(query, source, config, config.min_aligned)
 }
 
 /// Like [`search`] but without the decision threshold: the best candidates
@@ -157,11 +175,29 @@ pub fn candidates(
     source: &impl PostingSource,
     config: &MatchConfig,
 ) -> Vec<Match> {
+    run(query, source, config, 0)
+}
+
+/// The search, describing the best candidates of at least `floor` aligned
+/// hashes.
+fn run(
+    query: &AudioFingerprint,
+    source: &impl PostingSource,
+    config: &MatchConfig,
+    floor: u32,
+) -> Vec<Match> {
     let mut best: Vec<Candidate> = Vec::new();
     let mut hashes: Vec<PairHash> = Vec::new();
     let mut votes: Vec<(u64, u32)> = Vec::new();
     let mut cache = PostingCache::new(source, config.max_postings_per_key);
+    let mut sketch = VoteSketch::default();
+    // Speed of the strongest candidate so far that reached
+    // `settle_aligned`.
+    let mut settled: Option<(u32, f32)> = None;
     for &speed in &config.speeds {
+        if settled.is_some_and(|(_, at)| (speed - at).abs() > config.settle_range) {
+            break;
+        }
         let strongest = vote(
             query,
             &mut cache,
@@ -171,6 +207,7 @@ pub fn candidates(
             &mut hashes,
             &mut votes,
             &mut best,
+            &mut sketch,
         );
         // Keep the candidate list short.
         if best.len() > 64 {
@@ -180,15 +217,25 @@ pub fn candidates(
         if strongest >= config.strong_aligned {
             break;
         }
+        if strongest >= config.settle_aligned && settled.is_none_or(|(a, _)| strongest > a) {
+            settled = Some((strongest, speed));
+        }
     }
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
-    let refine: Vec<Candidate> = best
-        .iter()
-        .take(config.refine_candidates)
-        .copied()
-        .collect();
+    // Once one recording matches strongly the answer is clear: nothing is
+    // refined. Once one matches surely, only it is. Each refining pass
+    // reads keys no pass has read yet.
+    let refine: Vec<Candidate> = match best.first() {
+        Some(c) if c.aligned >= config.strong_aligned => Vec::new(),
+        Some(c) if c.aligned >= config.settle_aligned => vec![*c],
+        _ => best
+            .iter()
+            .take(config.refine_candidates)
+            .copied()
+            .collect(),
+    };
     for c in refine {
-        if c.aligned >= config.strong_aligned {
+        if c.aligned * 2 < config.min_aligned {
             continue;
         }
         for &d in &config.refine_offsets {
@@ -201,14 +248,14 @@ pub fn candidates(
                 &mut hashes,
                 &mut votes,
                 &mut best,
+                &mut sketch,
             );
         }
     }
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+    best.retain(|c| c.aligned >= floor);
     best.truncate(config.max_results);
-    best.iter()
-        .map(|c| describe(query, &mut cache, config, c, &mut hashes))
-        .collect()
+    describe(query, &mut cache, config, &best, &mut hashes)
 }
 
 /// Votes at one speed (for one doc only, if given) and raises the per-doc
@@ -223,21 +270,47 @@ fn vote<S: PostingSource>(
     hashes: &mut Vec<PairHash>,
     votes: &mut Vec<(u64, u32)>,
     best: &mut Vec<Candidate>,
+    sketch: &mut VoteSketch,
 ) -> u32 {
     let tol = i64::from(config.offset_tolerance);
     let bucket = config.anchor_bucket.max(1);
     query_hashes(query, &config.audio, speed, hashes);
     votes.clear();
-    for h in hashes.iter() {
-        for p in cache.get(h.key) {
-            if only.is_some_and(|d| d != p.doc) {
-                continue;
+    let key = |p: &Posting, h: &PairHash| {
+        let offset = i64::from(p.frame) - i64::from(h.frame);
+        (u64::from(p.doc.0) << 32) | u64::from(bias(offset))
+    };
+    let floor = config.prefilter_aligned.min(config.min_aligned);
+    let sketched = only.is_none() && floor > 1 && tol <= i64::from(SKETCH_MAX_TOLERANCE) && {
+        let n: usize = hashes.iter().map(|h| cache.get(h.key).len()).sum();
+        n >= config.prefilter_min_votes && {
+            sketch.reset(n);
+            true
+        }
+    };
+    if sketched {
+        for h in hashes.iter() {
+            for p in cache.get(h.key) {
+                sketch.add(key(p, h));
             }
-            let offset = i64::from(p.frame) - i64::from(h.frame);
-            votes.push((
-                (u64::from(p.doc.0) << 32) | u64::from(bias(offset)),
-                h.time_ms / (FRAME_MS * bucket),
-            ));
+        }
+        for h in hashes.iter() {
+            let b = h.time_ms / (FRAME_MS * bucket);
+            for p in cache.get(h.key) {
+                let k = key(p, h);
+                if sketch.reaches(k, floor) {
+                    votes.push((k, b));
+                }
+            }
+        }
+    } else {
+        for h in hashes.iter() {
+            let b = h.time_ms / (FRAME_MS * bucket);
+            for p in cache.get(h.key) {
+                if only.is_none_or(|d| d == p.doc) {
+                    votes.push((key(p, h), b));
+                }
+            }
         }
     }
     votes.sort_unstable();
@@ -288,42 +361,130 @@ fn vote<S: PostingSource>(
     strongest
 }
 
-/// Recomputes the winning alignment of a candidate to find its spans.
+/// Recomputes the winning alignments of the chosen candidates to find
+/// their spans: one pass over the query's hashes per distinct speed.
 fn describe<S: PostingSource>(
     query: &AudioFingerprint,
     cache: &mut PostingCache<'_, S>,
     config: &MatchConfig,
-    c: &Candidate,
+    chosen: &[Candidate],
     hashes: &mut Vec<PairHash>,
-) -> Match {
-    query_hashes(query, &config.audio, c.speed, hashes);
+) -> Vec<Match> {
     let tol = i64::from(config.offset_tolerance);
-    let (mut first, mut last) = (u32::MAX, 0u32);
-    for h in hashes.iter() {
-        let hit = cache.get(h.key).iter().any(|p| {
-            p.doc == c.doc && (i64::from(p.frame) - i64::from(h.frame) - c.offset).abs() <= tol
-        });
-        if hit {
-            first = first.min(h.time_ms);
-            last = last.max(h.time_ms);
+    // (first, last) query time of a hash agreeing with each candidate.
+    let mut spans = vec![(u32::MAX, 0u32); chosen.len()];
+    let mut done = vec![false; chosen.len()];
+    for i in 0..chosen.len() {
+        if done[i] {
+            continue;
+        }
+        let speed = chosen[i].speed;
+        let group: Vec<usize> = (i..chosen.len())
+            .filter(|&k| chosen[k].speed.to_bits() == speed.to_bits())
+            .collect();
+        query_hashes(query, &config.audio, speed, hashes);
+        for h in hashes.iter() {
+            for p in cache.get(h.key) {
+                let off = i64::from(p.frame) - i64::from(h.frame);
+                for &k in &group {
+                    let c = &chosen[k];
+                    if p.doc == c.doc && (off - c.offset).abs() <= tol {
+                        let s = &mut spans[k];
+                        s.0 = s.0.min(h.time_ms);
+                        s.1 = s.1.max(h.time_ms);
+                    }
+                }
+            }
+        }
+        for k in group {
+            done[k] = true;
         }
     }
-    if first > last {
-        (first, last) = (0, 0);
+    chosen
+        .iter()
+        .zip(spans)
+        .map(|(c, (mut first, mut last))| {
+            if first > last {
+                (first, last) = (0, 0);
+            }
+            let query_start_ms = u64::from(first);
+            let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
+            let speed = f64::from(c.speed);
+            let ref_start =
+                (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
+            Match {
+                doc: c.doc,
+                score: score_of(c.aligned),
+                aligned: c.aligned,
+                speed: c.speed,
+                query_start_ms,
+                query_duration_ms,
+                ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
+                ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
+            }
+        })
+        .collect()
+}
+
+/// Widest offset tolerance the sketch covers: a window of `2·tol + 1`
+/// offsets must fit in one cell of one of its two staggered grids.
+const SKETCH_MAX_TOLERANCE: u32 = (SKETCH_CELL / 2 - 1) / 2;
+/// Offsets per sketch cell.
+const SKETCH_CELL: u32 = 32;
+
+/// Coarse vote counts per (recording, range of [`SKETCH_CELL`] offsets),
+/// in two grids staggered by half a cell so that any window of offsets the
+/// exact count considers lies whole in one cell of one grid. Cells are
+/// hashed into a fixed table of saturating counters: collisions only add,
+/// so a cell's count is never below the votes of any window inside it.
+#[derive(Default)]
+struct VoteSketch {
+    /// Two tables of `1 << bits` counters, one per grid.
+    counts: Vec<u8>,
+    bits: u32,
+}
+
+impl VoteSketch {
+    /// Clears the sketch for about `votes` votes: a table of about four
+    /// cells per vote (few collisions), between 2^16 and 2^22 cells a grid.
+    fn reset(&mut self, votes: usize) {
+        self.bits = (votes.max(1) * 4)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(16, 22);
+        let len = 2usize << self.bits;
+        self.counts.clear();
+        self.counts.resize(len, 0);
     }
-    let query_start_ms = u64::from(first);
-    let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
-    let speed = f64::from(c.speed);
-    let ref_start = (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
-    Match {
-        doc: c.doc,
-        score: score_of(c.aligned),
-        aligned: c.aligned,
-        speed: c.speed,
-        query_start_ms,
-        query_duration_ms,
-        ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
-        ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
+
+    /// The cells of `key` (doc << 32 | biased offset) in the two grids.
+    #[inline]
+    fn cells(&self, key: u64) -> [usize; 2] {
+        let doc = key >> 32;
+        let off = key & 0xffff_ffff;
+        let cell = |grid: u64, range: u64| {
+            let h = ((doc << 33) ^ (range << 1) ^ grid).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            ((grid as usize) << self.bits) | (h >> (64 - self.bits)) as usize
+        };
+        let cell_len = u64::from(SKETCH_CELL);
+        [
+            cell(0, off / cell_len),
+            cell(1, (off + cell_len / 2) / cell_len),
+        ]
+    }
+
+    #[inline]
+    fn add(&mut self, key: u64) {
+        for c in self.cells(key) {
+            self.counts[c] = self.counts[c].saturating_add(1);
+        }
+    }
+
+    /// Whether a vote could belong to a window of at least `floor` votes.
+    #[inline]
+    fn reaches(&self, key: u64, floor: u32) -> bool {
+        let [a, b] = self.cells(key);
+        u32::from(self.counts[a].max(self.counts[b])) >= floor
     }
 }
 
@@ -445,6 +606,112 @@ impl PostingSource for MemoryIndex {
     fn postings(&self, key: HashKey, out: &mut Vec<Posting>) {
         if let Some(v) = self.map.get(&key.0) {
             out.extend_from_slice(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Peak;
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random peaks in a narrow band, so that keys collide across
+    /// recordings as they do in a large index of real sound.
+    fn random_fp(rng: &mut Rng, ms: u32) -> AudioFingerprint {
+        let mut peaks = Vec::new();
+        let mut t = 0;
+        while t < ms {
+            peaks.push(Peak {
+                time_ms: t,
+                freq: (16 + rng.below(40) * 16) as u16,
+                level: if rng.below(3) == 0 { 1 } else { 2 },
+            });
+            t += 8 * (1 + rng.below(4) as u32);
+        }
+        AudioFingerprint::from_parts(u64::from(ms), peaks)
+    }
+
+    fn excerpt(fp: &AudioFingerprint, start: u32, len: u32) -> AudioFingerprint {
+        let peaks = fp
+            .peaks()
+            .iter()
+            .filter(|p| p.time_ms >= start && p.time_ms < start + len)
+            .map(|p| Peak {
+                time_ms: p.time_ms - start,
+                ..*p
+            })
+            .collect();
+        AudioFingerprint::from_parts(u64::from(len), peaks)
+    }
+
+    #[test]
+    fn the_vote_sketch_keeps_every_alignment_above_its_floor() {
+        let mut rng = Rng(0x5ca1ab1e);
+        let cfg = AudioConfig::default();
+        let mut index = MemoryIndex::default();
+        let docs: Vec<AudioFingerprint> = (0..120).map(|_| random_fp(&mut rng, 60_000)).collect();
+        for (i, d) in docs.iter().enumerate() {
+            index.add(DocId(i as u32), &d.reference_only(), &cfg);
+        }
+        let exact = MatchConfig {
+            prefilter_aligned: 0,
+            speeds: speed_grid(0.01, 0.005),
+            ..MatchConfig::default()
+        };
+        let sketched = MatchConfig {
+            prefilter_min_votes: 0,
+            ..exact.clone()
+        };
+        let mut sketch_used = false;
+        let mut matched = 0;
+        for q in 0..24u32 {
+            let query = if q % 3 == 2 {
+                random_fp(&mut rng, 8_000)
+            } else {
+                let d = &docs[rng.below(docs.len() as u64) as usize];
+                excerpt(d, rng.below(50_000) as u32, 8_000 + q * 50)
+            };
+            // The sketch must really take part: with this many votes most
+            // of them fall below its floor.
+            let mut hashes = Vec::new();
+            query_hashes(&query, &cfg, 1.0, &mut hashes);
+            let mut out = Vec::new();
+            for h in &hashes {
+                index.postings(h.key, &mut out);
+            }
+            sketch_used |= out.len() > 50_000;
+            let a = search(&query, &index, &exact);
+            let b = search(&query, &index, &sketched);
+            matched += usize::from(!a.is_empty());
+            assert_eq!(a, b, "query {q}");
+        }
+        assert!(sketch_used, "the index is too small to exercise the sketch");
+        assert!(matched >= 16, "only {matched} queries matched");
+    }
+
+    #[test]
+    fn sketch_cells_cover_every_window() {
+        let mut s = VoteSketch::default();
+        s.reset(1000);
+        let tol = u64::from(SKETCH_MAX_TOLERANCE);
+        for start in 0..200u64 {
+            s.counts.fill(0);
+            let window: Vec<u64> = (start..=start + 2 * tol).map(|o| (7 << 32) | o).collect();
+            for &k in &window {
+                s.add(k);
+            }
+            let n = window.len() as u32;
+            assert!(window.iter().all(|&k| s.reaches(k, n)), "window at {start}");
         }
     }
 }
