@@ -247,6 +247,11 @@ fn main() {
             .expect("register video");
         }
         reg.flush().expect("flush");
+        if std::env::var_os("AVREG_LOAD_COMPACT").is_some() {
+            let t = Instant::now();
+            reg.compact().expect("compact");
+            eprintln!("compacted in {:.1} s", t.elapsed().as_secs_f64());
+        }
         let stats = reg.stats().expect("stats");
         eprintln!(
             "registered in {:.0} s: {} recordings, {:.0} h audio, {} video postings, index {:.0} MiB, store {:.0} MiB",

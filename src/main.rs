@@ -65,6 +65,9 @@ enum Command {
     Serve(commands::serve::Args),
     /// API keys of the HTTP service: create, list, revoke.
     Key(commands::key::Args),
+    /// Merge the fingerprint indexes into one segment each (after a bulk
+    /// import: faster lookups).
+    Compact(commands::compact::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
     Eval(Box<eval::EvalArgs>),
 }
@@ -158,6 +161,7 @@ fn run(command: Command, config: &Config) -> Result<Outcome, Failure> {
         Command::Export(args) => commands::export::run(args, config),
         Command::Serve(args) => commands::serve::run(args, config),
         Command::Key(args) => commands::key::run(args, config),
+        Command::Compact(args) => commands::compact::run(args, config),
         Command::Eval(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod compact;
 pub mod demo;
 pub mod export;
 pub mod fingerprint;

@@ -261,3 +261,34 @@ fn registrations_appear_in_an_audit_log_that_verifies() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not verify"), "{err}");
 }
+
+#[test]
+fn compacting_keeps_every_recording_identifiable() {
+    let avreg = Avreg::new();
+    let aria = fixture("demo/aria.mp3");
+    let (_, a) = avreg.json(&["register", s(&aria), "--title", "Aria", "--json"]);
+    let (_, b) = avreg.json(&[
+        "register",
+        s(&fixture("demo/ballad.ogg")),
+        "--title",
+        "Ballad",
+        "--json",
+    ]);
+    let (code, v) = avreg.json(&["compact", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["segments_after"], 1, "{v}");
+    assert!(v["index_bytes_after"].as_u64().expect("bytes") > 0, "{v}");
+    // A lookup in the compacted index, and again after a reopen.
+    let (pcm, rate) = decode_mono(&aria);
+    let clip = avreg.path("clip.wav");
+    write_wav(&clip, rate, &degrade(&pcm, rate, 4.0, 6.0, 1.0, -3.0, 20.0));
+    for _ in 0..2 {
+        let (code, v) = avreg.json(&["lookup", s(&clip), "--json"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["matches"][0]["recording"]["id"], a["recording"]["id"]);
+    }
+    assert_ne!(a["recording"]["id"], b["recording"]["id"]);
+    let (code, v) = avreg.json(&["audit", "verify", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(recordings(&avreg), 2);
+}

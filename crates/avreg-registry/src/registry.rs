@@ -522,6 +522,16 @@ impl Registry {
         self.video_index.flush()
     }
 
+    /// Makes everything durable and merges each fingerprint index into one
+    /// segment: a lookup then reads each key from one place instead of one
+    /// per segment. For after a bulk import; writes a new copy of the
+    /// index (the old segments are deleted once it is in place).
+    pub fn compact(&self) -> Result<()> {
+        self.store.flush()?;
+        self.index.compact()?;
+        self.video_index.compact()
+    }
+
     /// Sizes of the registry.
     pub fn stats(&self) -> Result<RegistryStats> {
         let (recordings, audio_ms) = self.store.counts()?;

@@ -328,7 +328,6 @@ impl SegmentIndex {
     }
 
     /// Writes the buffer and merges every segment into one.
-    #[cfg(test)]
     pub(crate) fn compact(&self) -> Result<()> {
         let mut w = self.writer.lock().map_err(|_| poisoned())?;
         self.flush_locked(&mut w)?;
