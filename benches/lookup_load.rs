@@ -1,7 +1,8 @@
 //! Load on `/v1/lookup`: a registry with about 1,000 hours of audio and 100
 //! hours of video, the real `avreg serve` binary, and `wrk` sending 10 s
-//! fingerprint lookups at 1, 8 and 64 concurrent connections. Prints a
-//! table: requests/s, p50/p99 latency, errors, and the server's peak memory.
+//! fingerprint lookups, then 10 s clip uploads, at 1, 8 and 64 concurrent
+//! connections. Prints a table for each: requests/s, p50/p99 latency,
+//! errors; and the server's peak memory.
 //!
 //! The audio is real: every recording of the corpus folder
 //! (`AVREG_LOAD_CORPUS`, default `/work/corpus`, made by
@@ -25,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use avreg_fingerprint::audio::{AudioFingerprint, Peak};
-use avreg_fingerprint::decode::{fingerprint_audio_file, DecodeOptions};
+use avreg_fingerprint::decode::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
 use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View, ALGORITHM_VERSION};
 use avreg_fingerprint::ContentHash;
 use avreg_registry::accounts::{Binding, NewKey, Role};
@@ -171,10 +172,12 @@ fn main() {
     let options = RegistryOptions::default();
     let config = options.matching.audio.clone();
     let mut sources = Vec::new();
+    let mut sources_files = Vec::new();
     for f in &files {
         if let Ok((fp, _)) = fingerprint_audio_file(f, &config, &DecodeOptions::default()) {
             if fp.duration_ms() >= 20_000 {
                 sources.push(fp);
+                sources_files.push(f.clone());
             }
         }
     }
@@ -196,6 +199,7 @@ fn main() {
     let mut registered = Vec::new(); // (source, copy)
     let n_bodies = 200;
     let mut queries = Vec::with_capacity(n_bodies);
+    let mut expected = Vec::with_capacity(n_bodies); // title of the right answer
     let key;
     {
         let reg = Registry::open(&data, options.clone()).expect("open");
@@ -269,18 +273,24 @@ fn main() {
             let copy = edited(&sources[i], v);
             let start = rng.below(copy.duration_ms().saturating_sub(10_000)) as u32;
             queries.push(excerpt(&copy, start, 10_000));
+            expected.push(format!("copy {v} of {i}"));
         }
         // In-process latency, one lookup at a time: the cost of the search
         // itself, without HTTP, JSON or concurrency. Twice: the first round
         // also maps the index's pages in.
+        let mut found_right = 0;
         for round in ["first", "second"] {
+            found_right = 0;
             let mut times: Vec<f64> = queries
                 .iter()
-                .map(|q| {
+                .zip(&expected)
+                .map(|(q, title)| {
                     let t = Instant::now();
                     let found = reg.lookup(q).expect("lookup");
-                    std::hint::black_box(found);
-                    t.elapsed().as_secs_f64() * 1e3
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    found_right +=
+                        usize::from(found.first().is_some_and(|m| &m.recording.title == title));
+                    ms
                 })
                 .collect();
             times.sort_by(f64::total_cmp);
@@ -293,6 +303,10 @@ fn main() {
                 pct(1.0)
             );
         }
+        eprintln!(
+            "right recording first: {found_right} of {} queries",
+            queries.len()
+        );
         key = reg
             .create_key(
                 "bench",
@@ -321,41 +335,66 @@ fn main() {
         });
         std::fs::write(bodies_dir.join(format!("{b}.json")), body.to_string()).expect("body");
     }
-    let script = dir.path().join("lookup.lua");
-    std::fs::write(
-        &script,
-        format!(
-            r#"
-bodies = {{}}
-for i = 0, {last} do
-  local f = io.open("{dir}/" .. i .. ".json", "r")
-  bodies[i + 1] = f:read("*a")
-  f:close()
-end
-n = 0
-request = function()
-  n = n + 1
-  local body = bodies[(n % #bodies) + 1]
-  return wrk.format("POST", "/v1/lookup", {{
-    ["Authorization"] = "Bearer {key}",
-    ["Content-Type"] = "application/json"
-  }}, body)
-end
-statuses = {{}}
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-done = function(summary, latency, requests)
-  for s, c in pairs(statuses) do
-    io.write("status ", s, " ", c, "\n")
-  end
-end
-"#,
-            last = n_bodies - 1,
-            dir = bodies_dir.display(),
-        ),
-    )
-    .expect("script");
+    let script = lua_script(
+        dir.path(),
+        "lookup",
+        &bodies_dir,
+        "json",
+        n_bodies,
+        &key,
+        "application/json",
+    );
+
+    // 3b. Clip uploads: 10 s of the unedited corpus recordings (the copy
+    // with neither transposition nor stretch), as 16-bit mono WAV in a
+    // multipart form.
+    let clips_dir = dir.path().join("clips");
+    std::fs::create_dir_all(&clips_dir).expect("clips dir");
+    let unedited = 41 * 10 + 20;
+    let mut n_clips = 0;
+    let mut rng = Rng(0xc1195);
+    let candidates: Vec<usize> = (0..sources.len())
+        .filter(|&i| registered.contains(&(i, unedited)))
+        .collect();
+    while n_clips < 50 && !candidates.is_empty() {
+        let i = candidates[rng.below(candidates.len() as u64) as usize];
+        let start_ms = rng.below(sources[i].duration_ms().saturating_sub(10_000));
+        let mut pcm = Vec::new();
+        let mut rate = 0;
+        let opts = DecodeOptions {
+            start_ms,
+            length_ms: Some(10_000),
+            ..DecodeOptions::default()
+        };
+        if decode_audio_file(&sources_files[i], &opts, &mut |s, r, c| {
+            rate = r;
+            pcm.extend(
+                s.chunks(usize::from(c))
+                    .map(|f| f.iter().sum::<f32>() / f32::from(c)),
+            );
+        })
+        .is_err()
+        {
+            continue;
+        }
+        std::fs::write(
+            clips_dir.join(format!("{n_clips}.form")),
+            multipart_wav(rate, &pcm),
+        )
+        .expect("clip");
+        n_clips += 1;
+    }
+    let upload_script = (n_clips > 0).then(|| {
+        lua_script(
+            dir.path(),
+            "upload",
+            &clips_dir,
+            "form",
+            n_clips,
+            &key,
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+    });
 
     // 4. The real server.
     let mut server = Command::new(env!("CARGO_BIN_EXE_avreg"))
@@ -379,6 +418,33 @@ end
     let rss_idle = peak_rss_mb(pid).unwrap_or(0.0);
 
     let mut out = std::io::stdout().lock();
+    writeln!(out, "fingerprint lookups (10 s, JSON):\n").ok();
+    drive(&mut out, &script, &url, seconds);
+    match &upload_script {
+        Some(upload) => {
+            writeln!(out, "\nclip uploads (10 s WAV, multipart):\n").ok();
+            drive(&mut out, upload, &url, seconds);
+        }
+        None => {
+            writeln!(
+                out,
+                "\nclip uploads: no unedited copy registered (too few hours)"
+            )
+            .ok();
+        }
+    }
+    let rss_peak = peak_rss_mb(pid).unwrap_or(0.0);
+    writeln!(
+        out,
+        "\nserver memory: {rss_idle:.0} MiB after start (indexes mapped, video hashes loaded), peak {rss_peak:.0} MiB"
+    )
+    .ok();
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = server.wait();
+}
+
+/// `wrk` with `script` at 1, 8 and 64 connections: one table row each.
+fn drive(out: &mut impl Write, script: &Path, url: &str, seconds: u64) {
     writeln!(
         out,
         "| clients | requests/s | p50 | p99 | non-200 / errors |"
@@ -400,8 +466,8 @@ end
                 "10s",
                 "-s",
             ])
-            .arg(&script)
-            .arg(&url)
+            .arg(script)
+            .arg(url)
             .output()
             .expect("wrk");
         let text = String::from_utf8_lossy(&run.stdout);
@@ -439,12 +505,81 @@ end
         )
         .ok();
     }
-    let rss_peak = peak_rss_mb(pid).unwrap_or(0.0);
-    writeln!(
-        out,
-        "\nserver memory: {rss_idle:.0} MiB after start (indexes mapped, video hashes loaded), peak {rss_peak:.0} MiB"
+}
+
+const BOUNDARY: &str = "avreg-load-boundary-7f3a";
+
+/// A multipart form with one `media` field: `pcm` as a 16-bit mono WAV.
+fn multipart_wav(rate: u32, pcm: &[f32]) -> Vec<u8> {
+    let mut b = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"clip.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
     )
-    .ok();
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let _ = server.wait();
+    .into_bytes();
+    let data_len = (pcm.len() * 2) as u32;
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in pcm {
+        b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
+    }
+    b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+/// A `wrk` script posting the bodies `0.EXT` … in `dir` in turn to
+/// `/v1/lookup`, counting response statuses.
+fn lua_script(
+    dir: &Path,
+    name: &str,
+    bodies: &Path,
+    ext: &str,
+    n: usize,
+    key: &str,
+    content_type: &str,
+) -> PathBuf {
+    let script = dir.join(format!("{name}.lua"));
+    std::fs::write(
+        &script,
+        format!(
+            r#"
+bodies = {{}}
+for i = 0, {last} do
+  local f = io.open("{dir}/" .. i .. ".{ext}", "rb")
+  bodies[i + 1] = f:read("*a")
+  f:close()
+end
+n = 0
+request = function()
+  n = n + 1
+  local body = bodies[(n % #bodies) + 1]
+  return wrk.format("POST", "/v1/lookup", {{
+    ["Authorization"] = "Bearer {key}",
+    ["Content-Type"] = "{content_type}"
+  }}, body)
+end
+statuses = {{}}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  for s, c in pairs(statuses) do
+    io.write("status ", s, " ", c, "\n")
+  end
+end
+"#,
+            last = n - 1,
+            dir = bodies.display(),
+        ),
+    )
+    .expect("script");
+    script
 }
