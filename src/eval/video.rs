@@ -440,7 +440,13 @@ pub fn run(
                 match found {
                     Err(_) => c.errors += 1,
                     Ok(ms) => match ms.first() {
-                        None => {}
+                        None => notes.push(format!(
+                            "{} {} s at {} ms, {}: missed",
+                            v.rel,
+                            slot.len_s,
+                            slot.start_ms,
+                            case.name()
+                        )),
                         Some(m) if &m.recording.title == title => {
                             c.correct += 1;
                             // The clip's time 0 is the reference's start_ms.
@@ -450,6 +456,15 @@ pub fn run(
                             c.offset_err_ms.push(err.abs());
                             if err.abs() <= 500.0 {
                                 c.offset_ok += 1;
+                            } else {
+                                notes.push(format!(
+                                    "{} {} s at {} ms, {}: right recording, offset off by {:+.0} ms",
+                                    v.rel,
+                                    slot.len_s,
+                                    slot.start_ms,
+                                    case.name(),
+                                    err
+                                ));
                             }
                         }
                         Some(_) => c.wrong += 1,

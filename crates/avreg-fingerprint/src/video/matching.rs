@@ -268,7 +268,7 @@ fn vote(hits: &[Hit], config: &VideoMatchConfig) -> Vec<VideoMatch> {
     }
     let mut keys: Vec<(DocId, bool, i64)> = bins.keys().copied().collect();
     keys.sort_unstable();
-    let mut best: HashMap<(DocId, bool), (u32, Vec<Hit>)> = HashMap::new();
+    let mut best: HashMap<(DocId, bool), (u32, u32, Vec<Hit>)> = HashMap::new();
     for &(doc, mirrored, b) in &keys {
         // Frames voting in bins b-1, b, b+1; each query frame once (its
         // closest pair).
@@ -284,14 +284,21 @@ fn vote(hits: &[Hit], config: &VideoMatchConfig) -> Vec<VideoMatch> {
             }
         }
         let aligned = frames.len() as u32;
-        let entry = best.entry((doc, mirrored)).or_insert((0, Vec::new()));
-        if aligned > entry.0 {
-            *entry = (aligned, frames.into_values().collect());
+        let distance: u32 = frames.values().map(|h| h.distance).sum();
+        let entry = best
+            .entry((doc, mirrored))
+            .or_insert((0, u32::MAX, Vec::new()));
+        // More frames first; among equally many, the closer pairs. In a
+        // still scene every kept reference frame looks alike and the query
+        // agrees with several offsets: the true one has the nearest frames,
+        // where the earliest would otherwise win.
+        if (aligned, std::cmp::Reverse(distance)) > (entry.0, std::cmp::Reverse(entry.1)) {
+            *entry = (aligned, distance, frames.into_values().collect());
         }
     }
     let mut out: Vec<VideoMatch> = best
         .into_iter()
-        .map(|((doc, mirrored), (aligned, hits))| describe(doc, mirrored, aligned, &hits))
+        .map(|((doc, mirrored), (aligned, _, hits))| describe(doc, mirrored, aligned, &hits))
         .collect();
     // One answer per recording: its better orientation.
     out.sort_by(|a, b| {
