@@ -189,3 +189,79 @@ fn cell_edges(n: usize) -> [usize; WORK_DIM + 1] {
     }
     e
 }
+
+/// A portrait frame is searched for a sharp band only when its content is
+/// at least this much taller than wide.
+const BAND_MIN_PORTRAIT: f32 = 1.2;
+/// A row belongs to the picture when its detail (mean absolute difference
+/// of horizontal neighbours) is at least this fraction of the centre rows'.
+const BAND_DETAIL_RATIO: f32 = 0.3;
+/// Blurred bars must hold at most this fraction of the centre rows' detail.
+const BAR_DETAIL_RATIO: f32 = 0.15;
+
+/// The picture of a vertical (9:16) frame made from a landscape one: a
+/// sharp band across the middle, over a blurred and enlarged copy of
+/// itself (the "blurred bars" of phone re-posts). Black-bar removal does
+/// not see such bars, and the whole canvas hashes nothing like the
+/// original. Returns the band when `rect` is portrait, its middle rows are
+/// detailed, and the rows above and below are blurred, at most a fraction
+/// as detailed, and each at least a twentieth of the height; `None`
+/// otherwise.
+pub fn sharp_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
+    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 || rect.h < 32 {
+        return None;
+    }
+    let detail = |y: usize| -> f32 {
+        let row = &frame.row(y)[rect.x..rect.x + rect.w];
+        let sum: u32 = row.windows(2).map(|p| u32::from(p[0].abs_diff(p[1]))).sum();
+        sum as f32 / (rect.w - 1) as f32
+    };
+    let rows: Vec<f32> = (rect.y..rect.y + rect.h).map(detail).collect();
+    let n = rows.len();
+    // Smooth over 5 rows so one flat line inside the picture does not cut it.
+    let smooth: Vec<f32> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(2), (i + 3).min(n));
+            rows[a..b].iter().sum::<f32>() / (b - a) as f32
+        })
+        .collect();
+    let mut centre: Vec<f32> = smooth[n * 2 / 5..n * 3 / 5].to_vec();
+    centre.sort_by(f32::total_cmp);
+    let reference = centre[centre.len() / 2];
+    if reference < 2.0 {
+        return None; // a flat middle: nothing to tell bars from picture
+    }
+    let sharp = |i: usize| smooth[i] >= reference * BAND_DETAIL_RATIO;
+    let mut top = n / 2;
+    while top > 0 && sharp(top - 1) {
+        top -= 1;
+    }
+    let mut bottom = n / 2;
+    while bottom < n && sharp(bottom) {
+        bottom += 1;
+    }
+    let margin = n / 20;
+    if top < margin.max(1) || n - bottom < margin.max(1) {
+        return None;
+    }
+    let bar_detail = |r: std::ops::Range<usize>| {
+        let len = r.len().max(1) as f32;
+        rows[r].iter().sum::<f32>() / len
+    };
+    // The bars, away from their edge with the band, must be blurred.
+    let inner = margin.min(top / 2);
+    if bar_detail(0..top - inner) > reference * BAR_DETAIL_RATIO
+        || bar_detail(bottom + inner.min(n - bottom)..n) > reference * BAR_DETAIL_RATIO
+    {
+        return None;
+    }
+    if ((bottom - top) as f32) < n as f32 * 0.2 {
+        return None;
+    }
+    Some(Rect {
+        x: rect.x,
+        y: rect.y + top,
+        w: rect.w,
+        h: bottom - top,
+    })
+}

@@ -81,7 +81,7 @@ pub fn reference_postings(
 ) -> Vec<(HashKey, VideoPosting)> {
     let mut out = Vec::with_capacity(fingerprint.frames.len() * BANDS);
     for (i, f) in fingerprint.frames.iter().enumerate() {
-        if f.quality < min_quality || f.view == View::Mirrored {
+        if f.quality < min_quality || matches!(f.view, View::Mirrored | View::Band) {
             continue;
         }
         let posting = VideoPosting {
@@ -212,7 +212,7 @@ fn verified_hits(
     let wanted = |f: &FrameHash| {
         f.quality >= config.min_quality
             && match f.view {
-                View::Full => true,
+                View::Full | View::Band => true,
                 View::Mirrored => config.mirrored,
                 _ => false,
             }

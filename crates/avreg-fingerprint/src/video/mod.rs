@@ -7,7 +7,8 @@
 //! (centre 90 % and 80 %, the four 90 % corners) so that a cropped clip
 //! matches without any search at query time; a query also carries the
 //! mirrored hash of each frame (free from the same DCT), so a mirrored clip
-//! matches.
+//! matches, and, for a vertical frame made of a landscape picture over
+//! blurred bars, the hash of the sharp band ([`luma::sharp_band`]).
 //!
 //! Sampling is by timestamp ([`VideoConfig::fps`] frames per second, 4 by
 //! default), and a frame whose hash is within
@@ -73,11 +74,14 @@ pub enum View {
     BottomLeft90 = 6,
     /// Bottom-right 90 % crop (references).
     BottomRight90 = 7,
+    /// The sharp band of a vertical frame over blurred bars
+    /// ([`luma::sharp_band`]; queries).
+    Band = 8,
 }
 
 impl View {
     /// Every view, by code.
-    pub const ALL: [View; 8] = [
+    pub const ALL: [View; 9] = [
         View::Full,
         View::Mirrored,
         View::Centre90,
@@ -86,6 +90,7 @@ impl View {
         View::TopRight90,
         View::BottomLeft90,
         View::BottomRight90,
+        View::Band,
     ];
 
     /// The view of a stored code.
@@ -97,7 +102,7 @@ impl View {
     /// position in the margin), for the cropped views.
     fn crop(self) -> Option<(f32, f32, f32)> {
         match self {
-            View::Full | View::Mirrored => None,
+            View::Full | View::Mirrored | View::Band => None,
             View::Centre90 => Some((0.9, 0.5, 0.5)),
             View::Centre80 => Some((0.8, 0.5, 0.5)),
             View::TopLeft90 => Some((0.9, 0.0, 0.0)),
@@ -299,12 +304,25 @@ impl VideoFingerprinter {
             view: View::Full,
         });
         match self.role {
-            Role::Query => self.frames.push(FrameHash {
-                time_ms: time,
-                hash: full.mirrored(),
-                quality: full.quality,
-                view: View::Mirrored,
-            }),
+            Role::Query => {
+                self.frames.push(FrameHash {
+                    time_ms: time,
+                    hash: full.mirrored(),
+                    quality: full.quality,
+                    view: View::Mirrored,
+                });
+                if let Some(band) = luma::sharp_band(frame, rect) {
+                    let b = pdq::hash_64(&luma::downscale_64(frame, band));
+                    if b.quality >= self.config.min_quality {
+                        self.frames.push(FrameHash {
+                            time_ms: time,
+                            hash: b.hash,
+                            quality: b.quality,
+                            view: View::Band,
+                        });
+                    }
+                }
+            }
             Role::Reference => {
                 for view in View::ALL {
                     if let Some((scale, fx, fy)) = view.crop() {

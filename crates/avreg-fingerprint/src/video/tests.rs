@@ -354,3 +354,60 @@ fn fingerprint_round_trips_and_rejects_damage() {
         assert!(VideoFingerprint::from_bytes(&bytes[..n]).is_err());
     }
 }
+
+/// A 360×640 vertical canvas: rows `band` hold a detailed picture, the
+/// others a smooth gradient (a blurred background), or detail everywhere.
+fn vertical_canvas(band: std::ops::Range<usize>, blurred_bars: bool) -> Vec<u8> {
+    let (w, h) = (360usize, 640usize);
+    let mut seed = 0x9e37_79b9_u32;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed % 200) as u8
+    };
+    let mut y = vec![0u8; w * h];
+    for r in 0..h {
+        for c in 0..w {
+            y[r * w + c] = if band.contains(&r) || !blurred_bars {
+                noise().saturating_add(((c / 40) * 5) as u8)
+            } else {
+                (60 + (c * 80) / w + (r % 320) / 8) as u8
+            };
+        }
+    }
+    y
+}
+
+#[test]
+fn the_sharp_band_of_a_vertical_frame_over_blurred_bars_is_found() {
+    let y = vertical_canvas(218..421, true);
+    let frame = LumaFrame::new(&y, 360, 640, 360).expect("frame");
+    let band = luma::sharp_band(&frame, frame.full()).expect("a band");
+    assert!(
+        band.y.abs_diff(218) <= 4 && (band.y + band.h).abs_diff(421) <= 4,
+        "{band:?}"
+    );
+    assert_eq!((band.x, band.w), (0, 360));
+
+    // Detail everywhere: no bars. A landscape frame: not looked at.
+    let y = vertical_canvas(0..0, false);
+    let frame = LumaFrame::new(&y, 360, 640, 360).expect("frame");
+    assert_eq!(luma::sharp_band(&frame, frame.full()), None);
+    let y = vec![128u8; 640 * 360];
+    let frame = LumaFrame::new(&y, 640, 360, 640).expect("frame");
+    assert_eq!(luma::sharp_band(&frame, frame.full()), None);
+}
+
+#[test]
+fn a_query_over_blurred_bars_also_carries_its_band_hash() {
+    let y = vertical_canvas(218..421, true);
+    let frame = LumaFrame::new(&y, 360, 640, 360).expect("frame");
+    let mut q = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
+    q.push(&frame, 0);
+    let views: Vec<View> = q.finish().frames.iter().map(|f| f.view).collect();
+    assert_eq!(views, [View::Full, View::Mirrored, View::Band]);
+    let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
+    r.push(&frame, 0);
+    assert!(r.finish().frames.iter().all(|f| f.view != View::Band));
+}
