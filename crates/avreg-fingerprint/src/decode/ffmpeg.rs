@@ -234,7 +234,7 @@ fn decode(path: &Path, opts: &VideoDecodeOptions, sink: &mut dyn FrameSink) -> R
     }
     if let Some(last) = out.last_ms {
         let step = out.min_step_ms.or(out.nominal_frame_ms).unwrap_or(0);
-        info.duration_ms = last + step;
+        info.duration_ms = last.saturating_add(step);
     }
     Ok(info)
 }
@@ -344,10 +344,10 @@ impl Deliver<'_> {
                 }
                 match ticks_to_ms(ticks, self.time_base) {
                     Some(ms) => ms,
-                    None => self.last_ms.map_or(0, |l| l + step),
+                    None => self.last_ms.map_or(0, |l| l.saturating_add(step)),
                 }
             }
-            None => self.last_ms.map_or(0, |l| l + step),
+            None => self.last_ms.map_or(0, |l| l.saturating_add(step)),
         };
         if let Some(max) = self.max_ms {
             if time_ms > max {
