@@ -99,9 +99,32 @@ pub const MEDIA_EXTENSIONS: &[&str] = &[
     "oga", "mkv", "mka", "webm", "aif", "aiff", "aifc", "caf", "opus",
 ];
 
+/// Video extensions `avreg import` also picks up when built with the
+/// `ffmpeg` feature (the containers only FFmpeg reads).
+pub const FFMPEG_VIDEO_EXTENSIONS: &[&str] = &[
+    "avi", "mpg", "mpeg", "m1v", "m2v", "vob", "ts", "m2ts", "mts", "ogv", "flv", "wmv", "asf",
+    "ivf", "obu", "3gp", "3g2", "mxf", "dv", "nut", "y4m", "hevc", "h265", "h264", "264",
+];
+
 /// Whether `path` looks like a media file by its extension.
 pub fn is_media(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        let e = e.to_ascii_lowercase();
+        MEDIA_EXTENSIONS.contains(&e.as_str())
+            || (cfg!(feature = "ffmpeg") && FFMPEG_VIDEO_EXTENSIONS.contains(&e.as_str()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_video_containers_are_media_with_the_ffmpeg_feature() {
+        assert!(is_media(Path::new("talk.MKV")));
+        assert!(is_media(Path::new("clip.mp4")));
+        assert!(!is_media(Path::new("notes.txt")));
+        assert_eq!(is_media(Path::new("old.avi")), cfg!(feature = "ffmpeg"));
+        assert_eq!(is_media(Path::new("tv.ts")), cfg!(feature = "ffmpeg"));
+    }
 }

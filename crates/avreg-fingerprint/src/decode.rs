@@ -30,6 +30,8 @@
 //! (symphonia reports the end of the stream either way): whatever decoded is
 //! delivered, and the caller decides whether it is long enough.
 
+#[cfg(feature = "ffmpeg")]
+mod ffmpeg;
 pub mod video;
 
 use std::io::{Read, Seek, SeekFrom};

@@ -27,9 +27,25 @@ pub enum Error {
     /// The container holds no video track (and is not a picture).
     #[error("no decodable video track")]
     NoVideoTrack,
-    /// The video codec is not supported by the embedded decoders (H.264).
+    /// The video codec is not supported by the decoders of this build
+    /// (without the `ffmpeg` feature: H.264 in MP4/MOV; with it: whatever the
+    /// system's FFmpeg decodes).
     #[error("unsupported video codec: {0}")]
     UnsupportedVideoCodec(String),
+    /// Video in a container or codec that only a build with the optional
+    /// `ffmpeg` feature decodes (this one decodes H.264 in MP4/MOV only).
+    #[error(
+        "unsupported video: {codec} in {container} (this build decodes only H.264 in \
+         MP4/MOV; build with the `ffmpeg` feature for other formats)"
+    )]
+    VideoNeedsFfmpeg {
+        /// The container, as sniffed (`webm`, `matroska`, `avi`, `mpeg-ps`,
+        /// `mpeg-ts`, `ogg`, `ivf`, `flv`, `asf`, `mp4`, …).
+        container: String,
+        /// The video codec when it could be told from the file's head
+        /// (`vp9`, `av1`, `hevc`, `mpeg2video`, `theora`, …), else `unknown`.
+        codec: String,
+    },
     /// The media is damaged: truncated, corrupt headers or packets.
     #[error("corrupt or truncated media: {0}")]
     Corrupt(String),

@@ -176,7 +176,8 @@ impl From<avreg_fingerprint::Error> for ApiError {
             | E::NoAudioTrack
             | E::NoVideoTrack
             | E::UnsupportedCodec(_)
-            | E::UnsupportedVideoCodec(_) => ApiError::new(Code::UnsupportedMedia, e.to_string()),
+            | E::UnsupportedVideoCodec(_)
+            | E::VideoNeedsFfmpeg { .. } => ApiError::new(Code::UnsupportedMedia, e.to_string()),
             E::Corrupt(_)
             | E::InvalidStream(_)
             | E::TooShort { .. }

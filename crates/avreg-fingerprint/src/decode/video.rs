@@ -16,6 +16,12 @@
 //! - **Still pictures** (JPEG, PNG, WebP): one frame at time 0.
 //! - **A folder of pictures**: sorted by file name, at
 //!   [`VideoDecodeOptions::folder_fps`].
+//! - **Everything else** (WebM/VP9, AV1, HEVC, MPEG-1/2, MPEG-4 Part 2,
+//!   Theora, AVI, Matroska, MPEG-PS/TS, Ogg, …, and MP4/MOV whose video is
+//!   not H.264): only with the optional cargo feature `ffmpeg`, through the
+//!   system's FFmpeg libraries (see `decode/ffmpeg.rs`). Without it, the
+//!   container and, where the head of the file tells it, the codec are
+//!   named in [`Error::VideoNeedsFfmpeg`].
 //!
 //! Only the luma (Y) plane is read. Pictures in colour are converted to
 //! BT.601 luma (PDQ's coefficients 0.299, 0.587, 0.114), not with the
@@ -25,11 +31,12 @@
 //!
 //! | situation | error |
 //! |---|---|
-//! | not an MP4/MOV, a picture or a folder | [`Error::UnknownFormat`] |
+//! | not a container we know (nor, with `ffmpeg`, one FFmpeg may open), a picture or a folder | [`Error::UnknownFormat`] |
 //! | container without a video track | [`Error::NoVideoTrack`] |
-//! | video in another codec (HEVC, VP9, MPEG-4 Part 2, …) | [`Error::UnsupportedVideoCodec`] naming its sample entry (`hev1`, `vp09`, `mp4v`) |
+//! | without `ffmpeg`: video in another codec or container (MP4 with HEVC, VP9, MPEG-4 Part 2; WebM, Matroska, AVI, MPEG-PS/TS, Ogg Theora, IVF, FLV, ASF) | [`Error::VideoNeedsFfmpeg`] naming the container and codec (`hevc`/`vp9`/`mpeg4` in `mp4`, `vp9` in `webm`, …; `unknown` when the head does not tell) |
+//! | with `ffmpeg`: a codec the system's FFmpeg has no decoder for | [`Error::UnsupportedVideoCodec`] naming it |
 //! | frame larger than 8192×8192 or 8K UHD in pixels | [`Error::Limit`] |
-//! | declared duration above `max_duration_ms` | [`Error::Limit`] |
+//! | declared duration above `max_duration_ms` (with `ffmpeg`, also a frame past it) | [`Error::Limit`] |
 //! | damaged headers, a box or sample table larger than what holds it, or no picture decodes | [`Error::Corrupt`] |
 //! | a decoder panic | [`Error::Corrupt`] (caught here) |
 //!
@@ -95,9 +102,12 @@ impl Default for VideoDecodeOptions {
 /// What was decoded.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VideoInfo {
-    /// `mp4`, `image` or `folder`.
+    /// `mp4`, `image` or `folder`; with the `ffmpeg` feature, FFmpeg's
+    /// demuxer name for other files (`matroska,webm`, `avi`, `mpegts`, `ogg`,
+    /// `mov,mp4,m4a,3gp,3g2,mj2`, …).
     pub container: String,
-    /// `h264`, `jpeg`, `png`, `webp`.
+    /// `h264`, `jpeg`, `png`, `webp`; with the `ffmpeg` feature, FFmpeg's
+    /// codec name for other files (`vp9`, `av1`, `hevc`, `mpeg2video`, …).
     pub codec: String,
     /// Width of the (first) picture.
     pub width: u32,
@@ -113,8 +123,9 @@ pub struct VideoInfo {
     pub duration_ms: u64,
 }
 
-/// Decodes the video at `path` (an MP4/MOV/M4V file, a picture, or a folder
-/// of pictures) into `sink`.
+/// Decodes the video at `path` (an MP4/MOV/M4V file, a picture, a folder of
+/// pictures, or with the `ffmpeg` feature any file FFmpeg reads) into
+/// `sink`.
 pub fn decode_video_file(
     path: &Path,
     opts: &VideoDecodeOptions,
@@ -159,7 +170,26 @@ pub fn decode_video_file(
     {
         return decode_mp4(path, file, meta.len(), opts, sink);
     }
-    Err(Error::UnknownFormat)
+    #[cfg(feature = "ffmpeg")]
+    {
+        drop(file);
+        super::ffmpeg::decode_video(path, opts, sink)
+    }
+    #[cfg(not(feature = "ffmpeg"))]
+    {
+        let mut head = Vec::with_capacity(sniff::SNIFF_BYTES.min(meta.len() as usize));
+        file.take(sniff::SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(io)?;
+        match sniff::sniff(&head) {
+            sniff::Sniffed::Video { container, codec } => Err(Error::VideoNeedsFfmpeg {
+                container: container.into(),
+                codec,
+            }),
+            sniff::Sniffed::AudioOnly => Err(Error::NoVideoTrack),
+            sniff::Sniffed::Unknown => Err(Error::UnknownFormat),
+        }
+    }
 }
 
 /// Decodes and fingerprints the video at `path` in one pass.
@@ -184,7 +214,8 @@ pub struct MediaFingerprints {
 }
 
 /// Fingerprints the sound and the picture of one file: one decoding pass
-/// per track (audio through symphonia, video through OpenH264), one after
+/// per track (audio through symphonia, video through OpenH264 or, with the
+/// `ffmpeg` feature, FFmpeg), one after
 /// the other. A file with only one of them gives that one; a file with
 /// neither fails with the video error (or the audio error when the video
 /// error is only the absence of a video track).
@@ -269,7 +300,7 @@ fn load_picture(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
     Ok((w, h, luma))
 }
 
-fn check_dims(w: usize, h: usize) -> Result<()> {
+pub(super) fn check_dims(w: usize, h: usize) -> Result<()> {
     if w > MAX_DIM || h > MAX_DIM || w * h > MAX_PIXELS {
         return Err(Error::Limit(format!(
             "frame {w}x{h} exceeds {MAX_DIM}x{MAX_DIM} or {MAX_PIXELS} pixels"
@@ -377,17 +408,28 @@ fn decode_mp4(
         .min_by_key(|t| t.track_id())
         .ok_or(Error::NoVideoTrack)?;
     let track_id = track.track_id();
-    match track.media_type() {
-        Ok(mp4::MediaType::H264) => {}
-        Ok(mp4::MediaType::H265) => return Err(Error::UnsupportedVideoCodec("hev1".into())),
-        Ok(mp4::MediaType::VP9) => return Err(Error::UnsupportedVideoCodec("vp09".into())),
-        _ => {
-            return Err(Error::UnsupportedVideoCodec(
-                sample_entry(track)
-                    .or_else(|| sniff_video_entry(path))
-                    .unwrap_or_else(|| "unknown".into()),
-            ))
+    let entry = match track.media_type() {
+        Ok(mp4::MediaType::H264) => None,
+        Ok(mp4::MediaType::H265) => Some("hev1".to_owned()),
+        Ok(mp4::MediaType::VP9) => Some("vp09".to_owned()),
+        _ => Some(
+            sample_entry(track)
+                .or_else(|| sniff_video_entry(path))
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+    };
+    if let Some(entry) = entry {
+        // Not H.264: FFmpeg's if this build has it.
+        #[cfg(feature = "ffmpeg")]
+        {
+            let _ = entry;
+            return super::ffmpeg::decode_video(path, opts, sink);
         }
+        #[cfg(not(feature = "ffmpeg"))]
+        return Err(Error::VideoNeedsFfmpeg {
+            container: "mp4".into(),
+            codec: mp4_codec_name(&entry),
+        });
     }
     let (w, h) = (usize::from(track.width()), usize::from(track.height()));
     check_dims(w, h)?;
@@ -613,6 +655,23 @@ fn sample_entry(track: &mp4::Mp4Track) -> Option<String> {
     }
 }
 
+/// FFmpeg's name of the codec of an MP4 video sample entry.
+#[cfg_attr(feature = "ffmpeg", allow(dead_code))]
+fn mp4_codec_name(entry: &str) -> String {
+    match entry {
+        "hev1" | "hvc1" => "hevc",
+        "vp09" => "vp9",
+        "vp08" => "vp8",
+        "av01" => "av1",
+        "mp4v" => "mpeg4",
+        "mjp2" => "jpeg2000",
+        "jpeg" => "mjpeg",
+        "apcn" | "apch" | "apcs" | "apco" | "ap4h" => "prores",
+        other => other,
+    }
+    .into()
+}
+
 /// Sample entries of audio and text codecs, skipped when naming a video
 /// codec.
 const NON_VIDEO_ENTRIES: &[&[u8; 4]] = &[
@@ -659,6 +718,9 @@ fn sniff_video_entry(path: &Path) -> Option<String> {
     }
     None
 }
+
+#[cfg_attr(feature = "ffmpeg", allow(dead_code))]
+pub(super) mod sniff;
 
 #[cfg(test)]
 mod tests;

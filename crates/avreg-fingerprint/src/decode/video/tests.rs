@@ -74,6 +74,7 @@ fn cropped_reencoded_excerpt_matches_at_its_offset() {
     assert!(m.aligned >= 4, "{m:?}");
 }
 
+#[cfg(not(feature = "ffmpeg"))]
 #[test]
 fn other_codecs_are_named() {
     let mut c = Collect::default();
@@ -84,9 +85,69 @@ fn other_codecs_are_named() {
     )
     .expect_err("MPEG-4 Part 2 is not embedded");
     assert!(
-        matches!(&err, Error::UnsupportedVideoCodec(c) if c == "mp4v"),
+        matches!(&err, Error::VideoNeedsFfmpeg { container, codec }
+            if container == "mp4" && codec == "mpeg4"),
         "{err:?}"
     );
+}
+
+/// Without the `ffmpeg` feature, video in other containers is refused with
+/// an error naming the container, the codec and the feature.
+#[cfg(not(feature = "ffmpeg"))]
+#[test]
+fn other_containers_name_their_codec_and_the_feature() {
+    let audio = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio");
+    let opts = VideoDecodeOptions::default();
+    let err = decode_video_file(
+        &audio.join("chords-video.webm"),
+        &opts,
+        &mut Collect::default(),
+    )
+    .expect_err("VP8 needs FFmpeg");
+    assert!(
+        matches!(&err, Error::VideoNeedsFfmpeg { container, codec }
+            if container == "webm" && codec == "vp8"),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("vp8 in webm") && msg.contains("`ffmpeg` feature"),
+        "{msg}"
+    );
+
+    // A WebM head written here, with a VP9 track.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("vp9.webm");
+    std::fs::write(&p, sniff::tests::webm_head(b"V_VP9")).expect("write");
+    let err = decode_video_file(&p, &opts, &mut Collect::default()).expect_err("VP9");
+    assert!(
+        matches!(&err, Error::VideoNeedsFfmpeg { container, codec }
+            if container == "webm" && codec == "vp9"),
+        "{err:?}"
+    );
+    // Audio-only Matroska and Ogg have no video track; unknown bytes are
+    // an unknown format.
+    for name in ["opus.webm", "chords-aac.mkv", "chords.ogg"] {
+        let err =
+            decode_video_file(&audio.join(name), &opts, &mut Collect::default()).expect_err(name);
+        assert!(matches!(err, Error::NoVideoTrack), "{name}: {err:?}");
+    }
+    let p = dir.path().join("noise.bin");
+    std::fs::write(&p, [0x5a; 4096]).expect("write");
+    let err = decode_video_file(&p, &opts, &mut Collect::default()).expect_err("noise");
+    assert!(matches!(err, Error::UnknownFormat), "{err:?}");
+
+    // The sound of such a file is still fingerprinted.
+    let both = fingerprint_media_file(
+        &audio.join("chords-video.webm"),
+        &AudioConfig::default(),
+        &crate::decode::DecodeOptions::default(),
+        &VideoConfig::default(),
+        Role::Query,
+        &opts,
+    )
+    .expect("the Vorbis track");
+    assert!(both.audio.is_some() && both.video.is_none());
 }
 
 #[test]
