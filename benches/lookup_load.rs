@@ -33,6 +33,9 @@ use avreg_registry::accounts::{Binding, NewKey, Role};
 use avreg_registry::{NewRecording, Registry, RegistryOptions};
 use base64::Engine;
 
+#[path = "../tests/it/wav.rs"]
+mod wav;
+
 /// Largest frequency value a peak may carry (1/16 bin).
 const MAX_FREQ: i32 = 257 * 16;
 
@@ -515,22 +518,7 @@ fn multipart_wav(rate: u32, pcm: &[f32]) -> Vec<u8> {
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"clip.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
     )
     .into_bytes();
-    let data_len = (pcm.len() * 2) as u32;
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in pcm {
-        b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
-    }
+    b.extend_from_slice(&wav::wav_bytes(rate, pcm));
     b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     b
 }

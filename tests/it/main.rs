@@ -6,3 +6,4 @@ mod ledger_cli;
 mod server;
 mod support;
 mod video_cli;
+mod wav;

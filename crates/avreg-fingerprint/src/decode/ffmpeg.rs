@@ -295,17 +295,15 @@ fn open_error(path: &Path, e: ff::Error) -> Error {
 /// Whether the file starts like a container we know (so that FFmpeg's
 /// refusal means damage, not an unknown format).
 fn known_container(path: &Path) -> bool {
-    let mut head = Vec::with_capacity(4096);
-    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let sniff_len = super::video::sniff::SNIFF_BYTES;
+    let mut head = Vec::with_capacity(sniff_len);
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(sniff_len as u64).read_to_end(&mut head));
     if read.is_err() {
         return false;
     }
-    let mp4_box = head.len() >= 8
-        && matches!(
-            &head[4..8],
-            b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"
-        );
-    mp4_box || super::video::sniff::sniff(&head) != super::video::sniff::Sniffed::Unknown
+    super::video::is_mp4_head(&head)
+        || super::video::sniff::sniff(&head) != super::video::sniff::Sniffed::Unknown
 }
 
 /// Timestamps and the sink.
@@ -492,6 +490,5 @@ impl Luma {
     }
 }
 
-#[cfg(test)]
 #[cfg(test)]
 mod tests;

@@ -162,12 +162,7 @@ pub fn decode_video_file(
             duration_ms: 0,
         });
     }
-    if n >= 8
-        && matches!(
-            &head[4..8],
-            b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"
-        )
-    {
+    if is_mp4_head(head) {
         return decode_mp4(path, file, meta.len(), opts, sink);
     }
     #[cfg(feature = "ffmpeg")]
@@ -248,6 +243,15 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Whether a file's first bytes are an MP4/MOV top-level box.
+pub(super) fn is_mp4_head(head: &[u8]) -> bool {
+    head.len() >= 8
+        && matches!(
+            &head[4..8],
+            b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"
+        )
 }
 
 fn picture_kind(head: &[u8]) -> Option<&'static str> {
