@@ -276,42 +276,28 @@ fn vote<S: PostingSource>(
     let bucket = config.anchor_bucket.max(1);
     query_hashes(query, &config.audio, speed, hashes);
     votes.clear();
-    let key = |p: &Posting, h: &PairHash| {
-        let offset = i64::from(p.frame) - i64::from(h.frame);
-        (u64::from(p.doc.0) << 32) | u64::from(bias(offset))
-    };
+    for h in hashes.iter() {
+        let b = h.time_ms / (FRAME_MS * bucket);
+        for p in cache.get(h.key) {
+            if only.is_none_or(|d| d == p.doc) {
+                let offset = i64::from(p.frame) - i64::from(h.frame);
+                votes.push(((u64::from(p.doc.0) << 32) | u64::from(bias(offset)), b));
+            }
+        }
+    }
+    // On a large index most votes are chance: drop those no window of
+    // `floor` votes can hold before the sort.
     let floor = config.prefilter_aligned.min(config.min_aligned);
-    let sketched = only.is_none() && floor > 1 && tol <= i64::from(SKETCH_MAX_TOLERANCE) && {
-        let n: usize = hashes.iter().map(|h| cache.get(h.key).len()).sum();
-        n >= config.prefilter_min_votes && {
-            sketch.reset(n);
-            true
+    if only.is_none()
+        && floor > 1
+        && tol <= i64::from(SKETCH_MAX_TOLERANCE)
+        && votes.len() >= config.prefilter_min_votes
+    {
+        sketch.reset(votes.len());
+        for v in votes.iter() {
+            sketch.add(v.0);
         }
-    };
-    if sketched {
-        for h in hashes.iter() {
-            for p in cache.get(h.key) {
-                sketch.add(key(p, h));
-            }
-        }
-        for h in hashes.iter() {
-            let b = h.time_ms / (FRAME_MS * bucket);
-            for p in cache.get(h.key) {
-                let k = key(p, h);
-                if sketch.reaches(k, floor) {
-                    votes.push((k, b));
-                }
-            }
-        }
-    } else {
-        for h in hashes.iter() {
-            let b = h.time_ms / (FRAME_MS * bucket);
-            for p in cache.get(h.key) {
-                if only.is_none_or(|d| d == p.doc) {
-                    votes.push((key(p, h), b));
-                }
-            }
-        }
+        votes.retain(|v| sketch.reaches(v.0, floor));
     }
     votes.sort_unstable();
     votes.dedup();
