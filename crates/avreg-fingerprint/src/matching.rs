@@ -84,6 +84,12 @@ pub struct MatchConfig {
     /// The sketch is used only when a pass has at least this many votes
     /// (on a small index the exact count alone is faster).
     pub prefilter_min_votes: usize,
+    /// Before the full search, one pass at speed 1.0 with only the pairs a
+    /// reference would hold (level-2 peaks, the reference fanout): a clean
+    /// excerpt of a registered recording reaches `strong_aligned` there, at
+    /// a fraction of the cost, and the search ends. Otherwise the full
+    /// search runs as without it, reusing the postings already read.
+    pub quick_pass: bool,
 }
 
 impl Default for MatchConfig {
@@ -103,6 +109,7 @@ impl Default for MatchConfig {
             max_postings_per_key: 1_000,
             prefilter_aligned: 5,
             prefilter_min_votes: 1 << 16,
+            quick_pass: true,
         }
     }
 }
@@ -155,6 +162,17 @@ struct Candidate {
     /// Reference frame − query frame (in reference time), window start.
     offset: i64,
     speed: f32,
+    /// Found by the quick pass (with the reference fanout).
+    quick: bool,
+}
+
+/// One voting pass: the speed the query is rehashed for, which pairs it
+/// makes, and optionally the one recording that may vote.
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    speed: f32,
+    quick: bool,
+    only: Option<DocId>,
 }
 
 /// Searches `source` for `query`: every speed of the grid, offset voting,
@@ -194,25 +212,50 @@ fn run(
     // Speed of the strongest candidate so far that reached
     // `settle_aligned`.
     let mut settled: Option<(u32, f32)> = None;
-    for &speed in &config.speeds {
-        if settled.is_some_and(|(_, at)| (speed - at).abs() > config.settle_range) {
-            break;
-        }
+    if config.quick_pass {
+        let pass = Pass {
+            speed: 1.0,
+            quick: true,
+            only: None,
+        };
         let strongest = vote(
             query,
             &mut cache,
             config,
+            pass,
+            &mut hashes,
+            &mut votes,
+            &mut best,
+            &mut sketch,
+        );
+        if strongest >= config.strong_aligned {
+            return finish(query, &mut cache, config, best, floor, &mut hashes);
+        }
+        best.clear();
+    }
+    for &speed in &config.speeds {
+        if settled.is_some_and(|(_, at)| (speed - at).abs() > config.settle_range) {
+            break;
+        }
+        let pass = Pass {
             speed,
-            None,
+            quick: false,
+            only: None,
+        };
+        let strongest = vote(
+            query,
+            &mut cache,
+            config,
+            pass,
             &mut hashes,
             &mut votes,
             &mut best,
             &mut sketch,
         );
         // Keep the candidate list short.
-        if best.len() > 64 {
+        if best.len() > MAX_CANDIDATES {
             best.sort_by_key(|c| std::cmp::Reverse(c.aligned));
-            best.truncate(32);
+            best.truncate(MAX_CANDIDATES / 2);
         }
         if strongest >= config.strong_aligned {
             break;
@@ -239,12 +282,16 @@ fn run(
             continue;
         }
         for &d in &config.refine_offsets {
+            let pass = Pass {
+                speed: c.speed + d,
+                quick: false,
+                only: Some(c.doc),
+            };
             vote(
                 query,
                 &mut cache,
                 config,
-                c.speed + d,
-                Some(c.doc),
+                pass,
                 &mut hashes,
                 &mut votes,
                 &mut best,
@@ -252,10 +299,22 @@ fn run(
             );
         }
     }
+    finish(query, &mut cache, config, best, floor, &mut hashes)
+}
+
+/// The best candidates of at least `floor` aligned hashes, described.
+fn finish<S: PostingSource>(
+    query: &AudioFingerprint,
+    cache: &mut PostingCache<'_, S>,
+    config: &MatchConfig,
+    mut best: Vec<Candidate>,
+    floor: u32,
+    hashes: &mut Vec<PairHash>,
+) -> Vec<Match> {
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
     best.retain(|c| c.aligned >= floor);
     best.truncate(config.max_results);
-    describe(query, &mut cache, config, &best, &mut hashes)
+    describe(query, cache, config, &best, hashes)
 }
 
 /// Votes at one speed (for one doc only, if given) and raises the per-doc
@@ -265,16 +324,16 @@ fn vote<S: PostingSource>(
     query: &AudioFingerprint,
     cache: &mut PostingCache<'_, S>,
     config: &MatchConfig,
-    speed: f32,
-    only: Option<DocId>,
+    pass: Pass,
     hashes: &mut Vec<PairHash>,
     votes: &mut Vec<(u64, u32)>,
     best: &mut Vec<Candidate>,
     sketch: &mut VoteSketch,
 ) -> u32 {
+    let Pass { speed, quick, only } = pass;
     let tol = i64::from(config.offset_tolerance);
     let bucket = config.anchor_bucket.max(1);
-    query_hashes(query, &config.audio, speed, hashes);
+    query_hashes(query, &config.audio, quick, speed, hashes);
     votes.clear();
     for h in hashes.iter() {
         let b = h.time_ms / (FRAME_MS * bucket);
@@ -303,7 +362,7 @@ fn vote<S: PostingSource>(
     votes.dedup();
     // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
     // holding the most votes.
-    let mut strongest = 0;
+    let mut found: Vec<Candidate> = Vec::new();
     let mut i = 0;
     while i < votes.len() {
         let doc = votes[i].0 >> 32;
@@ -321,31 +380,38 @@ fn vote<S: PostingSource>(
                 (top, top_at) = (j - k + 1, k);
             }
         }
-        let aligned = top as u32;
-        let doc = DocId(doc as u32);
-        let offset = unbias(votes[top_at].0 as u32) + tol;
-        strongest = strongest.max(aligned);
-        match best.iter_mut().find(|c| c.doc == doc) {
-            Some(c) if c.aligned >= aligned => {}
-            Some(c) => {
-                *c = Candidate {
-                    doc,
-                    aligned,
-                    offset,
-                    speed,
-                }
-            }
-            None => best.push(Candidate {
-                doc,
-                aligned,
-                offset,
-                speed,
-            }),
-        }
+        found.push(Candidate {
+            doc: DocId(doc as u32),
+            aligned: top as u32,
+            offset: unbias(votes[top_at].0 as u32) + tol,
+            speed,
+            quick,
+        });
         i = end;
+    }
+    // Only the strongest few can stay among the candidates (see `run`):
+    // merging the rest one by one would cost a scan of `best` each.
+    if found.len() > MAX_CANDIDATES {
+        found.select_nth_unstable_by_key(MAX_CANDIDATES - 1, |c| {
+            (std::cmp::Reverse(c.aligned), c.doc)
+        });
+        found.truncate(MAX_CANDIDATES);
+    }
+    let mut strongest = 0;
+    for c in found {
+        strongest = strongest.max(c.aligned);
+        match best.iter_mut().find(|b| b.doc == c.doc) {
+            Some(b) if b.aligned >= c.aligned => {}
+            Some(b) => *b = c,
+            None => best.push(c),
+        }
     }
     strongest
 }
+
+/// Most candidates one voting pass adds; `run` keeps half as many between
+/// passes.
+const MAX_CANDIDATES: usize = 64;
 
 /// Recomputes the winning alignments of the chosen candidates to find
 /// their spans: one pass over the query's hashes per distinct speed.
@@ -364,11 +430,11 @@ fn describe<S: PostingSource>(
         if done[i] {
             continue;
         }
-        let speed = chosen[i].speed;
+        let (speed, quick) = (chosen[i].speed, chosen[i].quick);
         let group: Vec<usize> = (i..chosen.len())
-            .filter(|&k| chosen[k].speed.to_bits() == speed.to_bits())
+            .filter(|&k| chosen[k].speed.to_bits() == speed.to_bits() && chosen[k].quick == quick)
             .collect();
-        query_hashes(query, &config.audio, speed, hashes);
+        query_hashes(query, &config.audio, quick, speed, hashes);
         for h in hashes.iter() {
             for p in cache.get(h.key) {
                 let off = i64::from(p.frame) - i64::from(h.frame);
@@ -543,11 +609,22 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
-fn query_hashes(query: &AudioFingerprint, cfg: &AudioConfig, speed: f32, out: &mut Vec<PairHash>) {
+/// The query's hashes at `speed`: with the query fanout, or (`quick`) only
+/// the pairs a reference would hold.
+fn query_hashes(
+    query: &AudioFingerprint,
+    cfg: &AudioConfig,
+    quick: bool,
+    speed: f32,
+    out: &mut Vec<PairHash>,
+) {
     out.clear();
-    pair_with(query.peaks(), Fanout::query(cfg), speed, cfg, |h| {
-        out.push(h)
-    });
+    let fanout = if quick {
+        Fanout::reference(cfg)
+    } else {
+        Fanout::query(cfg)
+    };
+    pair_with(query.peaks(), fanout, speed, cfg, |h| out.push(h));
 }
 
 #[inline]
@@ -670,7 +747,7 @@ mod tests {
             // The sketch must really take part: with this many votes most
             // of them fall below its floor.
             let mut hashes = Vec::new();
-            query_hashes(&query, &cfg, 1.0, &mut hashes);
+            query_hashes(&query, &cfg, false, 1.0, &mut hashes);
             let mut out = Vec::new();
             for h in &hashes {
                 index.postings(h.key, &mut out);
@@ -683,6 +760,65 @@ mod tests {
         }
         assert!(sketch_used, "the index is too small to exercise the sketch");
         assert!(matched >= 16, "only {matched} queries matched");
+    }
+
+    /// Counts the keys read.
+    struct Counting<'a>(&'a MemoryIndex, std::cell::Cell<usize>);
+
+    impl PostingSource for Counting<'_> {
+        fn postings(&self, key: HashKey, out: &mut Vec<Posting>) {
+            self.1.set(self.1.get() + 1);
+            self.0.postings(key, out);
+        }
+    }
+
+    #[test]
+    fn the_quick_pass_finds_what_the_full_search_finds() {
+        let mut rng = Rng(0x9e1f);
+        let cfg = AudioConfig::default();
+        let mut index = MemoryIndex::default();
+        let docs: Vec<AudioFingerprint> = (0..40).map(|_| random_fp(&mut rng, 60_000)).collect();
+        for (i, d) in docs.iter().enumerate() {
+            index.add(DocId(i as u32), &d.reference_only(), &cfg);
+        }
+        let quick = MatchConfig::default();
+        let full = MatchConfig {
+            quick_pass: false,
+            ..MatchConfig::default()
+        };
+        for q in 0..30u32 {
+            let doc = rng.below(docs.len() as u64) as usize;
+            let start = rng.below(50_000) as u32;
+            let query = excerpt(&docs[doc], start, 3_000 + q * 200);
+            let (a_src, b_src) = (Counting(&index, 0.into()), Counting(&index, 0.into()));
+            let a = search(&query, &a_src, &quick);
+            let b = search(&query, &b_src, &full);
+            // The same recording, place and strength (one vote per anchor
+            // bucket: the reference's own pairs fill the same buckets).
+            assert_eq!(
+                a.first().map(|m| m.doc),
+                Some(DocId(doc as u32)),
+                "query {q}"
+            );
+            assert_eq!(
+                b.first().map(|m| m.doc),
+                Some(DocId(doc as u32)),
+                "query {q}"
+            );
+            let (a, b) = (&a[0], &b[0]);
+            assert!(
+                a.ref_start_ms.abs_diff(b.ref_start_ms) <= 2 * u64::from(FRAME_MS),
+                "query {q}"
+            );
+            assert!(a.aligned * 10 >= b.aligned * 9, "query {q}: {a:?} {b:?}");
+            assert_eq!(a.speed, 1.0);
+            // For a fraction of the keys.
+            let (ka, kb) = (a_src.1.get(), b_src.1.get());
+            assert!(
+                ka * 2 < kb,
+                "query {q}: {ka} keys read, {kb} without the quick pass"
+            );
+        }
     }
 
     #[test]
