@@ -71,6 +71,7 @@ pub struct ServerConfig {
     pub rate_burst: u32,
     pub shutdown_grace_ms: u64,
     pub temp_dir: String,
+    pub metrics_public: bool,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +96,7 @@ impl Default for ServerConfig {
             rate_burst: o.rate_burst,
             shutdown_grace_ms: o.shutdown_grace.as_millis() as u64,
             temp_dir: String::new(),
+            metrics_public: o.metrics_public,
         }
     }
 }
@@ -248,6 +250,7 @@ impl Config {
             rate_burst: s.rate_burst,
             shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
             temp_dir: (!s.temp_dir.is_empty()).then(|| PathBuf::from(&s.temp_dir)),
+            metrics_public: s.metrics_public,
             audio: self.registry_options().matching.audio,
         }
     }

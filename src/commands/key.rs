@@ -20,7 +20,7 @@ pub struct Args {
 enum KeyCommand {
     /// Create a key and print its secret (shown once).
     Create {
-        /// admin, performer, agent, producer, platform or society.
+        /// admin, performer, agent, producer, platform, society or monitor.
         #[arg(long)]
         role: Role,
         /// A performer the key acts for (performer and agent keys; repeat).

@@ -24,7 +24,29 @@ struct Server {
 impl Server {
     /// Starts the server with `AVREG_*` overrides.
     fn start(env: &[(&str, &str)]) -> Self {
-        let avreg = Avreg::new();
+        Self::start_in(Avreg::new(), None, env)
+    }
+
+    /// Stops the server with SIGTERM (a clean stop) and starts it again on
+    /// the same store.
+    fn restart(mut self, env: &[(&str, &str)]) -> Self {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(stopped.success());
+        let status = self.child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "avreg serve exits 0 after SIGTERM: {status:?}"
+        );
+        let avreg = std::mem::replace(&mut self.avreg, Avreg::new());
+        Self::start_in(avreg, Some(self.admin.clone()), env)
+    }
+
+    /// Starts the server on `avreg`'s store; `admin` is the key of a store
+    /// that has one (a new store prints its first admin key).
+    fn start_in(avreg: Avreg, admin: Option<String>, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_avreg"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("--data")
@@ -37,7 +59,8 @@ impl Server {
             .spawn()
             .expect("spawn avreg serve");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut admin = String::new();
+        let had_admin = admin.is_some();
+        let mut admin = admin.unwrap_or_default();
         let addr = loop {
             let line = lines
                 .next()
@@ -54,7 +77,10 @@ impl Server {
                 break a.trim().to_owned();
             }
         };
-        assert!(admin.starts_with("avreg_"), "a first admin key is printed");
+        assert!(
+            admin.starts_with("avreg_"),
+            "a first admin key is printed (had one: {had_admin})"
+        );
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -322,8 +348,14 @@ fn register_by_upload_then_identify_a_degraded_excerpt() {
     let (status, v) = server.get(Some(&society), &format!("/v1/audit/verify?head={head}"));
     assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 
-    // Metrics saw it.
-    let (status, Value::String(metrics)) = server.get(None, "/metrics") else {
+    // Metrics saw it. They need a monitor (or admin) key; a monitor key
+    // reads nothing else.
+    assert_eq!(server.get(None, "/metrics").0, 401);
+    assert_eq!(server.get(Some(&society), "/metrics").0, 403);
+    let monitor = server.key("monitor");
+    assert_eq!(server.get(Some(&monitor), "/v1/recordings").0, 403);
+    assert_eq!(server.get(Some(&monitor), "/v1/audit/log").0, 403);
+    let (status, Value::String(metrics)) = server.get(Some(&monitor), "/metrics") else {
         panic!("metrics are text")
     };
     assert_eq!(status, 200);
@@ -660,6 +692,11 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         (status, v["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
+    // Jobs are kept in the store: a restart does not forget them.
+    let server = server.restart(&[("AVREG_SERVER__SYNC_WAIT_MS", "0")]);
+    let (status, again) = server.get(Some(&producer), &job);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, done);
     // A job that fails says why (a failure quick enough to beat even a
     // zero wait is answered directly).
     let (status, v) = server.upload(

@@ -88,17 +88,20 @@ pub enum Role {
     Platform,
     /// A collecting society: reads everything, exports, audit.
     Society,
+    /// A monitoring system: reads the service's metrics, nothing else.
+    Monitor,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::Performer,
         Role::Agent,
         Role::Producer,
         Role::Platform,
         Role::Society,
+        Role::Monitor,
     ];
 
     /// The role's name (`admin`, `performer`, …).
@@ -110,6 +113,7 @@ impl Role {
             Role::Producer => "producer",
             Role::Platform => "platform",
             Role::Society => "society",
+            Role::Monitor => "monitor",
         }
     }
 }
@@ -135,7 +139,7 @@ impl FromStr for Role {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "ids", rename_all = "snake_case")]
 pub enum Binding {
-    /// Nobody in particular (admin, platform, society).
+    /// Nobody in particular (admin, platform, society, monitor).
     None,
     /// These performers (performer and agent keys).
     Performers(Vec<PerformerId>),
@@ -150,7 +154,7 @@ impl Binding {
         let ok = match (role, self) {
             (Role::Performer | Role::Agent, Binding::Performers(ids)) => !ids.is_empty(),
             (Role::Producer, Binding::Organisation(_)) => true,
-            (Role::Admin | Role::Platform | Role::Society, Binding::None) => true,
+            (Role::Admin | Role::Platform | Role::Society | Role::Monitor, Binding::None) => true,
             _ => false,
         };
         if ok {
@@ -302,7 +306,9 @@ fn binding_for(role: Role) -> &'static str {
     match role {
         Role::Performer | Role::Agent => "at least one performer id",
         Role::Producer => "one organisation id",
-        Role::Admin | Role::Platform | Role::Society => "no performer or organisation",
+        Role::Admin | Role::Platform | Role::Society | Role::Monitor => {
+            "no performer or organisation"
+        }
     }
 }
 

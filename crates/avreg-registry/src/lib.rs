@@ -42,6 +42,7 @@ pub mod accounts;
 pub mod domain;
 mod error;
 mod index;
+pub mod jobs;
 pub mod ledger;
 mod model;
 mod registry;
@@ -56,7 +57,9 @@ pub use model::{
     LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
     RegistryStats, VideoEvidence, VideoSummary,
 };
-pub use registry::{Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, LOCAL_ACTOR};
+pub use registry::{
+    Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, JOB_RETENTION_MS, LOCAL_ACTOR,
+};
 
 #[cfg(test)]
 mod tests {

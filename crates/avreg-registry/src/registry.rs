@@ -44,6 +44,9 @@ use crate::model::{
 use crate::store::{Insert, Store};
 
 mod accounts;
+mod jobs;
+
+pub use jobs::JOB_RETENTION_MS;
 
 /// Options of a [`Registry`].
 #[derive(Clone, Debug, Default)]

@@ -43,6 +43,8 @@ pub enum Action {
     Export,
     /// Respond to a conflict (for a party the key acts for).
     RespondConflict,
+    /// Read the Prometheus metrics.
+    ReadMetrics,
 }
 
 /// The role table: which roles may perform which actions at all.
@@ -51,15 +53,16 @@ pub fn allowed(role: Role, action: Action) -> bool {
     use Role as R;
     match action {
         A::RegisterRecording => matches!(role, R::Admin | R::Performer | R::Agent | R::Producer),
-        A::ReadRecordings => !matches!(role, R::Platform),
-        A::Lookup => true,
+        A::ReadRecordings => !matches!(role, R::Platform | R::Monitor),
+        A::Lookup => !matches!(role, R::Monitor),
         A::Audit => matches!(role, R::Admin | R::Society),
         A::ManageKeys => matches!(role, R::Admin),
         A::WriteLedger | A::RespondConflict => {
             matches!(role, R::Admin | R::Performer | R::Agent | R::Producer)
         }
-        A::ReadLedger => !matches!(role, R::Platform),
+        A::ReadLedger => !matches!(role, R::Platform | R::Monitor),
         A::Export => matches!(role, R::Admin | R::Society),
+        A::ReadMetrics => matches!(role, R::Admin | R::Monitor),
     }
 }
 
@@ -193,6 +196,21 @@ mod tests {
         assert!(!allowed(Role::Platform, Action::ReadLedger));
         assert!(allowed(Role::Society, Action::Export));
         assert!(!allowed(Role::Producer, Action::Export));
+        assert!(allowed(Role::Monitor, Action::ReadMetrics));
+        assert!(!allowed(Role::Society, Action::ReadMetrics));
+        for action in [
+            Action::RegisterRecording,
+            Action::ReadRecordings,
+            Action::Lookup,
+            Action::Audit,
+            Action::ManageKeys,
+            Action::WriteLedger,
+            Action::ReadLedger,
+            Action::Export,
+            Action::RespondConflict,
+        ] {
+            assert!(!allowed(Role::Monitor, action), "{action:?}");
+        }
     }
 
     #[test]

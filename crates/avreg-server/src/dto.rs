@@ -431,7 +431,7 @@ pub struct HeadDoc {
 /// A key to create.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct NewKeyJson {
-    /// `admin`, `performer`, `agent`, `producer`, `platform` or `society`.
+    /// `admin`, `performer`, `agent`, `producer`, `platform`, `society` or `monitor`.
     pub role: String,
     /// Performer ids (performer and agent keys).
     #[serde(default)]

@@ -1,24 +1,21 @@
 //! Registration jobs: a registration that takes longer than the request is
 //! willing to wait answers 202 with a job id, polled at `GET /v1/jobs/{id}`.
 //!
-//! Jobs live in memory (a restart forgets them; the registrations they made
-//! are in the store). Finished jobs are kept up to a bound, oldest dropped
-//! first.
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+//! Jobs are kept in the registry's store (`Registry::start_job` and its
+//! siblings): a poll after a restart still answers, and a job the restart
+//! cut short answers `failed` with the code `busy` (send it again: a
+//! registration that did finish answers 200 with its recording).
 
 use avreg_registry::accounts::ApiKeyId;
+use avreg_registry::jobs::{JobId, JobOutcome};
+use avreg_registry::Registry;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::dto::RegisterDoc;
-use crate::error::ErrorBody;
+use crate::dto::{RecordingJson, RegisterDoc, API_VERSION};
+use crate::error::{ApiError, Code, ErrorBody, ErrorDetail};
 
-/// Finished jobs kept for polling.
-const KEEP_FINISHED: usize = 10_000;
-
-/// A job's state.
+/// A job's state, as polled.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobState {
@@ -36,53 +33,61 @@ pub enum JobState {
     },
 }
 
-#[derive(Debug)]
-struct Job {
-    owner: ApiKeyId,
-    state: JobState,
+/// What a job that a restart cut short says.
+pub fn interrupted() -> JobOutcome {
+    failed(&ApiError::new(
+        Code::Busy,
+        "the service stopped before this registration finished; send it again \
+         (if it was stored, the answer is 200 with its recording)",
+    ))
 }
 
-/// The job table.
-#[derive(Debug, Default)]
-pub struct Jobs {
-    inner: Mutex<(HashMap<uuid::Uuid, Job>, VecDeque<uuid::Uuid>)>,
+/// The stored outcome of a failed job.
+pub fn failed(e: &ApiError) -> JobOutcome {
+    let body = e.body();
+    JobOutcome::Failed {
+        code: body.error.code.as_str().to_owned(),
+        message: body.error.message,
+        field: body.error.field,
+    }
 }
 
-impl Jobs {
-    /// A new running job owned by `owner`.
-    pub fn start(&self, owner: ApiKeyId) -> uuid::Uuid {
-        let id = uuid::Uuid::now_v7();
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.insert(
-            id,
-            Job {
-                owner,
-                state: JobState::Running,
+/// A job's state, if it exists and `caller` owns it (or is an admin).
+pub fn get(
+    registry: &Registry,
+    id: JobId,
+    caller: ApiKeyId,
+    admin: bool,
+) -> Result<Option<JobState>, ApiError> {
+    let Some(job) = registry.job(id)?.filter(|j| admin || j.owner == caller) else {
+        return Ok(None);
+    };
+    Ok(Some(match job.outcome {
+        JobOutcome::Running => JobState::Running,
+        JobOutcome::Done { recording, new } => match registry.recording(recording)? {
+            Some(r) => JobState::Done {
+                result: RegisterDoc {
+                    version: API_VERSION,
+                    status: if new { "registered" } else { "existing" }.into(),
+                    recording: RecordingJson::from(&r),
+                },
             },
-        );
-        id
-    }
-
-    /// Records the end of a job.
-    pub fn finish(&self, id: uuid::Uuid, state: JobState) {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (jobs, finished) = &mut *g;
-        if let Some(job) = jobs.get_mut(&id) {
-            job.state = state;
-            finished.push_back(id);
-        }
-        while finished.len() > KEEP_FINISHED {
-            if let Some(old) = finished.pop_front() {
-                jobs.remove(&old);
-            }
-        }
-    }
-
-    /// A job's state, if it exists and `caller` owns it (or `admin`).
-    pub fn get(&self, id: uuid::Uuid, caller: ApiKeyId, admin: bool) -> Option<JobState> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.get(&id)
-            .filter(|j| admin || j.owner == caller)
-            .map(|j| j.state.clone())
-    }
+            None => JobState::Failed {
+                result: ApiError::new(Code::Internal, "the job's recording is missing").body(),
+            },
+        },
+        JobOutcome::Failed {
+            code,
+            message,
+            field,
+        } => JobState::Failed {
+            result: ErrorBody {
+                error: ErrorDetail {
+                    code: Code::parse(&code).unwrap_or(Code::Internal),
+                    message,
+                    field,
+                },
+            },
+        },
+    }))
 }

@@ -103,6 +103,9 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// Folder of temporary uploads (the system's by default).
     pub temp_dir: Option<PathBuf>,
+    /// Whether `/metrics` answers without a key (by default it needs a
+    /// `monitor` or `admin` key).
+    pub metrics_public: bool,
     /// The fingerprinter's configuration (the registry's matching audio
     /// configuration: queries and references must agree).
     pub audio: AudioConfig,
@@ -130,6 +133,7 @@ impl Default for ServerOptions {
             rate_burst: 100,
             shutdown_grace: Duration::from_secs(30),
             temp_dir: None,
+            metrics_public: false,
             audio: AudioConfig::default(),
         }
     }
@@ -139,7 +143,6 @@ struct Inner {
     registry: Arc<Registry>,
     options: ServerOptions,
     pool: pool::Pool,
-    jobs: jobs::Jobs,
     metrics: metrics::Metrics,
     limiter: auth::RateLimiter,
     openapi: OnceLock<String>,
@@ -168,7 +171,6 @@ impl AppState {
                 options.retry_after_s,
             ),
             limiter: auth::RateLimiter::new(options.rate_per_s, options.rate_burst),
-            jobs: jobs::Jobs::default(),
             metrics: metrics::Metrics::default(),
             openapi: OnceLock::new(),
             registry,
@@ -192,10 +194,6 @@ impl AppState {
 
     pub(crate) fn pool(&self) -> &pool::Pool {
         &self.0.pool
-    }
-
-    pub(crate) fn jobs(&self) -> &jobs::Jobs {
-        &self.0.jobs
     }
 
     pub(crate) fn metrics(&self) -> &metrics::Metrics {
@@ -366,6 +364,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Jobs the previous run left running were cut short by its end.
+    match state
+        .blocking(|r| r.settle_jobs(&jobs::interrupted()))
+        .await
+    {
+        Ok(Ok((0, _))) => {}
+        Ok(Ok((n, _))) => {
+            tracing::warn!(jobs = n, "registration jobs interrupted by the last stop")
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot settle the registration jobs"),
+        Err(e) => tracing::warn!(error = %e.message, "cannot settle the registration jobs"),
+    }
     let app = router(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

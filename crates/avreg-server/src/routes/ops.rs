@@ -1,12 +1,15 @@
 //! Operations: `/health`, `/ready`, `/metrics` and the OpenAPI document.
-//! No key needed.
+//! No key needed, but for `/metrics` (a `monitor` or `admin` key, unless
+//! the configuration makes it public).
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
+use crate::auth::{Action, Caller};
 use crate::dto::StatusDoc;
+use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 
 /// The process answers.
@@ -33,15 +36,28 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<StatusDoc
     (code, Json(StatusDoc { status }))
 }
 
-/// Prometheus metrics (text exposition format 0.0.4).
+/// Prometheus metrics (text exposition format 0.0.4). Needs a `monitor`
+/// or `admin` key unless `[server] metrics_public` is set.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<impl IntoResponse, ApiError> {
+    if !state.options().metrics_public {
+        let (mut parts, _) = request.into_parts();
+        Caller::from_request_parts(&mut parts, &state)
+            .await?
+            .require(Action::ReadMetrics)?;
+    }
     let pool = state.pool();
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(pool.queue_depth(), pool.running()),
-    )
+    ))
 }
 
 /// This document.

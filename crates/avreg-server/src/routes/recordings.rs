@@ -3,6 +3,7 @@
 
 use avreg_fingerprint::video::Role;
 use avreg_fingerprint::ContentHash;
+use avreg_registry::jobs::{JobId, JobOutcome};
 use avreg_registry::{NewRecording, RecordingId, Registration};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -18,7 +19,7 @@ use crate::dto::{
     RegisterFingerprint, API_VERSION,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::JobState;
+use crate::jobs;
 use crate::AppState;
 
 /// The recording a registration body describes: a multipart upload
@@ -145,25 +146,31 @@ pub async fn register(
         Ok(registry.register_as(&actor, recording()?)?)
     };
 
-    let job = state.jobs().start(caller.id());
+    let owner = caller.id();
+    let job = state.blocking(move |r| r.start_job(owner)).await??.id;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st = state.clone();
     tokio::spawn(async move {
         let result = st.pool().run(slot, work).await.and_then(|r| r);
-        let done = match &result {
+        let outcome = match &result {
             Ok(r) => {
                 st.metrics()
                     .registration(if r.is_new() { "registered" } else { "existing" });
-                JobState::Done {
-                    result: register_doc(r),
+                JobOutcome::Done {
+                    recording: r.recording().id,
+                    new: r.is_new(),
                 }
             }
             Err(e) => {
                 st.metrics().registration("failed");
-                JobState::Failed { result: e.body() }
+                jobs::failed(e)
             }
         };
-        st.jobs().finish(job, done);
+        match st.blocking(move |r| r.finish_job(job, outcome)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(%job, error = %e, "cannot record the end of a job"),
+            Err(e) => tracing::error!(%job, error = %e.message, "cannot record the end of a job"),
+        }
         let _ = tx.send(result);
     });
     match tokio::time::timeout(o.sync_wait, rx).await {
@@ -218,10 +225,11 @@ pub async fn job(
     Path(id): Path<String>,
 ) -> Result<Json<JobDoc>, ApiError> {
     let not_found = || ApiError::not_found("no such job");
-    let id: uuid::Uuid = id.parse().map_err(|_| not_found())?;
+    let id: JobId = id.parse().map_err(|_| not_found())?;
+    let (who, admin) = (caller.id(), caller.is_admin());
     let job = state
-        .jobs()
-        .get(id, caller.id(), caller.is_admin())
+        .blocking(move |r| jobs::get(r, id, who, admin))
+        .await??
         .ok_or_else(not_found)?;
     Ok(Json(JobDoc {
         version: API_VERSION,

@@ -15,11 +15,13 @@
 //! | `manifest`   | segment id (u64 BE)    | versioned segment entry             |
 //! | `meta`       | name                   | format version, counters            |
 //! | `audit`      | sequence number (u64 BE) | audit event (JSON)                |
+//! | `jobs`       | job id (16 B)          | versioned job record (JSON)         |
 //!
 //! The ledger of domain entities adds `revisions`, `links`, `idents` and
 //! `media` (see [`ledger`]).
 
 pub(crate) mod accounts;
+mod jobs;
 mod ledger;
 pub(crate) mod postings;
 

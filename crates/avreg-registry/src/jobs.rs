@@ -1,0 +1,121 @@
+//! Registration jobs: a registration that outlasts its request is polled by
+//! job id. Job records are kept in the store, so a poll after a restart
+//! still answers; a job the restart cut short is marked interrupted.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::ApiKeyId;
+use crate::model::RecordingId;
+
+/// Version of the stored [`JobRecord`].
+pub const JOB_RECORD_VERSION: u16 = 1;
+
+/// A job's id (a UUIDv7: ids sort by start time).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(uuid::Uuid);
+
+impl JobId {
+    /// A fresh id for the current time.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// The id's 16 big-endian bytes (its stored key).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id from its stored key.
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(b))
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JobId({})", self.0)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self)
+    }
+}
+
+/// Where a job is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum JobOutcome {
+    /// Waiting for, or being fingerprinted by, a worker.
+    Running,
+    /// Registered: `new` is false when the same content was registered
+    /// before (the recording is the earlier one).
+    Done {
+        /// The recording.
+        recording: RecordingId,
+        /// Whether this job registered it.
+        new: bool,
+    },
+    /// Failed, with the error the request would have answered (the
+    /// service's stable code, a message, the field at fault).
+    Failed {
+        /// Stable error code.
+        code: String,
+        /// For people.
+        message: String,
+        /// The request field at fault.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+    },
+}
+
+/// A stored job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// [`JOB_RECORD_VERSION`].
+    pub version: u16,
+    /// The job.
+    pub id: JobId,
+    /// The key that started it (only it, or an admin, may read it).
+    pub owner: ApiKeyId,
+    /// When it started, ms since the epoch.
+    pub started_at_ms: u64,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<u64>,
+    /// Its state.
+    pub outcome: JobOutcome,
+}
+
+impl JobRecord {
+    /// A running job started now by `owner`.
+    pub fn start(owner: ApiKeyId, now_ms: u64) -> Self {
+        Self {
+            version: JOB_RECORD_VERSION,
+            id: JobId::new(),
+            owner,
+            started_at_ms: now_ms,
+            finished_at_ms: None,
+            outcome: JobOutcome::Running,
+        }
+    }
+}
