@@ -18,7 +18,9 @@
 //! `cargo bench --bench lookup_load` (needs `wrk`, from Debian, on the
 //! PATH). `AVREG_LOAD_AUDIO_HOURS` / `AVREG_LOAD_VIDEO_HOURS` /
 //! `AVREG_LOAD_SECONDS` change the sizes and the run length (0: only the
-//! in-process latency of the search, printed before the HTTP runs).
+//! in-process latency of the search, printed before the HTTP runs);
+//! `AVREG_LOAD_WARMUP` runs that many seconds of lookups first, not
+//! counted.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -466,6 +468,22 @@ fn main() {
     let rss_idle = peak_rss_mb(pid).unwrap_or(0.0);
 
     let mut out = std::io::stdout().lock();
+    // AVREG_LOAD_WARMUP=S: S seconds of lookups at 8 clients first, not
+    // counted (the fresh process maps the index's pages in as it goes).
+    let warmup = env_f64("AVREG_LOAD_WARMUP", 0.0) as u64;
+    if warmup > 0 {
+        Command::new("wrk")
+            .args(["-t", "2", "-c", "8", "-d", &format!("{warmup}s"), "-s"])
+            .arg(&script)
+            .arg(&url)
+            .output()
+            .expect("wrk");
+        writeln!(
+            out,
+            "(after {warmup} s of lookups at 8 clients, not counted)\n"
+        )
+        .ok();
+    }
     writeln!(out, "fingerprint lookups (10 s, JSON):\n").ok();
     drive(&mut out, &script, &url, seconds);
     match &upload_script {

@@ -90,6 +90,12 @@ pub struct MatchConfig {
     /// a fraction of the cost, and the search ends. Otherwise the full
     /// search runs as without it, reusing the postings already read.
     pub quick_pass: bool,
+    /// At the grid's other speeds than the first, a quick pass (as above)
+    /// screens first, and the full pass runs only where some recording
+    /// reaches this many aligned hashes in it: an unregistered clip, which
+    /// tries the whole grid, then costs a fraction of the full passes.
+    /// 0 = every speed gets its full pass.
+    pub screen_aligned: u32,
 }
 
 impl Default for MatchConfig {
@@ -108,8 +114,9 @@ impl Default for MatchConfig {
             refine_candidates: 3,
             max_postings_per_key: 1_000,
             prefilter_aligned: 5,
-            prefilter_min_votes: 1 << 16,
+            prefilter_min_votes: 1 << 13,
             quick_pass: true,
+            screen_aligned: 4,
         }
     }
 }
@@ -233,9 +240,33 @@ fn run(
         }
         best.clear();
     }
-    for &speed in &config.speeds {
+    let mut screened: Vec<Candidate> = Vec::new();
+    for (k, &speed) in config.speeds.iter().enumerate() {
+        // The grid alternates sides of 1.0: a speed out of the settled
+        // range may be followed by one in it.
         if settled.is_some_and(|(_, at)| (speed - at).abs() > config.settle_range) {
-            break;
+            continue;
+        }
+        if k > 0 && config.screen_aligned > 0 {
+            screened.clear();
+            let pass = Pass {
+                speed,
+                quick: true,
+                only: None,
+            };
+            let hint = vote(
+                query,
+                &mut cache,
+                config,
+                pass,
+                &mut hashes,
+                &mut votes,
+                &mut screened,
+                &mut sketch,
+            );
+            if hint < config.screen_aligned {
+                continue;
+            }
         }
         let pass = Pass {
             speed,
@@ -819,6 +850,83 @@ mod tests {
                 "query {q}: {ka} keys read, {kb} without the quick pass"
             );
         }
+    }
+
+    /// Random peaks over the whole band (few chance collisions).
+    fn wideband_fp(rng: &mut Rng, ms: u32) -> AudioFingerprint {
+        let mut peaks = Vec::new();
+        let mut t = 0;
+        while t < ms {
+            peaks.push(Peak {
+                time_ms: t,
+                freq: (32 + rng.below(220) * 16) as u16,
+                level: if rng.below(3) == 0 { 1 } else { 2 },
+            });
+            t += 8 * (1 + rng.below(4) as u32);
+        }
+        AudioFingerprint::from_parts(u64::from(ms), peaks)
+    }
+
+    /// `fp` played `speed` times faster (pitch shifted with it).
+    fn sped_up(fp: &AudioFingerprint, speed: f64) -> AudioFingerprint {
+        let peaks = fp
+            .peaks()
+            .iter()
+            .map(|p| Peak {
+                time_ms: (f64::from(p.time_ms) / speed).round() as u32,
+                freq: (f64::from(p.freq) * speed).round() as u16,
+                ..*p
+            })
+            .collect();
+        AudioFingerprint::from_parts((fp.duration_ms() as f64 / speed) as u64, peaks)
+    }
+
+    #[test]
+    fn screening_finds_sped_up_clips_and_spares_unregistered_ones() {
+        let mut rng = Rng(0x5c4ee);
+        let cfg = AudioConfig::default();
+        let mut index = MemoryIndex::default();
+        let docs: Vec<AudioFingerprint> = (0..60).map(|_| wideband_fp(&mut rng, 60_000)).collect();
+        for (i, d) in docs.iter().enumerate() {
+            index.add(DocId(i as u32), &d.reference_only(), &cfg);
+        }
+        let screened = MatchConfig::default();
+        let full = MatchConfig {
+            screen_aligned: 0,
+            ..MatchConfig::default()
+        };
+        let (mut keys_screened, mut keys_full) = (0, 0);
+        for q in 0..12u32 {
+            let doc = rng.below(docs.len() as u64) as usize;
+            let start = rng.below(50_000) as u32;
+            let speed = [0.97, 1.03, 1.045, 0.955][q as usize % 4];
+            let query = sped_up(&excerpt(&docs[doc], start, 5_000), speed);
+            let a = search(&query, &index, &screened);
+            let b = search(&query, &index, &full);
+            assert_eq!(
+                a.first().map(|m| m.doc),
+                Some(DocId(doc as u32)),
+                "query {q}"
+            );
+            assert_eq!(a.first().map(|m| m.doc), b.first().map(|m| m.doc));
+            // Within a step of the grid (a strong match ends the search).
+            assert!(
+                (f64::from(a[0].speed) - speed).abs() < 0.0051,
+                "query {q}: {:?}",
+                a[0]
+            );
+            // A clip of nothing registered tries the whole grid.
+            let unregistered = wideband_fp(&mut rng, 5_000);
+            let (a_src, b_src) = (Counting(&index, 0.into()), Counting(&index, 0.into()));
+            assert!(search(&unregistered, &a_src, &screened).is_empty());
+            assert!(search(&unregistered, &b_src, &full).is_empty());
+            keys_screened += a_src.1.get();
+            keys_full += b_src.1.get();
+        }
+        assert!(
+            keys_screened * 3 < keys_full,
+            "{keys_screened} keys read with screening, {keys_full} without"
+        );
     }
 
     #[test]
