@@ -722,17 +722,36 @@ mod tests {
     /// Random peaks in a narrow band, so that keys collide across
     /// recordings as they do in a large index of real sound.
     fn random_fp(rng: &mut Rng, ms: u32) -> AudioFingerprint {
+        random_peaks(rng, ms, 16, 40)
+    }
+
+    /// Random peaks over the whole band (few chance collisions).
+    fn wideband_fp(rng: &mut Rng, ms: u32) -> AudioFingerprint {
+        random_peaks(rng, ms, 32, 220)
+    }
+
+    /// Random peaks every 8–32 ms in `bins` bins from `lowest` (1/16 bin).
+    fn random_peaks(rng: &mut Rng, ms: u32, lowest: u64, bins: u64) -> AudioFingerprint {
         let mut peaks = Vec::new();
         let mut t = 0;
         while t < ms {
             peaks.push(Peak {
                 time_ms: t,
-                freq: (16 + rng.below(40) * 16) as u16,
+                freq: (lowest + rng.below(bins) * 16) as u16,
                 level: if rng.below(3) == 0 { 1 } else { 2 },
             });
             t += 8 * (1 + rng.below(4) as u32);
         }
         AudioFingerprint::from_parts(u64::from(ms), peaks)
+    }
+
+    /// An index of `docs` as references, doc ids in order.
+    fn index_of(docs: &[AudioFingerprint], cfg: &AudioConfig) -> MemoryIndex {
+        let mut index = MemoryIndex::default();
+        for (i, d) in docs.iter().enumerate() {
+            index.add(DocId(i as u32), &d.reference_only(), cfg);
+        }
+        index
     }
 
     fn excerpt(fp: &AudioFingerprint, start: u32, len: u32) -> AudioFingerprint {
@@ -752,11 +771,8 @@ mod tests {
     fn the_vote_sketch_keeps_every_alignment_above_its_floor() {
         let mut rng = Rng(0x5ca1ab1e);
         let cfg = AudioConfig::default();
-        let mut index = MemoryIndex::default();
         let docs: Vec<AudioFingerprint> = (0..120).map(|_| random_fp(&mut rng, 60_000)).collect();
-        for (i, d) in docs.iter().enumerate() {
-            index.add(DocId(i as u32), &d.reference_only(), &cfg);
-        }
+        let index = index_of(&docs, &cfg);
         let exact = MatchConfig {
             prefilter_aligned: 0,
             speeds: speed_grid(0.01, 0.005),
@@ -807,11 +823,8 @@ mod tests {
     fn the_quick_pass_finds_what_the_full_search_finds() {
         let mut rng = Rng(0x9e1f);
         let cfg = AudioConfig::default();
-        let mut index = MemoryIndex::default();
         let docs: Vec<AudioFingerprint> = (0..40).map(|_| random_fp(&mut rng, 60_000)).collect();
-        for (i, d) in docs.iter().enumerate() {
-            index.add(DocId(i as u32), &d.reference_only(), &cfg);
-        }
+        let index = index_of(&docs, &cfg);
         let quick = MatchConfig::default();
         let full = MatchConfig {
             quick_pass: false,
@@ -852,21 +865,6 @@ mod tests {
         }
     }
 
-    /// Random peaks over the whole band (few chance collisions).
-    fn wideband_fp(rng: &mut Rng, ms: u32) -> AudioFingerprint {
-        let mut peaks = Vec::new();
-        let mut t = 0;
-        while t < ms {
-            peaks.push(Peak {
-                time_ms: t,
-                freq: (32 + rng.below(220) * 16) as u16,
-                level: if rng.below(3) == 0 { 1 } else { 2 },
-            });
-            t += 8 * (1 + rng.below(4) as u32);
-        }
-        AudioFingerprint::from_parts(u64::from(ms), peaks)
-    }
-
     /// `fp` played `speed` times faster (pitch shifted with it).
     fn sped_up(fp: &AudioFingerprint, speed: f64) -> AudioFingerprint {
         let peaks = fp
@@ -885,11 +883,8 @@ mod tests {
     fn screening_finds_sped_up_clips_and_spares_unregistered_ones() {
         let mut rng = Rng(0x5c4ee);
         let cfg = AudioConfig::default();
-        let mut index = MemoryIndex::default();
         let docs: Vec<AudioFingerprint> = (0..60).map(|_| wideband_fp(&mut rng, 60_000)).collect();
-        for (i, d) in docs.iter().enumerate() {
-            index.add(DocId(i as u32), &d.reference_only(), &cfg);
-        }
+        let index = index_of(&docs, &cfg);
         let screened = MatchConfig::default();
         let full = MatchConfig {
             screen_aligned: 0,
