@@ -160,16 +160,7 @@ fn decode(path: &Path, opts: &VideoDecodeOptions, sink: &mut dyn FrameSink) -> R
 
     let mut out = Deliver {
         sink,
-        info: VideoInfo {
-            container,
-            codec: codec_name,
-            width: w as u32,
-            height: h as u32,
-            decoded_frames: 0,
-            read_frames: 0,
-            skipped_packets: 0,
-            duration_ms: 0,
-        },
+        info: VideoInfo::start(&container, &codec_name, w as u32, h as u32),
         time_base,
         origin: None,
         nominal_frame_ms,

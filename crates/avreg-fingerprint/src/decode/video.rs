@@ -123,6 +123,22 @@ pub struct VideoInfo {
     pub duration_ms: u64,
 }
 
+impl VideoInfo {
+    /// A stream about to be read: nothing counted yet.
+    pub(crate) fn start(container: &str, codec: &str, width: u32, height: u32) -> Self {
+        Self {
+            container: container.into(),
+            codec: codec.into(),
+            width,
+            height,
+            decoded_frames: 0,
+            read_frames: 0,
+            skipped_packets: 0,
+            duration_ms: 0,
+        }
+    }
+}
+
 /// Decodes the video at `path` (an MP4/MOV/M4V file, a picture, a folder of
 /// pictures, or with the `ffmpeg` feature any file FFmpeg reads) into
 /// `sink`.
@@ -152,14 +168,9 @@ pub fn decode_video_file(
         let frame = LumaFrame::new(&luma, w, h, w)?;
         sink.frame(&frame, 0);
         return Ok(VideoInfo {
-            container: "image".into(),
-            codec: codec.into(),
-            width: w as u32,
-            height: h as u32,
             decoded_frames: 1,
             read_frames: 1,
-            skipped_packets: 0,
-            duration_ms: 0,
+            ..VideoInfo::start("image", codec, w as u32, h as u32)
         });
     }
     if is_mp4_head(head) {
@@ -346,16 +357,7 @@ fn decode_folder(
     } else {
         25.0
     };
-    let mut info = VideoInfo {
-        container: "folder".into(),
-        codec: "image".into(),
-        width: 0,
-        height: 0,
-        decoded_frames: 0,
-        read_frames: 0,
-        skipped_packets: 0,
-        duration_ms: 0,
-    };
+    let mut info = VideoInfo::start("folder", "image", 0, 0);
     for (i, f) in files.iter().enumerate() {
         let t = (i as f64 * 1000.0 / fps).round() as u64;
         if let Some(max) = opts.max_duration_ms {
@@ -480,16 +482,7 @@ fn decode_mp4(
 
     let mut decoder = guarded("starting the H.264 decoder", Decoder::new)?
         .map_err(|e| Error::Corrupt(format!("H.264 decoder: {e}")))?;
-    let mut info = VideoInfo {
-        container: "mp4".into(),
-        codec: "h264".into(),
-        width: w as u32,
-        height: h as u32,
-        decoded_frames: 0,
-        read_frames: 0,
-        skipped_packets: 0,
-        duration_ms: 0,
-    };
+    let mut info = VideoInfo::start("mp4", "h264", w as u32, h as u32);
     let mut pending: BinaryHeap<Reverse<i64>> = BinaryHeap::new();
     let mut annexb = Vec::new();
     let mut errors_in_row = 0u64;
