@@ -45,8 +45,13 @@ pub fn interrupted() -> JobOutcome {
 /// The stored outcome of a failed job.
 pub fn failed(e: &ApiError) -> JobOutcome {
     let body = e.body();
+    // The code as error bodies write it.
+    let code = serde_json::to_value(body.error.code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     JobOutcome::Failed {
-        code: body.error.code.as_str().to_owned(),
+        code,
         message: body.error.message,
         field: body.error.field,
     }
@@ -83,7 +88,7 @@ pub fn get(
         } => JobState::Failed {
             result: ErrorBody {
                 error: ErrorDetail {
-                    code: Code::parse(&code).unwrap_or(Code::Internal),
+                    code: serde_json::from_value(code.into()).unwrap_or(Code::Internal),
                     message,
                     field,
                 },
