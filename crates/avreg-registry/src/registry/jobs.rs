@@ -6,7 +6,7 @@ use crate::accounts::ApiKeyId;
 use crate::error::Result;
 use crate::jobs::{JobId, JobOutcome, JobRecord};
 
-/// Finished jobs are kept this long (then forgotten at a start).
+/// Finished jobs are kept this long.
 pub const JOB_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
 
 impl Registry {
@@ -17,13 +17,17 @@ impl Registry {
         Ok(job)
     }
 
-    /// Records the end of a job. An unknown id is ignored.
+    /// Records the end of a job (an unknown id is ignored), and forgets
+    /// jobs that ended more than [`JOB_RETENTION_MS`] ago.
     pub fn finish_job(&self, id: JobId, outcome: JobOutcome) -> Result<()> {
+        let now = now_ms();
         if let Some(mut job) = self.store.job(id)? {
             job.outcome = outcome;
-            job.finished_at_ms = Some(now_ms());
+            job.finished_at_ms = Some(now);
             self.store.put_job(&job)?;
         }
+        self.store
+            .forget_jobs(now.saturating_sub(JOB_RETENTION_MS))?;
         Ok(())
     }
 
@@ -38,8 +42,11 @@ impl Registry {
     /// forgotten).
     pub fn settle_jobs(&self, interrupted: &JobOutcome) -> Result<(usize, usize)> {
         let now = now_ms();
-        self.store
-            .settle_jobs(interrupted, now, now.saturating_sub(JOB_RETENTION_MS))
+        let stopped = self.store.interrupt_running_jobs(interrupted, now)?;
+        let forgotten = self
+            .store
+            .forget_jobs(now.saturating_sub(JOB_RETENTION_MS))?;
+        Ok((stopped, forgotten))
     }
 }
 
@@ -84,11 +91,8 @@ mod tests {
         assert_eq!(reg.settle_jobs(&interrupted).expect("settle"), (0, 0));
         assert!(reg.job(JobId::new()).expect("read").is_none());
         // Finished jobs past the retention are forgotten.
-        let forgotten = reg
-            .store
-            .settle_jobs(&interrupted, now_ms(), u64::MAX)
-            .expect("settle");
-        assert_eq!(forgotten, (0, 2));
+        let forgotten = reg.store.forget_jobs(u64::MAX).expect("forget");
+        assert_eq!(forgotten, 2);
         assert!(reg.job(ended).expect("read").is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! Registration jobs in the sled tree `jobs`: job id (16 B, time-ordered) →
 //! versioned [`JobRecord`] JSON. Job writes are not audited (the
 //! registration they make is) and not flushed at once: a job a crash
-//! leaves `running` is marked interrupted at the next start.
+//! leaves `running` is marked interrupted at the next start. Ended jobs
+//! are deleted after the registry's retention.
 
 use super::{db_err, SledStore};
 use crate::error::{Error, Result};
@@ -50,34 +51,44 @@ impl SledStore {
             .transpose()
     }
 
-    /// Marks every running job as `interrupted`, and deletes finished jobs
-    /// that ended before `forget_before_ms`. Returns (interrupted,
-    /// forgotten).
-    pub(crate) fn settle_jobs(
+    /// Marks every running job as `interrupted` (ended `now_ms`). Returns
+    /// how many were.
+    pub(crate) fn interrupt_running_jobs(
         &self,
         interrupted: &JobOutcome,
         now_ms: u64,
-        forget_before_ms: u64,
-    ) -> Result<(usize, usize)> {
-        let tree = self.jobs()?;
-        let (mut stopped, mut forgotten) = (0, 0);
-        for item in tree.iter() {
-            let (k, v) = item.map_err(db_err)?;
+    ) -> Result<usize> {
+        let mut stopped = 0;
+        for item in self.jobs()?.iter() {
+            let (_, v) = item.map_err(db_err)?;
             let mut job = decode(&v)?;
-            match job.finished_at_ms {
-                None => {
-                    job.outcome = interrupted.clone();
-                    job.finished_at_ms = Some(now_ms);
-                    self.put_job(&job)?;
-                    stopped += 1;
-                }
-                Some(at) if at < forget_before_ms => {
-                    tree.remove(k).map_err(db_err)?;
-                    forgotten += 1;
-                }
-                Some(_) => {}
+            if job.finished_at_ms.is_none() {
+                job.outcome = interrupted.clone();
+                job.finished_at_ms = Some(now_ms);
+                self.put_job(&job)?;
+                stopped += 1;
             }
         }
-        Ok((stopped, forgotten))
+        Ok(stopped)
+    }
+
+    /// Deletes the jobs started and ended before `before_ms`. Keys are in
+    /// start order, so only the jobs started before it are read. Returns
+    /// how many were deleted.
+    pub(crate) fn forget_jobs(&self, before_ms: u64) -> Result<usize> {
+        let tree = self.jobs()?;
+        let mut forgotten = 0;
+        for item in tree.iter() {
+            let (k, v) = item.map_err(db_err)?;
+            let job = decode(&v)?;
+            if job.started_at_ms >= before_ms {
+                break;
+            }
+            if job.finished_at_ms.is_some_and(|at| at < before_ms) {
+                tree.remove(k).map_err(db_err)?;
+                forgotten += 1;
+            }
+        }
+        Ok(forgotten)
     }
 }
