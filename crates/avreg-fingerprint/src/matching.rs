@@ -211,32 +211,21 @@ fn run(
     config: &MatchConfig,
     floor: u32,
 ) -> Vec<Match> {
+    let mut s = Searcher {
+        query,
+        config,
+        cache: PostingCache::new(source, config.max_postings_per_key),
+        hashes: Vec::new(),
+        votes: Vec::new(),
+        sketch: VoteSketch::default(),
+    };
     let mut best: Vec<Candidate> = Vec::new();
-    let mut hashes: Vec<PairHash> = Vec::new();
-    let mut votes: Vec<(u64, u32)> = Vec::new();
-    let mut cache = PostingCache::new(source, config.max_postings_per_key);
-    let mut sketch = VoteSketch::default();
     // Speed of the strongest candidate so far that reached
     // `settle_aligned`.
     let mut settled: Option<(u32, f32)> = None;
     if config.quick_pass {
-        let pass = Pass {
-            speed: 1.0,
-            quick: true,
-            only: None,
-        };
-        let strongest = vote(
-            query,
-            &mut cache,
-            config,
-            pass,
-            &mut hashes,
-            &mut votes,
-            &mut best,
-            &mut sketch,
-        );
-        if strongest >= config.strong_aligned {
-            return finish(query, &mut cache, config, best, floor, &mut hashes);
+        if s.pass(1.0, true, None, &mut best) >= config.strong_aligned {
+            return s.finish(best, floor);
         }
         best.clear();
     }
@@ -249,40 +238,11 @@ fn run(
         }
         if k > 0 && config.screen_aligned > 0 {
             screened.clear();
-            let pass = Pass {
-                speed,
-                quick: true,
-                only: None,
-            };
-            let hint = vote(
-                query,
-                &mut cache,
-                config,
-                pass,
-                &mut hashes,
-                &mut votes,
-                &mut screened,
-                &mut sketch,
-            );
-            if hint < config.screen_aligned {
+            if s.pass(speed, true, None, &mut screened) < config.screen_aligned {
                 continue;
             }
         }
-        let pass = Pass {
-            speed,
-            quick: false,
-            only: None,
-        };
-        let strongest = vote(
-            query,
-            &mut cache,
-            config,
-            pass,
-            &mut hashes,
-            &mut votes,
-            &mut best,
-            &mut sketch,
-        );
+        let strongest = s.pass(speed, false, None, &mut best);
         // Keep the candidate list short.
         if best.len() > MAX_CANDIDATES {
             best.sort_by_key(|c| std::cmp::Reverse(c.aligned));
@@ -313,39 +273,57 @@ fn run(
             continue;
         }
         for &d in &config.refine_offsets {
-            let pass = Pass {
-                speed: c.speed + d,
-                quick: false,
-                only: Some(c.doc),
-            };
-            vote(
-                query,
-                &mut cache,
-                config,
-                pass,
-                &mut hashes,
-                &mut votes,
-                &mut best,
-                &mut sketch,
-            );
+            s.pass(c.speed + d, false, Some(c.doc), &mut best);
         }
     }
-    finish(query, &mut cache, config, best, floor, &mut hashes)
+    s.finish(best, floor)
 }
 
-/// The best candidates of at least `floor` aligned hashes, described.
-fn finish<S: PostingSource>(
-    query: &AudioFingerprint,
-    cache: &mut PostingCache<'_, S>,
-    config: &MatchConfig,
-    mut best: Vec<Candidate>,
-    floor: u32,
-    hashes: &mut Vec<PairHash>,
-) -> Vec<Match> {
-    best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
-    best.retain(|c| c.aligned >= floor);
-    best.truncate(config.max_results);
-    describe(query, cache, config, &best, hashes)
+/// One search's query, configuration, postings read so far and scratch
+/// buffers.
+struct Searcher<'a, S> {
+    query: &'a AudioFingerprint,
+    config: &'a MatchConfig,
+    cache: PostingCache<'a, S>,
+    hashes: Vec<PairHash>,
+    votes: Vec<(u64, u32)>,
+    sketch: VoteSketch,
+}
+
+impl<S: PostingSource> Searcher<'_, S> {
+    /// One voting pass (see [`vote`]) into `best`: the strongest alignment.
+    fn pass(
+        &mut self,
+        speed: f32,
+        quick: bool,
+        only: Option<DocId>,
+        best: &mut Vec<Candidate>,
+    ) -> u32 {
+        vote(
+            self.query,
+            &mut self.cache,
+            self.config,
+            Pass { speed, quick, only },
+            &mut self.hashes,
+            &mut self.votes,
+            best,
+            &mut self.sketch,
+        )
+    }
+
+    /// The best candidates of at least `floor` aligned hashes, described.
+    fn finish(mut self, mut best: Vec<Candidate>, floor: u32) -> Vec<Match> {
+        best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+        best.retain(|c| c.aligned >= floor);
+        best.truncate(self.config.max_results);
+        describe(
+            self.query,
+            &mut self.cache,
+            self.config,
+            &best,
+            &mut self.hashes,
+        )
+    }
 }
 
 /// Votes at one speed (for one doc only, if given) and raises the per-doc
