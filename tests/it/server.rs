@@ -991,6 +991,36 @@ fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audit
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["next_after"], ADA_CREDIT);
+    // Lists filtered by what the entities refer to.
+    let count = |path: &str| {
+        let (status, v) = server.get(Some(&society), path);
+        assert_eq!(status, 200, "{path}: {v}");
+        v["items"].as_array().map(Vec::len).expect("items")
+    };
+    assert_eq!(count(&format!("/v1/credits?fixation={FILM}")), 2);
+    assert_eq!(count(&format!("/v1/credits?performer={BO}")), 1);
+    assert_eq!(count(&format!("/v1/holdings?performer={ADA}")), 1);
+    assert_eq!(count(&format!("/v1/holdings?organisation={STUDIO}")), 1);
+    assert_eq!(
+        count(&format!("/v1/credits?fixation={FILM}&after={ADA_CREDIT}")),
+        1
+    );
+    assert_eq!(count(&format!("/v1/credits?fixation={}", uuid_like(99))), 0);
+    let (status, v) = server.get(Some(&society), "/v1/credits?fixation=nope");
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("fixation")),
+        "{v}"
+    );
+    let (status, v) = server.get(
+        Some(&society),
+        &format!("/v1/credits?fixation={FILM}&performer={ADA}"),
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("performer")),
+        "{v}"
+    );
 
     // The producer uploads the media.
     let (path, pcm) = song(&server.avreg, "film.wav", 5, 30.0);

@@ -374,6 +374,32 @@ impl<'a> View<'a> {
         Ok(out)
     }
 
+    /// Live entities of `kind` that refer to `parent` (the credits of a
+    /// fixation or of a performer, the holdings of a holder, the mandates a
+    /// society holds, …), in id order, after `after`, at most `limit`.
+    pub fn list_referring(
+        &self,
+        kind: EntityKind,
+        parent: &EntityRef,
+        after: Option<&EntityRef>,
+        limit: usize,
+    ) -> Result<Vec<Entity>> {
+        let mut out = Vec::new();
+        for r in self.children(parent, kind)? {
+            if out.len() == limit {
+                break;
+            }
+            if after.is_some_and(|a| r <= *a) {
+                continue;
+            }
+            // A link outlives an amend that changed the reference.
+            if let Some(e) = self.live(&r)?.filter(|e| e.parents().contains(parent)) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
     /// The entity an identifier (ISAN, EIDR, ISRC or ISNI, in any accepted
     /// spelling) names, if it still carries it.
     pub fn by_identifier(&self, text: &str) -> Result<Option<Entity>> {

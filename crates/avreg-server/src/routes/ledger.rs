@@ -1,6 +1,7 @@
 //! The ledger over HTTP: performers, organisations, fixations, credits,
 //! moral rights, holdings, agreements and mandates (create, read with
-//! `?as_of=MS`, amend, withdraw, list with `?after=ID&limit=`), the batch
+//! `?as_of=MS`, amend, withdraw, list with `?after=ID&limit=` and one of
+//! `?fixation=`, `?performer=`, `?organisation=`), the batch
 //! `POST /v1/ledger`, and `POST /v1/fixations/{id}/media`. Every write goes
 //! through `Registry::apply` as the calling key, after [`authorise`]
 //! checked each change, and answers the write's `Applied`.
@@ -106,7 +107,7 @@ pub struct AsOf {
     pub as_of: Option<u64>,
 }
 
-/// Paging of an entity list.
+/// Paging and filtering of an entity list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct After {
@@ -116,6 +117,12 @@ pub struct After {
     pub limit: Option<u64>,
     /// Read the state at this time, ms since the epoch (default now).
     pub as_of: Option<u64>,
+    /// Only the entities referring to this fixation.
+    pub fixation: Option<String>,
+    /// Only the entities referring to this performer.
+    pub performer: Option<String>,
+    /// Only the entities referring to this organisation.
+    pub organisation: Option<String>,
 }
 
 /// Deserialises an entity of `kind` from its JSON, naming the failing
@@ -356,12 +363,36 @@ async fn list(
         ),
         None => None,
     };
+    let filters = [
+        ("fixation", EntityKind::Fixation, &q.fixation),
+        ("performer", EntityKind::Performer, &q.performer),
+        ("organisation", EntityKind::Organisation, &q.organisation),
+    ];
+    let mut parent = None;
+    for (field, parent_kind, id) in filters {
+        let Some(id) = id else { continue };
+        if parent.is_some() {
+            return Err(
+                ApiError::invalid("filter by one of fixation, performer, organisation")
+                    .field(field),
+            );
+        }
+        parent = Some(parse_ref(parent_kind, id).map_err(|_| {
+            ApiError::invalid(format!("{field} is a {} id", parent_kind.name())).field(field)
+        })?);
+    }
     let limit = q.limit.unwrap_or(100).clamp(1, state.options().max_page) as usize;
     let as_of = q.as_of;
     let items = state
-        .blocking(move |reg| match as_of {
-            Some(ms) => reg.view_as_of(ms)?.list(kind, after.as_ref(), limit),
-            None => reg.view().list(kind, after.as_ref(), limit),
+        .blocking(move |reg| {
+            let view = match as_of {
+                Some(ms) => reg.view_as_of(ms)?,
+                None => reg.view(),
+            };
+            match &parent {
+                Some(p) => view.list_referring(kind, p, after.as_ref(), limit),
+                None => view.list(kind, after.as_ref(), limit),
+            }
         })
         .await??;
     let next_after = (items.len() == limit)
