@@ -692,11 +692,109 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         (status, v["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
+    // Media registered for a fixation runs as a job too; its result is
+    // the attachment with the conflicts it opened.
+    let org = uuid_like(2);
+    for (path, body) in [
+        (
+            "/v1/organisations",
+            json!({"version": 1, "id": org, "kind": "producer", "name": "Slow Films", "country": "DE"}),
+        ),
+        (
+            "/v1/fixations",
+            json!({"version": 1, "id": uuid_like(3), "kind": "av", "title": "Slow Film",
+                "fixation_date": "2020-01-01", "duration_ms": 10000, "producer": org,
+                "registered_by": {"kind": "organisation", "id": org}}),
+        ),
+    ] {
+        let (status, v) = server.post_json(Some(&server.admin), path, &body);
+        assert_eq!(status, 201, "{path}: {v}");
+    }
+    let (other, film_pcm) = song(&server.avreg, "film.wav", 32, 10.0);
+    let (status, v) = server.upload(
+        Some(&producer),
+        &format!("/v1/fixations/{}/media", uuid_like(3)),
+        &[],
+        ("film.wav", &std::fs::read(&other).expect("read")),
+    );
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (202, Some("running")),
+        "{v}"
+    );
+    let film_job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+    let attached = (0..200)
+        .find_map(|_| {
+            let (_, v) = server.get(Some(&producer), &film_job);
+            if v["status"] == "running" {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            } else {
+                Some(v)
+            }
+        })
+        .expect("the job ends");
+    assert_eq!(attached["status"], "done", "{attached}");
+    assert_eq!(attached["result"]["status"], "registered", "{attached}");
+    assert_eq!(
+        attached["result"]["recording"]["title"], "Slow Film",
+        "{attached}"
+    );
+    assert_eq!(attached["result"]["opened"], json!([]), "{attached}");
+    // The same music re-encoded, as another registrant's fixation's media:
+    // that job's result carries the reference overlap it opened.
+    let rival = uuid_like(4);
+    for (path, body) in [
+        (
+            "/v1/organisations",
+            json!({"version": 1, "id": rival, "kind": "producer", "name": "Copy Films", "country": "DE"}),
+        ),
+        (
+            "/v1/fixations",
+            json!({"version": 1, "id": uuid_like(5), "kind": "av", "title": "Copied Film",
+                "fixation_date": "2021-01-01", "duration_ms": 10000, "producer": rival,
+                "registered_by": {"kind": "organisation", "id": rival}}),
+        ),
+    ] {
+        let (status, v) = server.post_json(Some(&server.admin), path, &body);
+        assert_eq!(status, 201, "{path}: {v}");
+    }
+    let copy = server.avreg.path("copy.wav");
+    write_wav(
+        &copy,
+        22_050,
+        &degrade(&film_pcm, 22_050, 0.0, 10.0, 1.0, -3.0, 30.0),
+    );
+    let (status, v) = server.upload(
+        Some(&server.admin),
+        &format!("/v1/fixations/{}/media", uuid_like(5)),
+        &[],
+        ("copy.wav", &std::fs::read(&copy).expect("read")),
+    );
+    assert_eq!(status, 202, "{v}");
+    let copy_job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
+    let copied = (0..200)
+        .find_map(|_| {
+            let (_, v) = server.get(Some(&server.admin), &copy_job);
+            if v["status"] == "running" {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            } else {
+                Some(v)
+            }
+        })
+        .expect("the job ends");
+    assert_eq!(copied["status"], "done", "{copied}");
+    let opened = copied["result"]["opened"].as_array().expect("opened");
+    assert_eq!(opened.len(), 1, "{copied}");
+    assert_eq!(opened[0]["kind"], "reference_overlap", "{copied}");
+
     // Jobs are kept in the store: a restart does not forget them.
     let server = server.restart(&[("AVREG_SERVER__SYNC_WAIT_MS", "0")]);
     let (status, again) = server.get(Some(&producer), &job);
     assert_eq!(status, 200, "{again}");
     assert_eq!(again, done);
+    assert_eq!(server.get(Some(&producer), &film_job).1, attached);
     // A job that fails says why (a failure quick enough to beat even a
     // zero wait is answered directly).
     let (status, v) = server.upload(

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::ApiKeyId;
+use crate::domain::ids::{ConflictId, FixationId};
 use crate::model::RecordingId;
 
 /// Version of the stored [`JobRecord`].
@@ -74,6 +75,13 @@ pub enum JobOutcome {
         recording: RecordingId,
         /// Whether this job registered it.
         new: bool,
+        /// The fixation it was attached to, for media registered for a
+        /// fixation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fixation: Option<FixationId>,
+        /// The conflicts the registration opened.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        opened: Vec<ConflictId>,
     },
     /// Failed, with the error the request would have answered (the
     /// service's stable code, a message, the field at fault).

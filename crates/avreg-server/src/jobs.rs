@@ -12,8 +12,15 @@ use avreg_registry::Registry;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::dto::{RecordingJson, RegisterDoc, API_VERSION};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::dto::{JobAccepted, RecordingJson, RegisterDoc, API_VERSION};
 use crate::error::{ApiError, Code, ErrorBody, ErrorDetail};
+use crate::pool::Slot;
+use crate::routes::ledger::AttachDoc;
+use crate::AppState;
 
 /// A job's state, as polled.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -23,14 +30,74 @@ pub enum JobState {
     Running,
     /// Done: the registration's answer.
     Done {
-        /// What `POST /v1/recordings` would have answered.
-        result: RegisterDoc,
+        /// What `POST /v1/recordings` or `POST /v1/fixations/{id}/media`
+        /// would have answered.
+        result: JobResult,
     },
     /// Failed: the error `POST /v1/recordings` would have answered.
     Failed {
         /// The error.
         result: ErrorBody,
     },
+}
+
+/// The answer of a finished job: that of the route which started it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum JobResult {
+    /// `POST /v1/recordings`.
+    Registered(RegisterDoc),
+    /// `POST /v1/fixations/{id}/media`.
+    Attached(AttachDoc),
+}
+
+/// Runs `work` in the fingerprinting pool as job `owner`'s: the answer
+/// (`answer` of its result) if it ends within `sync_wait`, else 202 with
+/// the job to poll. `done` says what the job records when it succeeds;
+/// the registration metrics count the outcome.
+pub async fn run<T: Send + 'static>(
+    state: &AppState,
+    owner: ApiKeyId,
+    slot: Slot,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    done: impl FnOnce(&T) -> JobOutcome + Send + 'static,
+    answer: impl FnOnce(T) -> Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    let job = state.blocking(move |r| r.start_job(owner)).await??.id;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let st = state.clone();
+    tokio::spawn(async move {
+        let result = st.pool().run(slot, work).await.and_then(|r| r);
+        let outcome = match &result {
+            Ok(r) => done(r),
+            Err(e) => failed(e),
+        };
+        st.metrics().registration(match &outcome {
+            JobOutcome::Done { new: true, .. } => "registered",
+            JobOutcome::Done { new: false, .. } => "existing",
+            _ => "failed",
+        });
+        match st.blocking(move |r| r.finish_job(job, outcome)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(%job, error = %e, "cannot record the end of a job"),
+            Err(e) => tracing::error!(%job, error = %e.message, "cannot record the end of a job"),
+        }
+        let _ = tx.send(result);
+    });
+    match tokio::time::timeout(state.options().sync_wait, rx).await {
+        Ok(Ok(result)) => answer(result?),
+        Ok(Err(e)) => Err(ApiError::internal(&e)),
+        Err(_) => Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, format!("/v1/jobs/{job}"))],
+            Json(JobAccepted {
+                version: API_VERSION,
+                job_id: job.to_string(),
+                status: "running".into(),
+            }),
+        )
+            .into_response()),
+    }
 }
 
 /// What a job that a restart cut short says.
@@ -69,14 +136,39 @@ pub fn get(
     };
     Ok(Some(match job.outcome {
         JobOutcome::Running => JobState::Running,
-        JobOutcome::Done { recording, new } => match registry.recording(recording)? {
-            Some(r) => JobState::Done {
-                result: RegisterDoc {
-                    version: API_VERSION,
-                    status: if new { "registered" } else { "existing" }.into(),
-                    recording: RecordingJson::from(&r),
-                },
-            },
+        JobOutcome::Done {
+            recording,
+            new,
+            fixation,
+            opened,
+        } => match registry.recording(recording)? {
+            Some(r) => {
+                let status = if new { "registered" } else { "existing" }.into();
+                let recording = RecordingJson::from(&r);
+                let result = match fixation {
+                    None => JobResult::Registered(RegisterDoc {
+                        version: API_VERSION,
+                        status,
+                        recording,
+                    }),
+                    Some(_) => {
+                        // The conflicts as they are now.
+                        let view = registry.view();
+                        let mut conflicts = Vec::new();
+                        for id in opened {
+                            conflicts.extend(view.conflict(id)?);
+                        }
+                        JobResult::Attached(AttachDoc {
+                            version: API_VERSION,
+                            status,
+                            recording,
+                            opened: serde_json::to_value(&conflicts)
+                                .map_err(|e| ApiError::internal(&e))?,
+                        })
+                    }
+                };
+                JobState::Done { result }
+            }
             None => JobState::Failed {
                 result: ApiError::new(Code::Internal, "the job's recording is missing").body(),
             },

@@ -9,7 +9,9 @@
 //! [`authorise`]: crate::ownership::authorise
 
 use avreg_registry::domain::ids::FixationId;
+use avreg_registry::jobs::JobOutcome;
 use avreg_registry::ledger::{Applied, Change, Entity, EntityKind, EntityRef};
+use avreg_registry::Registration;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +23,7 @@ use crate::auth::{Action, Caller};
 use crate::body::{self, Body};
 use crate::dto::{RegisterFingerprint, API_VERSION};
 use crate::error::{ApiError, ErrorBody};
+use crate::jobs;
 use crate::AppState;
 
 /// The answer of a ledger write: the revisions written, the conflicts
@@ -560,7 +563,7 @@ entity_routes!(
 );
 
 /// The answer of a media attachment.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AttachDoc {
     /// 1.
     pub version: u32,
@@ -587,7 +590,7 @@ pub struct AttachDoc {
         (RegisterFingerprint = "application/json"),
     )),
     responses(
-        (status = 201, body = AttachDoc),
+        (status = 201, body = AttachDoc), (status = 202, body = crate::dto::JobAccepted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -638,25 +641,40 @@ pub async fn attach_media(
     let work = move || -> Result<_, ApiError> {
         Ok(registry.attach_media(&actor, fixation, recording()?)?)
     };
-    let (registration, applied) = state.pool().run(slot, work).await??;
-    let status = if registration.is_new() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(AttachDoc {
-            version: API_VERSION,
-            status: if registration.is_new() {
-                "registered"
+    jobs::run(
+        &state,
+        caller.id(),
+        slot,
+        work,
+        move |(registration, applied): &(Registration, Applied)| JobOutcome::Done {
+            recording: registration.recording().id,
+            new: registration.is_new(),
+            fixation: Some(fixation),
+            opened: applied.opened.iter().map(|c| c.id).collect(),
+        },
+        |(registration, applied)| {
+            let status = if registration.is_new() {
+                StatusCode::CREATED
             } else {
-                "existing"
-            }
-            .into(),
-            recording: registration.recording().into(),
-            opened: serde_json::to_value(&applied.opened).map_err(|e| ApiError::internal(&e))?,
-        }),
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(AttachDoc {
+                    version: API_VERSION,
+                    status: if registration.is_new() {
+                        "registered"
+                    } else {
+                        "existing"
+                    }
+                    .into(),
+                    recording: registration.recording().into(),
+                    opened: serde_json::to_value(&applied.opened)
+                        .map_err(|e| ApiError::internal(&e))?,
+                }),
+            )
+                .into_response())
+        },
     )
-        .into_response())
+    .await
 }

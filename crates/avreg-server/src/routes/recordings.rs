@@ -6,7 +6,7 @@ use avreg_fingerprint::ContentHash;
 use avreg_registry::jobs::{JobId, JobOutcome};
 use avreg_registry::{NewRecording, RecordingId, Registration};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -146,55 +146,27 @@ pub async fn register(
         Ok(registry.register_as(&actor, recording()?)?)
     };
 
-    let owner = caller.id();
-    let job = state.blocking(move |r| r.start_job(owner)).await??.id;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let st = state.clone();
-    tokio::spawn(async move {
-        let result = st.pool().run(slot, work).await.and_then(|r| r);
-        let outcome = match &result {
-            Ok(r) => {
-                st.metrics()
-                    .registration(if r.is_new() { "registered" } else { "existing" });
-                JobOutcome::Done {
-                    recording: r.recording().id,
-                    new: r.is_new(),
-                }
-            }
-            Err(e) => {
-                st.metrics().registration("failed");
-                jobs::failed(e)
-            }
-        };
-        match st.blocking(move |r| r.finish_job(job, outcome)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(%job, error = %e, "cannot record the end of a job"),
-            Err(e) => tracing::error!(%job, error = %e.message, "cannot record the end of a job"),
-        }
-        let _ = tx.send(result);
-    });
-    match tokio::time::timeout(o.sync_wait, rx).await {
-        Ok(Ok(Ok(r))) => {
+    jobs::run(
+        &state,
+        caller.id(),
+        slot,
+        work,
+        |r: &Registration| JobOutcome::Done {
+            recording: r.recording().id,
+            new: r.is_new(),
+            fixation: None,
+            opened: Vec::new(),
+        },
+        |r| {
             let status = if r.is_new() {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
             Ok((status, Json(register_doc(&r))).into_response())
-        }
-        Ok(Ok(Err(e))) => Err(e),
-        Ok(Err(e)) => Err(ApiError::internal(&e)),
-        Err(_) => Ok((
-            StatusCode::ACCEPTED,
-            [(header::LOCATION, format!("/v1/jobs/{job}"))],
-            Json(JobAccepted {
-                version: API_VERSION,
-                job_id: job.to_string(),
-                status: "running".into(),
-            }),
-        )
-            .into_response()),
-    }
+        },
+    )
+    .await
 }
 
 fn register_doc(r: &Registration) -> RegisterDoc {
