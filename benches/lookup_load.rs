@@ -263,7 +263,9 @@ fn main() {
                     ms += copy.duration_ms();
                     reg.register(NewRecording {
                         title: format!("copy {v} of {i}"),
-                        content_hash: ContentHash::of(format!("{i}/{v}").as_bytes()),
+                        content: avreg_registry::Content::Computed(ContentHash::of(
+                            format!("{i}/{v}").as_bytes(),
+                        )),
                         fingerprint: copy,
                         source_name: None,
                         video: None,
@@ -280,7 +282,9 @@ fn main() {
             let video = random_video(&mut rng, 1);
             reg.register(NewRecording {
                 title: format!("video {h}"),
-                content_hash: ContentHash::of(format!("video {h}").as_bytes()),
+                content: avreg_registry::Content::Computed(ContentHash::of(
+                    format!("video {h}").as_bytes(),
+                )),
                 fingerprint: AudioFingerprint::from_parts(video.duration_ms, vec![]),
                 source_name: None,
                 video: Some(video),

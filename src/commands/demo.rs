@@ -55,7 +55,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         let r = registry.register(NewRecording {
             title,
-            content_hash: a.content_hash,
+            content: avreg_registry::Content::Computed(a.content_hash),
             fingerprint: a.fingerprint,
             source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
             video: a.video,

@@ -135,7 +135,7 @@ fn import_one(path: &Path, config: &Config, registry: &Registry) -> Done {
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     let new = NewRecording {
         title,
-        content_hash: a.content_hash,
+        content: avreg_registry::Content::Computed(a.content_hash),
         fingerprint: a.fingerprint,
         source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
         video: a.video,

@@ -83,7 +83,9 @@ enum LedgerCommand {
         #[arg(long)]
         note: String,
     },
-    /// Mark an open conflict resolved as the parties agreed.
+    /// Rule on an open conflict as the registry's operator: closes it with
+    /// the ruling recorded (an overclaim whose exclusive shares still
+    /// exceed 100 % stays open).
     Resolve {
         /// The conflict.
         conflict: ConflictId,
@@ -91,6 +93,9 @@ enum LedgerCommand {
         /// distinguish_version or exclude_segment.
         #[arg(long)]
         resolution: String,
+        /// Why (recorded with the ruling).
+        #[arg(long)]
+        note: String,
     },
 }
 
@@ -244,13 +249,14 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         LedgerCommand::Resolve {
             conflict,
             resolution,
+            note,
         } => {
             let resolution: Resolution = serde_json::from_value(serde_json::Value::String(
                 resolution.clone(),
             ))
             .map_err(|_| Failure::input(anyhow::anyhow!("unknown resolution `{resolution}`")))?;
             let registry = open_registry(config)?;
-            let c = registry.resolve_conflict(actor, conflict, resolution)?;
+            let c = registry.rule_on_conflict(actor, conflict, resolution, &note)?;
             print(serde_json::json!({ "conflict": c }))?;
             Ok(Outcome::Success)
         }

@@ -37,7 +37,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     let registry = super::open_registry(config)?;
     let new = NewRecording {
         title: args.title.trim().to_string(),
-        content_hash: a.content_hash,
+        content: avreg_registry::Content::Computed(a.content_hash),
         fingerprint: a.fingerprint,
         source_name: args
             .file

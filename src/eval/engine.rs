@@ -134,7 +134,7 @@ fn ingest_one(
     let content_hash = ContentHash::of_file(&item.path)?;
     let registration = registry.register(NewRecording {
         title: item.rel.clone(),
-        content_hash,
+        content: avreg_registry::Content::Computed(content_hash),
         fingerprint,
         source_name: item
             .path

@@ -345,7 +345,7 @@ pub fn run(
         registry
             .register(NewRecording {
                 title: v.rel.clone(),
-                content_hash: ContentHash::of_file(&v.mp4)?,
+                content: avreg_registry::Content::Computed(ContentHash::of_file(&v.mp4)?),
                 fingerprint: AudioFingerprint::from_parts(fp.duration_ms, Vec::new()),
                 source_name: None,
                 video: Some(fp),
@@ -367,7 +367,7 @@ pub fn run(
     chain_registry
         .register(NewRecording {
             title: CHAIN_TITLE.into(),
-            content_hash: ContentHash::of(b"avreg eval video chain"),
+            content: avreg_registry::Content::Computed(ContentHash::of(b"avreg eval video chain")),
             fingerprint: AudioFingerprint::from_parts(chain.duration_ms, Vec::new()),
             source_name: None,
             video: Some(chain),

@@ -150,14 +150,40 @@ fn a_signed_head_is_checked_later() {
     let held = avreg.path("head.json");
     std::fs::write(&held, head.to_string()).expect("write");
     // More writes; the held head still proves the past.
-    let (code, _) = avreg.json(&[
+    let (_, v) = avreg.json(&["ledger", "conflicts"]);
+    let party = &v["conflicts"][0]["parties"][0];
+    let party = format!(
+        "{}:{}",
+        party["kind"].as_str().expect("kind"),
+        party["id"].as_str().expect("id")
+    );
+    let (code, out) = avreg.json(&[
+        "ledger",
+        "respond",
+        head_conflict(&avreg).as_str(),
+        "--party",
+        &party,
+        "--note",
+        "we hold 80 %",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // Not even the operator's ruling closes an overclaim whose shares
+    // still exceed 100 %.
+    let out = avreg.run(&[
         "ledger",
         "resolve",
         head_conflict(&avreg).as_str(),
         "--resolution",
         "share",
+        "--note",
+        "agreed on the phone",
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("still exceed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = avreg.run(&["audit", "verify", "--signed", s(&held)]);
     assert_eq!(
         out.status.code(),

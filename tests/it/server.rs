@@ -1298,3 +1298,375 @@ fn video_is_registered_and_identified_by_upload_and_by_fingerprint_json() {
     );
     assert_eq!(again["matches"][0]["medium"], "video");
 }
+
+// Trust (issue 12): each attack below, tried against the real service,
+// gave a false answer before the fix.
+
+const RIVAL: &str = "0190a000-0000-7000-8000-000000000011";
+
+impl Server {
+    /// The parties of the trust tests (admin): Ada, Bo, the studio and a
+    /// rival producer; keys for the studio, the rival, Ada and Bo.
+    fn parties(&self) -> (String, String, String, String) {
+        for (path, body) in [
+            (
+                "/v1/performers",
+                json!({"version": 1, "id": ADA, "display_name": "Ada Lind"}),
+            ),
+            (
+                "/v1/performers",
+                json!({"version": 1, "id": BO, "display_name": "Bo Berg"}),
+            ),
+            (
+                "/v1/organisations",
+                json!({"version": 1, "id": STUDIO, "kind": "producer", "name": "Nordlicht"}),
+            ),
+            (
+                "/v1/organisations",
+                json!({"version": 1, "id": RIVAL, "kind": "producer", "name": "Rival"}),
+            ),
+        ] {
+            let (status, v) = self.post_json(Some(&self.admin), path, &body);
+            assert_eq!(status, 201, "{path}: {v}");
+        }
+        (
+            self.bound_key("producer", json!({"organisation": STUDIO})),
+            self.bound_key("producer", json!({"organisation": RIVAL})),
+            self.bound_key("performer", json!({"performers": [ADA]})),
+            self.bound_key("performer", json!({"performers": [BO]})),
+        )
+    }
+
+    /// Creates a fixation registered by `by` (a party JSON) with `key`.
+    fn fixation(&self, key: &str, id: &str, by: Value, extra: Value) -> (u16, Value) {
+        let mut f = json!({"version": 1, "id": id, "kind": "av", "title": format!("Film {id}"),
+            "fixation_date": "2019-03-01", "duration_ms": 30000, "registered_by": by});
+        for (k, v) in extra.as_object().expect("object") {
+            f[k] = v.clone();
+        }
+        self.post_json(Some(key), "/v1/fixations", &f)
+    }
+
+    fn attach(&self, key: &str, fixation: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
+        self.upload(
+            Some(key),
+            &format!("/v1/fixations/{fixation}/media"),
+            &[],
+            (name, bytes),
+        )
+    }
+
+    fn conflict(&self, id: &str) -> Value {
+        let (status, v) = self.get(Some(&self.admin), "/v1/conflicts?open=false");
+        assert_eq!(status, 200, "{v}");
+        v["conflicts"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("conflict {id} in {v}"))
+    }
+}
+
+fn org(id: &str) -> Value {
+    json!({"kind": "organisation", "id": id})
+}
+
+#[test]
+fn a_claimed_content_hash_captures_nothing() {
+    let server = Server::start(&[]);
+    let (studio, rival, _, _) = server.parties();
+    // The studio's file, which the rival does not have; only its hash is
+    // public.
+    let (path, pcm) = song(&server.avreg, "film.wav", 31, 20.0);
+    let bytes = std::fs::read(&path).expect("read");
+    let hash = avreg_fingerprint::ContentHash::of(&bytes).to_hex();
+    // The rival registers another sound under that hash.
+    let (other, _) = song(&server.avreg, "other.wav", 32, 20.0);
+    let out = server.avreg.run(&["fingerprint", s(&other), "--json"]);
+    assert!(out.status.success());
+    let mut fp: Value = serde_json::from_slice(&out.stdout).expect("fingerprint JSON");
+    fp["content_hash"] = json!(hash);
+    let (status, v) = server.post_json(
+        Some(&rival),
+        "/v1/recordings",
+        &json!({"title": "Squatted", "fingerprint": fp}),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["recording"]["content_hash_verified"], false, "{v}");
+    let squat = v["recording"]["id"].as_str().expect("id").to_owned();
+    // Sent again, the same fingerprint is the rival's existing recording;
+    // the claim never reaches anyone else.
+    let (status, v) = server.post_json(
+        Some(&rival),
+        "/v1/recordings",
+        &json!({"title": "Squatted", "fingerprint": fp}),
+    );
+    assert_eq!(
+        (status, v["recording"]["id"].as_str()),
+        (200, Some(squat.as_str()))
+    );
+
+    // The real owner's upload is registered, not answered with the squat.
+    let (status, v) = server.upload(
+        Some(&studio),
+        "/v1/recordings",
+        &[("title", "Winter Light")],
+        ("film.wav", &bytes),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "registered");
+    assert_eq!(v["recording"]["content_hash"], hash.as_str());
+    assert_eq!(v["recording"]["content_hash_verified"], true);
+    assert_eq!(
+        v["recording"]["registrant"],
+        format!("organisation:{STUDIO}")
+    );
+    let real = v["recording"]["id"].as_str().expect("id").to_owned();
+    assert_ne!(real, squat);
+    // An excerpt of the real file finds the real recording.
+    let clip = server.avreg.path("clip.wav");
+    write_wav(
+        &clip,
+        22_050,
+        &degrade(&pcm, 22_050, 5.0, 6.0, 1.0, -3.0, 25.0),
+    );
+    let platform = server.key("platform");
+    let (status, v) = server.upload(
+        Some(&platform),
+        "/v1/lookup",
+        &[],
+        ("clip.wav", &std::fs::read(&clip).expect("read")),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["matches"][0]["recording"]["id"], real.as_str(), "{v}");
+
+    // Quoting the public hash of someone's recording attaches nothing of
+    // theirs to a rival's fixation: the rival's fixation gets the sound it
+    // sent, shown as unverified.
+    let (status, v) = server.fixation(&rival, &uuid_like(40), org(RIVAL), json!({}));
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.post_json(
+        Some(&rival),
+        &format!("/v1/fixations/{}/media", uuid_like(40)),
+        &json!({"title": "Captured?", "fingerprint": fp}),
+    );
+    assert!(matches!(status, 200 | 201), "{status} {v}");
+    assert_ne!(v["recording"]["id"], real.as_str(), "{v}");
+    assert_eq!(v["recording"]["content_hash_verified"], false, "{v}");
+    let (status, v) = server.get(Some(&server.admin), &format!("/v1/recordings/{real}"));
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}
+
+#[test]
+fn the_registrant_is_the_caller_and_a_duplicate_is_409() {
+    let server = Server::start(&[]);
+    let (studio, rival, ada, _) = server.parties();
+    let before = server.head_seq();
+    // The studio names the rival, or a performer, as the registrant (and
+    // itself as producer): refused, nothing written.
+    for by in [org(RIVAL), json!({"kind": "performer", "id": ADA})] {
+        let (status, v) = server.fixation(&studio, &uuid_like(50), by, json!({"producer": STUDIO}));
+        assert_eq!(status, 403, "{v}");
+    }
+    // A performer key cannot register a fixation for the studio either.
+    let (status, v) = server.fixation(&ada, &uuid_like(50), org(STUDIO), json!({}));
+    assert_eq!(status, 403, "{v}");
+    assert_eq!(server.head_seq(), before);
+    // Naming another organisation as producer gives it no rights over the
+    // studio's fixation.
+    let (status, v) = server.fixation(
+        &studio,
+        &uuid_like(50),
+        org(STUDIO),
+        json!({"producer": RIVAL}),
+    );
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.send(
+        "PUT",
+        &rival,
+        &format!("/v1/fixations/{}", uuid_like(50)),
+        &json!({"version": 1, "id": uuid_like(50), "kind": "av", "title": "Hijacked",
+            "duration_ms": 30000, "registered_by": org(STUDIO), "producer": RIVAL}),
+    );
+    assert_eq!(status, 403, "{v}");
+    // The same fixation twice: 409 conflict.
+    let (status, v) = server.fixation(&studio, &uuid_like(50), org(STUDIO), json!({}));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_one_sided_relation_explains_no_overlap_and_one_party_closes_nothing() {
+    let server = Server::start(&[]);
+    let (studio, _, ada, bo) = server.parties();
+    let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
+    assert_eq!(status, 201, "{v}");
+    let (path, pcm) = song(&server.avreg, "film.wav", 41, 30.0);
+    let bytes = std::fs::read(&path).expect("read");
+    let (status, v) = server.attach(&studio, FILM, "film.wav", &bytes);
+    assert_eq!(status, 201, "{v}");
+
+    // Bo registers a re-encoded copy as "an edit of" the studio's film:
+    // his word alone explains nothing, so the overlap is a conflict.
+    let bo_party = json!({"kind": "performer", "id": BO});
+    let edit = json!({"relations": [{"relation": "edit_of", "of": FILM}]});
+    let (status, v) = server.fixation(&bo, &uuid_like(60), bo_party.clone(), edit);
+    assert_eq!(status, 201, "{v}");
+    let copy = server.avreg.path("copy.wav");
+    write_wav(
+        &copy,
+        22_050,
+        &degrade(&pcm, 22_050, 0.0, 20.0, 1.0, -3.0, 30.0),
+    );
+    let (status, v) = server.attach(
+        &bo,
+        &uuid_like(60),
+        "copy.wav",
+        &std::fs::read(&copy).expect("read"),
+    );
+    assert_eq!(status, 201, "{v}");
+    let opened = v["opened"].as_array().expect("opened");
+    assert_eq!(opened.len(), 1, "{v}");
+    assert_eq!(opened[0]["kind"], "reference_overlap");
+    let overlap = opened[0]["id"].as_str().expect("id").to_owned();
+
+    // Bo alone agreeing closes nothing.
+    let (status, v) = server.post_json(
+        Some(&bo),
+        &format!("/v1/conflicts/{overlap}/resolve"),
+        &json!({"party": format!("performer:{BO}"), "resolution": "distinguish_version"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["conflict"]["status"], "open", "{v}");
+    // Nor can he agree for the studio.
+    let (status, _) = server.post_json(
+        Some(&bo),
+        &format!("/v1/conflicts/{overlap}/resolve"),
+        &json!({"party": format!("organisation:{STUDIO}"), "resolution": "distinguish_version"}),
+    );
+    assert_eq!(status, 403);
+    // The studio accepts the relation: the cause is gone.
+    let (status, v) = server.send(
+        "PUT",
+        &studio,
+        &format!("/v1/fixations/{FILM}"),
+        &json!({"version": 1, "id": FILM, "kind": "av", "title": format!("Film {FILM}"),
+            "fixation_date": "2019-03-01", "duration_ms": 30000, "registered_by": org(STUDIO),
+            "accepted_relations": [uuid_like(60)]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(server.conflict(&overlap)["status"], "resolved");
+
+    // An exact duplicate of the studio's bytes by Bo is no refusal naming
+    // the studio's fixation: it is Bo's recording and a conflict.
+    let (status, v) = server.fixation(&bo, &uuid_like(61), bo_party, json!({}));
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.attach(&bo, &uuid_like(61), "film.wav", &bytes);
+    assert_eq!(status, 201, "{v}");
+    let opened = v["opened"].as_array().expect("opened");
+    assert_eq!(opened.len(), 1, "{v}");
+    let dup = opened[0]["id"].as_str().expect("id").to_owned();
+    // Every party agreeing to the same resolution closes it.
+    for (key, party) in [
+        (&bo, format!("performer:{BO}")),
+        (&studio, format!("organisation:{STUDIO}")),
+    ] {
+        let (status, v) = server.post_json(
+            Some(key),
+            &format!("/v1/conflicts/{dup}/resolve"),
+            &json!({"party": party, "resolution": "distinguish_version"}),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(server.conflict(&dup)["status"], "resolved");
+
+    // An overclaim (80 % + 30 % exclusive) stays open whatever anyone says.
+    let holding = |id: &str, holder: Value, share: u32| {
+        json!({"version": 1, "id": id, "holder": holder, "fixation": FILM,
+            "right": "making_available", "nature": "exclusive",
+            "territories": {"worldwide_except": []}, "period": {"start": "2019-03-01"},
+            "share_ppm": share, "basis": "contract"})
+    };
+    let (status, v) = server.post_json(
+        Some(&studio),
+        "/v1/holdings",
+        &holding("0190a000-0000-7000-8000-000000002001", org(STUDIO), 800_000),
+    );
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.post_json(
+        Some(&ada),
+        "/v1/holdings",
+        &holding(
+            "0190a000-0000-7000-8000-000000002002",
+            json!({"kind": "performer", "id": ADA}),
+            300_000,
+        ),
+    );
+    assert_eq!(status, 201, "{v}");
+    let overclaim = v["opened"][0]["id"]
+        .as_str()
+        .expect("an overclaim")
+        .to_owned();
+    let (status, v) = server.post_json(
+        Some(&ada),
+        &format!("/v1/conflicts/{overclaim}/resolve"),
+        &json!({"party": format!("performer:{ADA}"), "resolution": "share"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.post_json(
+        Some(&studio),
+        &format!("/v1/conflicts/{overclaim}/resolve"),
+        &json!({"party": format!("organisation:{STUDIO}"), "resolution": "share"}),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{v}"
+    );
+    let (status, v) = server.post_json(
+        Some(&server.admin),
+        &format!("/v1/conflicts/{overclaim}/resolve"),
+        &json!({"resolution": "share", "note": "they said so"}),
+    );
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(server.conflict(&overclaim)["status"], "open");
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}
+
+#[test]
+fn simultaneous_attachments_link_a_recording_once() {
+    let server = Server::start(&[]);
+    let (studio, _, _, _) = server.parties();
+    for round in 0..3u8 {
+        let (a, b) = (uuid_like(70 + 2 * round), uuid_like(71 + 2 * round));
+        for id in [&a, &b] {
+            let (status, v) = server.fixation(&studio, id, org(STUDIO), json!({}));
+            assert_eq!(status, 201, "{v}");
+        }
+        let (path, _) = song(&server.avreg, "same.wav", 80 + u64::from(round), 12.0);
+        let bytes = std::fs::read(&path).expect("read");
+        let statuses: Vec<(u16, Value)> = std::thread::scope(|scope| {
+            let runs: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|f| {
+                    let (server, studio, bytes) = (&server, &studio, &bytes);
+                    scope.spawn(move || server.attach(studio, f, "same.wav", bytes))
+                })
+                .collect();
+            runs.into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let mut codes: Vec<u16> = statuses.iter().map(|(s, _)| *s).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, [201, 409], "round {round}: {statuses:?}");
+    }
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}

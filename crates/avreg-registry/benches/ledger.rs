@@ -68,6 +68,7 @@ fn registration(i: u128, rng: &mut Rng) -> Vec<Change> {
         producer: Some(producer),
         registered_by: Party::Organisation(producer),
         relations: vec![],
+        accepted_relations: vec![],
     }))];
     let lead = PerformerId::from_u128(u128::from(rng.below(PERFORMERS as u64)));
     for k in 0..CREDITS_PER_FIXATION {

@@ -12,7 +12,7 @@
 //! ```
 //! use avreg_fingerprint::audio::{AudioFingerprint, Peak};
 //! use avreg_fingerprint::ContentHash;
-//! use avreg_registry::{NewRecording, Registration, Registry, RegistryOptions};
+//! use avreg_registry::{Content, NewRecording, Registration, Registry, RegistryOptions};
 //!
 //! # fn main() -> Result<(), avreg_registry::Error> {
 //! let dir = tempfile::tempdir().expect("temp dir");
@@ -24,7 +24,7 @@
 //! let fingerprint = AudioFingerprint::from_parts(40_000, peaks);
 //! let new = NewRecording {
 //!     title: "Rehearsal, take 3".into(),
-//!     content_hash: ContentHash::of(b"the file's bytes"),
+//!     content: Content::Computed(ContentHash::of(b"the file's bytes")),
 //!     fingerprint: fingerprint.clone(),
 //!     source_name: Some("take3.wav".into()),
 //!     video: None,
@@ -54,8 +54,8 @@ pub mod layouts;
 pub use error::{Error, Result};
 pub use index::IndexOptions;
 pub use model::{
-    LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId, Registration,
-    RegistryStats, VideoEvidence, VideoSummary,
+    Content, LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId,
+    Registration, RegistryStats, VideoEvidence, VideoSummary,
 };
 pub use registry::{
     Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, JOB_RETENTION_MS, LOCAL_ACTOR,

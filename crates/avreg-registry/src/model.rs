@@ -80,8 +80,23 @@ pub struct Recording {
     pub title: String,
     /// Duration of the fingerprinted audio.
     pub duration_ms: u64,
-    /// blake3 of the registered file's bytes (the deduplication key).
+    /// blake3 of the registered file's bytes: computed by the registry from
+    /// the uploaded bytes when [`Recording::content_hash_verified`], else
+    /// the hash a client claimed (or, with no claim, the hash of the
+    /// fingerprint it sent), which proves nothing.
     pub content_hash: ContentHash,
+    /// Whether the registry computed `content_hash` from the bytes itself.
+    /// A claimed hash never deduplicates and never decides ownership.
+    /// Recordings stored before this field existed read as unverified.
+    #[serde(default)]
+    pub content_hash_verified: bool,
+    /// Who registered it: the party (`organisation:ID`, `performer:ID`) of
+    /// the key that sent it, or the key (`key:ID`) when it acts for no
+    /// party, or `local` for the command line. Registrations are
+    /// deduplicated per registrant. `None` for recordings stored before
+    /// this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registrant: Option<String>,
     /// Name of the fingerprint algorithm.
     pub fingerprint_algorithm: String,
     /// Version of the fingerprint algorithm.
@@ -120,13 +135,27 @@ pub enum Medium {
     Both,
 }
 
+/// What a registration knows of the media's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// blake3 of the bytes, computed here from the bytes themselves: the
+    /// same bytes registered again by the same registrant give
+    /// [`Registration::Existing`].
+    Computed(ContentHash),
+    /// Only a fingerprint was sent, perhaps with the hash its sender says
+    /// the file has. The claim is kept and shown as unverified; it never
+    /// deduplicates (the same fingerprint sent again by the same
+    /// registrant does).
+    Claimed(Option<ContentHash>),
+}
+
 /// A recording to register.
 #[derive(Clone, Debug)]
 pub struct NewRecording {
     /// Title; must not be empty.
     pub title: String,
-    /// blake3 of the file's bytes.
-    pub content_hash: ContentHash,
+    /// What is known of the media's bytes.
+    pub content: Content,
     /// The audio fingerprint; only its reference-level peaks are stored.
     /// A fingerprint without peaks means the recording has no sound to
     /// match on (a silent or absent track); it then needs a video

@@ -38,8 +38,8 @@ pub const LOCAL_ACTOR: &str = "local";
 use crate::index::segmented::{SegmentIndex, Snapshot};
 use crate::index::{IndexOptions, Manifest};
 use crate::model::{
-    LookupMatch, Medium, NewRecording, Recording, RecordingId, Registration, RegistryStats,
-    VideoEvidence, VideoSummary,
+    Content, LookupMatch, Medium, NewRecording, Recording, RecordingId, Registration,
+    RegistryStats, VideoEvidence, VideoSummary,
 };
 use crate::store::{Insert, Store};
 
@@ -314,15 +314,31 @@ impl Registry {
         Ok(AudioFingerprint::from_bytes(&bytes)?.reference_hashes(&config.audio))
     }
 
-    /// Registers a recording. The same content hash twice gives
-    /// [`Registration::Existing`]. Durable when it returns.
+    /// Registers a recording. The same bytes twice ([`Content::Computed`])
+    /// give [`Registration::Existing`]. Durable when it returns.
     pub fn register(&self, new: NewRecording) -> Result<Registration> {
-        self.register_as(LOCAL_ACTOR, new)
+        self.register_for(LOCAL_ACTOR, LOCAL_ACTOR, new)
     }
 
     /// Like [`Registry::register`], recording `actor` (an account or
-    /// organisation id) in the registration's audit event.
+    /// organisation id) in the registration's audit event; the actor is
+    /// also the registrant.
     pub fn register_as(&self, actor: &str, new: NewRecording) -> Result<Registration> {
+        self.register_for(actor, actor, new)
+    }
+
+    /// Registers `new` for `registrant` (the party the caller acts for, see
+    /// [`Recording::registrant`]) with `actor` in the audit event.
+    /// Registrations are deduplicated per registrant, and only on what the
+    /// registry computed itself: the bytes' hash of an upload, or the
+    /// fingerprint's own bytes; a claimed content hash never deduplicates,
+    /// so nobody can capture a file they did not send.
+    pub fn register_for(
+        &self,
+        actor: &str,
+        registrant: &str,
+        new: NewRecording,
+    ) -> Result<Registration> {
         if new.title.trim().is_empty() {
             return Err(Error::EmptyTitle);
         }
@@ -341,9 +357,6 @@ impl Registry {
         if !has_sound && video.is_none() {
             return Err(Error::SilentFingerprint);
         }
-        if let Some(existing) = self.by_content_hash(&new.content_hash)? {
-            return Ok(Registration::Existing(existing));
-        }
         let reference = new.fingerprint.reference_only();
         let hashes = if has_sound {
             reference.reference_hashes(&self.options.matching.audio)
@@ -353,13 +366,36 @@ impl Registry {
         if video.is_none() && (hashes.is_empty() || reference.duration_ms() == 0) {
             return Err(Error::EmptyFingerprint);
         }
+        let reference_bytes = reference.to_bytes();
+        let video_bytes = video.as_ref().map(VideoFingerprint::to_bytes);
+        let (content_hash, verified) = match new.content {
+            Content::Computed(h) => (h, true),
+            Content::Claimed(claim) => (
+                claim.unwrap_or_else(|| ContentHash::of(&reference_bytes)),
+                false,
+            ),
+        };
+        let dedup = dedup_key(
+            verified,
+            &content_hash,
+            &reference_bytes,
+            video_bytes.as_deref(),
+            registrant,
+        );
+        if let Some(existing) = self.store.by_dedup_key(&dedup)? {
+            if let Some(r) = self.recording(existing)? {
+                return Ok(Registration::Existing(r));
+            }
+        }
         let recording = Recording {
             id: RecordingId::new(),
             title: new.title,
             duration_ms: reference
                 .duration_ms()
                 .max(video.as_ref().map_or(0, |v| v.duration_ms)),
-            content_hash: new.content_hash,
+            content_hash,
+            content_hash_verified: verified,
+            registrant: Some(registrant.to_owned()),
             fingerprint_algorithm: ALGORITHM.to_owned(),
             fingerprint_version: ALGORITHM_VERSION,
             registered_at_ms: now_ms(),
@@ -371,14 +407,14 @@ impl Registry {
                 hashes: v.frames.len() as u32,
             }),
         };
-        let video_bytes = video.as_ref().map(VideoFingerprint::to_bytes);
         match self.store.insert(
             &recording,
-            &reference.to_bytes(),
+            &dedup,
+            &reference_bytes,
             video_bytes.as_deref(),
             actor,
         )? {
-            Insert::Existing(r) => Ok(Registration::Existing(r)),
+            Insert::Existing(r) => Ok(Registration::Existing(*r)),
             Insert::New(doc) => {
                 self.store.flush()?;
                 self.index.add(doc, &hashes)?;
@@ -416,9 +452,14 @@ impl Registry {
             .collect())
     }
 
-    /// The recording registered with these exact bytes.
-    pub fn by_content_hash(&self, h: &ContentHash) -> Result<Option<Recording>> {
-        match self.store.by_content_hash(h)? {
+    /// The recording `registrant` registered with these exact bytes (a
+    /// hash the registry computed from them; claimed hashes are not
+    /// found here).
+    pub fn by_content_hash(&self, h: &ContentHash, registrant: &str) -> Result<Option<Recording>> {
+        match self
+            .store
+            .by_dedup_key(&dedup_key(true, h, &[], None, registrant))?
+        {
             Some(id) => self.recording(id),
             None => Ok(None),
         }
@@ -629,7 +670,23 @@ impl Registry {
             if stored.doc != doc.0 || stored.recording.id != *id {
                 return bad(format!("document {} and recording {id} disagree", doc.0));
             }
-            if self.store.by_content_hash(&stored.recording.content_hash)? != Some(*id) {
+            let r = &stored.recording;
+            let key = match &r.registrant {
+                // Stored before registrants: keyed by the content hash.
+                None => *r.content_hash.as_bytes(),
+                Some(registrant) => {
+                    let forward = self.store.forward(*id)?.unwrap_or_default();
+                    let video = self.store.video_forward(*id)?;
+                    dedup_key(
+                        r.content_hash_verified,
+                        &r.content_hash,
+                        &forward,
+                        video.as_deref(),
+                        registrant,
+                    )
+                }
+            };
+            if self.store.by_dedup_key(&key)? != Some(*id) {
                 return bad(format!("recording {id} has no dedup key"));
             }
         }
@@ -681,6 +738,34 @@ impl Registry {
     pub(crate) fn index(&self) -> &SegmentIndex {
         &self.index
     }
+}
+
+/// The key that deduplicates a registration: per registrant, over what the
+/// registry computed itself (the hash of uploaded bytes when `verified`,
+/// else the stored fingerprint's bytes). A claimed hash takes no part.
+pub(crate) fn dedup_key(
+    verified: bool,
+    content_hash: &ContentHash,
+    reference: &[u8],
+    video: Option<&[u8]>,
+    registrant: &str,
+) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("avreg 2026 registration dedup key v2");
+    if verified {
+        h.update(b"file\0");
+        h.update(content_hash.as_bytes());
+    } else {
+        h.update(b"fingerprint\0");
+        h.update(&(reference.len() as u64).to_le_bytes());
+        h.update(reference);
+        if let Some(v) = video {
+            h.update(&(v.len() as u64).to_le_bytes());
+            h.update(v);
+        }
+    }
+    h.update(b"\0");
+    h.update(registrant.as_bytes());
+    *h.finalize().as_bytes()
 }
 
 /// The video index entries of a reference video: (band key, frame number).
@@ -802,7 +887,7 @@ mod tests {
             .collect();
         NewRecording {
             title: format!("r{seed}"),
-            content_hash: ContentHash::of(&seed.to_le_bytes()),
+            content: crate::Content::Computed(ContentHash::of(&seed.to_le_bytes())),
             fingerprint: AudioFingerprint::from_parts(40_000, peaks),
             source_name: None,
             video: None,

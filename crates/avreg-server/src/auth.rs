@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use avreg_registry::accounts::{ApiKeyId, Binding, KeyRecord, Role};
+use avreg_registry::domain::model::Party;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -91,6 +92,25 @@ impl Caller {
     /// The key's id.
     pub fn id(&self) -> ApiKeyId {
         self.0.id
+    }
+
+    /// The registrant of what this key registers: the party it acts for
+    /// (`organisation:ID`, or `performer:ID` for a key bound to one
+    /// performer), else the key itself (`key:ID`).
+    pub fn registrant(&self) -> String {
+        match self.parties().as_slice() {
+            [one] => avreg_registry::ledger::EntityRef::from(*one).to_string(),
+            _ => self.actor(),
+        }
+    }
+
+    /// The parties this key acts for.
+    pub fn parties(&self) -> Vec<Party> {
+        match &self.0.bound_to {
+            Binding::None => Vec::new(),
+            Binding::Performers(ids) => ids.iter().map(|p| Party::Performer(*p)).collect(),
+            Binding::Organisation(o) => vec![Party::Organisation(*o)],
+        }
     }
 
     /// Whether the key is an admin's.

@@ -28,8 +28,18 @@ pub struct RecordingJson {
     pub title: String,
     /// Duration of the fingerprinted audio, ms.
     pub duration_ms: u64,
-    /// blake3 of the registered bytes, hex.
+    /// blake3 of the registered bytes, hex: computed by the registry from
+    /// the upload when `content_hash_verified`, else only what the sender
+    /// of a fingerprint claimed (or the fingerprint's own hash).
     pub content_hash: String,
+    /// Whether the registry computed `content_hash` from the bytes. An
+    /// unverified hash is a claim: it proves nothing and deduplicates
+    /// nothing.
+    pub content_hash_verified: bool,
+    /// Who registered it (`organisation:ID`, `performer:ID`, `key:ID`),
+    /// when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registrant: Option<String>,
     /// Fingerprint algorithm.
     pub fingerprint_algorithm: String,
     /// Fingerprint algorithm version.
@@ -47,6 +57,8 @@ impl From<&Recording> for RecordingJson {
             title: r.title.clone(),
             duration_ms: r.duration_ms,
             content_hash: r.content_hash.to_hex(),
+            content_hash_verified: r.content_hash_verified,
+            registrant: r.registrant.clone(),
             fingerprint_algorithm: r.fingerprint_algorithm.clone(),
             fingerprint_version: r.fingerprint_version,
             registered_at_ms: r.registered_at_ms,
@@ -178,7 +190,8 @@ impl MatchJson {
                 mirrored: v.mirrored,
             }),
             fixation: None,
-            exact_content_match: query_hash.is_some_and(|h| *h == m.recording.content_hash),
+            exact_content_match: m.recording.content_hash_verified
+                && query_hash.is_some_and(|h| *h == m.recording.content_hash),
         }
     }
 }

@@ -156,14 +156,39 @@ impl IntoResponse for ApiError {
 
 impl From<avreg_registry::Error> for ApiError {
     fn from(e: avreg_registry::Error) -> Self {
+        use avreg_registry::domain::model::Reason;
         use avreg_registry::Error as E;
+        // Every variant is named: a new one must be given its answer here
+        // rather than fall into `internal`.
         match e {
             E::SilentFingerprint | E::EmptyFingerprint => ApiError::invalid(e.to_string()),
-            E::Invalid(v) => ApiError::invalid(format!("invalid {v}")).field(v.field.clone()),
+            E::Invalid(v) => {
+                // A duplicate, or a write against the state (an entity that
+                // exists already, a conflict whose cause remains), is 409.
+                let code = match v.reason {
+                    Reason::Duplicate { .. } | Reason::Existence(_) | Reason::CauseRemains(_) => {
+                        Code::Conflict
+                    }
+                    _ => Code::Invalid,
+                };
+                ApiError::new(code, format!("invalid {v}")).field(v.field.clone())
+            }
             E::EmptyTitle => ApiError::invalid(e.to_string()).field("title"),
             E::Account(a) => ApiError::invalid(a.to_string()),
             E::Fingerprint(f) => ApiError::from(f),
-            other => ApiError::internal(&other),
+            E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),
+            E::Locked(_) => {
+                ApiError::new(Code::Busy, "the store is locked by another process").retry_after(5)
+            }
+            E::Store(_)
+            | E::Io { .. }
+            | E::StoreTooNew { .. }
+            | E::Corrupt(_)
+            | E::DuplicateDoc(_)
+            | E::DocsExhausted
+            | E::KeyOutOfRange(_)
+            | E::SegmentTooLarge
+            | E::AuditChain(_) => ApiError::internal(&e),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Who may write which ledger change (issue 5): admin everything;
 //! performer and agent keys the credits, holdings (as holder), moral rights
 //! and mandates of their performers, and fixations registered by them;
-//! producer keys the fixations their organisation registered or produced,
+//! producer keys the fixations their organisation registered (the
+//! registrant of a new fixation must be the caller's own party),
 //! and credits, holdings and moral rights in those fixations. Platforms and
 //! societies write nothing. A change that amends or withdraws is judged
 //! against the stored entity as well as the new one.
@@ -60,9 +61,9 @@ pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result
 
 fn owns_fixation(caller: &Caller, f: &Fixation) -> bool {
     match &caller.0.bound_to {
-        Binding::Organisation(o) => {
-            f.registered_by == Party::Organisation(*o) || f.producer == Some(*o)
-        }
+        // The registrant only: naming an organisation as the producer
+        // gives it no rights over someone else's record.
+        Binding::Organisation(o) => f.registered_by == Party::Organisation(*o),
         Binding::Performers(ids) => {
             matches!(f.registered_by, Party::Performer(p) if ids.contains(&p))
         }

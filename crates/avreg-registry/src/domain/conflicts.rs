@@ -442,6 +442,8 @@ impl Finding {
             status: ConflictStatus::Open,
             resolution: None,
             responses: Vec::new(),
+            agreements: Vec::new(),
+            ruling: None,
         })
     }
 }
@@ -634,7 +636,15 @@ mod tests {
             of: old.id,
             offset_ms: 120_000,
         });
-        assert!(reference_overlaps(&clip, std::slice::from_ref(&old), &[m]).is_empty());
+        // Declared by one side only, about another registrant's fixation,
+        // the relation explains nothing.
+        assert_eq!(
+            reference_overlaps(&clip, std::slice::from_ref(&old), &[m]).len(),
+            1
+        );
+        let mut accepting = old.clone();
+        accepting.accepted_relations.push(clip.id);
+        assert!(reference_overlaps(&clip, std::slice::from_ref(&accepting), &[m]).is_empty());
         let mut same = new;
         same.registered_by = old.registered_by;
         assert!(reference_overlaps(&same, &[old], &[m]).is_empty());

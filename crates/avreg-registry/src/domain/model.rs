@@ -132,6 +132,9 @@ pub enum Reason {
     /// An entity created twice, or amended before it exists.
     #[error("{0}")]
     Existence(String),
+    /// A conflict cannot close while its cause remains.
+    #[error("its cause remains: {0}")]
+    CauseRemains(String),
 }
 
 /// A validation failure: the field (a path such as `segments[2].end_ms`)
@@ -422,6 +425,11 @@ pub struct Fixation {
     /// Declared relations to other fixations.
     #[serde(default)]
     pub relations: Vec<Relation>,
+    /// Fixations of other registrants whose declared relation to this one
+    /// its registrant accepts: a relation explains an overlap between two
+    /// registrants' fixations only once the other side has accepted it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_relations: Vec<FixationId>,
 }
 
 impl Fixation {
@@ -459,11 +467,17 @@ impl Fixation {
         Ok(())
     }
 
-    /// Whether a declared relation links the two fixations, in either
-    /// direction.
+    /// Whether a declared relation explains an overlap of the two
+    /// fixations: one declares a relation to the other, and either both
+    /// have the same registrant or the other's registrant accepted it
+    /// ([`Fixation::accepted_relations`]). A one-sided declaration about
+    /// someone else's fixation explains nothing.
     pub fn related(a: &Fixation, b: &Fixation) -> bool {
-        a.relations.iter().any(|r| r.target() == b.id)
-            || b.relations.iter().any(|r| r.target() == a.id)
+        let declared = |x: &Fixation, y: &Fixation| {
+            x.relations.iter().any(|r| r.target() == y.id)
+                && (x.registered_by == y.registered_by || y.accepted_relations.contains(&x.id))
+        };
+        declared(a, b) || declared(b, a)
     }
 }
 
@@ -1011,6 +1025,51 @@ pub struct Conflict {
     /// The parties' responses, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<ConflictResponse>,
+    /// The resolution each party agreed to (one per party, the latest):
+    /// the conflict closes when every party agreed to the same one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agreements: Vec<ConflictAgreement>,
+    /// An administrator's recorded ruling, which closed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruling: Option<Ruling>,
+}
+
+/// A party's agreement to resolve a conflict a certain way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictAgreement {
+    /// Who agrees.
+    pub party: Party,
+    /// To what.
+    pub resolution: Resolution,
+    /// When.
+    pub on: Date,
+}
+
+/// An administrator's ruling on a conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ruling {
+    /// The key that ruled (`key:ID`, or `local`).
+    pub by: String,
+    /// The resolution ruled.
+    pub resolution: Resolution,
+    /// Why, verbatim.
+    pub note: String,
+    /// When.
+    pub on: Date,
+}
+
+impl Conflict {
+    /// The resolution every party agreed to, if they all agreed to the
+    /// same one.
+    pub fn agreed(&self) -> Option<Resolution> {
+        let first = self.agreements.first()?.resolution;
+        let all = self.parties.iter().all(|p| {
+            self.agreements
+                .iter()
+                .any(|a| a.party == *p && a.resolution == first)
+        });
+        all.then_some(first)
+    }
 }
 
 /// A party's response to a conflict (its position, evidence offered).
@@ -1074,6 +1133,7 @@ pub(crate) mod tests {
             producer: None,
             registered_by: Party::Organisation(OrganisationId::from_u128(900)),
             relations: vec![],
+            accepted_relations: vec![],
         }
     }
 
@@ -1299,6 +1359,8 @@ pub(crate) mod tests {
             status: ConflictStatus::Open,
             resolution: None,
             responses: vec![],
+            agreements: vec![],
+            ruling: None,
         };
         assert_eq!(k.validate(d("2025-02-01")).unwrap_err().field, "respond_by");
         assert_eq!(k.validate(d("2025-01-01")).unwrap_err().field, "opened");

@@ -14,8 +14,8 @@ use crate::domain::conflicts::{
 use crate::domain::date::Date;
 use crate::domain::ids::{ConflictId, FixationId, PerformerId};
 use crate::domain::model::{
-    Conflict, ConflictKind, ConflictResponse, ConflictStatus, Fixation, OrganisationKind, Party,
-    Reason, Resolution, Segment, Status, Subject, ValidationError,
+    Conflict, ConflictAgreement, ConflictKind, ConflictResponse, ConflictStatus, Fixation,
+    OrganisationKind, Party, Reason, Resolution, Ruling, Segment, Status, Subject, ValidationError,
 };
 use crate::error::{Error, Result};
 use crate::model::{NewRecording, Registration};
@@ -619,6 +619,38 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Refuses to close an overclaim whose exclusive shares still exceed
+/// 100 % among its holdings.
+fn check_cause_gone(view: &View<'_>, c: &Conflict) -> Result<()> {
+    if c.kind != ConflictKind::Overclaim {
+        return Ok(());
+    }
+    let mut fixations = BTreeSet::new();
+    for s in &c.subjects {
+        if let Subject::Holding(h) = s {
+            if let Some(Entity::Holding(h)) = view.live(&EntityRef::Holding(*h))? {
+                fixations.insert(h.fixation);
+            }
+        }
+    }
+    let mine: BTreeSet<Subject> = c.subjects.iter().copied().collect();
+    for f in fixations {
+        for o in overclaims(&view.holdings_of(f)?) {
+            let found = Finding::Overclaim(o);
+            if found.subjects().iter().any(|s| mine.contains(s)) {
+                return invalid(
+                    "resolution",
+                    Reason::CauseRemains(
+                        "the exclusive shares still exceed 100 %; change or withdraw a holding"
+                            .into(),
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Registry {
     /// Applies `changes` by `actor` (an account id, verbatim in the audit
     /// log) as one write: each is validated against the state the previous
@@ -663,7 +695,7 @@ impl Registry {
         if note.trim().is_empty() {
             return invalid("note", Reason::Empty);
         }
-        self.conflict_write(actor, id, |c, today| {
+        self.conflict_write(actor, id, |c, today, _| {
             if !c.parties.contains(&party) {
                 return invalid(
                     "party",
@@ -682,17 +714,69 @@ impl Registry {
         })
     }
 
-    /// Marks an open conflict resolved as the parties agreed. (If its cause
-    /// remains, the next write in its scope opens it again.)
-    pub fn resolve_conflict(
+    /// Records that `party` (one of the conflict's parties) agrees to
+    /// resolve it as `resolution`. The conflict closes once every party
+    /// has agreed to the same resolution; one party alone closes nothing.
+    /// An overclaim whose exclusive shares still exceed 100 % stays open
+    /// whatever the parties say ([`Reason::CauseRemains`]).
+    pub fn agree_to_resolve(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        resolution: Resolution,
+    ) -> Result<Conflict> {
+        self.conflict_write(actor, id, |c, today, view| {
+            if !c.parties.contains(&party) {
+                return invalid(
+                    "party",
+                    Reason::Mismatch {
+                        expected: "a party to the conflict".into(),
+                        found: EntityRef::from(party).to_string(),
+                    },
+                );
+            }
+            c.agreements.retain(|a| a.party != party);
+            c.agreements.push(ConflictAgreement {
+                party,
+                resolution,
+                on: today,
+            });
+            match c.agreed() {
+                Some(r) => {
+                    check_cause_gone(view, c)?;
+                    c.status = ConflictStatus::Resolved;
+                    c.resolution = Some(r);
+                    Ok(Op::Resolve)
+                }
+                None => Ok(Op::Respond),
+            }
+        })
+    }
+
+    /// An administrator's ruling: closes the conflict as `resolution`,
+    /// recording who ruled and why. Not even a ruling closes an overclaim
+    /// whose exclusive shares still exceed 100 %.
+    pub fn rule_on_conflict(
         &self,
         actor: &str,
         id: ConflictId,
         resolution: Resolution,
+        note: &str,
     ) -> Result<Conflict> {
-        self.conflict_write(actor, id, |c, _| {
+        if note.trim().is_empty() {
+            return invalid("note", Reason::Empty);
+        }
+        self.conflict_write(actor, id, |c, today, view| {
+            check_cause_gone(view, c)?;
             c.status = ConflictStatus::Resolved;
             c.resolution = Some(resolution);
+            c.ruling = Some(Ruling {
+                by: actor.to_owned(),
+                resolution,
+                note: note.to_owned(),
+                on: today,
+            });
             Ok(Op::Resolve)
         })
     }
@@ -701,7 +785,7 @@ impl Registry {
         &self,
         actor: &str,
         id: ConflictId,
-        edit: impl FnOnce(&mut Conflict, Date) -> Result<Op>,
+        edit: impl FnOnce(&mut Conflict, Date, &View<'_>) -> Result<Op>,
     ) -> Result<Conflict> {
         let _guard = self.ledger_guard();
         let r = EntityRef::Conflict(id);
@@ -715,7 +799,7 @@ impl Registry {
             );
         }
         let today = today();
-        let op = edit(&mut c, today)?;
+        let op = edit(&mut c, today, &self.view())?;
         let mut batch = Batch::new(self, actor, today);
         batch.push(op, Entity::Conflict(c.clone()))?;
         batch.asked = 1;
@@ -726,11 +810,18 @@ impl Registry {
     /// Registers `new` as the media of `fixation` (a live fixation without
     /// media) and links them; then checks the new fingerprint against every
     /// other fixation's media and opens a reference-overlap conflict for
-    /// each match that neither the registrant nor a declared relation
+    /// each match that neither the registrant nor an accepted relation
     /// explains.
     ///
-    /// The recording is registered first (its own transaction); if the
-    /// process dies before the link is written, the recording stays
+    /// The recording's registrant is the fixation's. The same bytes that
+    /// another registrant's fixation has as media become a recording of
+    /// their own, and the overlap with that fixation is a conflict (never a
+    /// refusal that would name it). The same bytes that this registrant
+    /// already linked to another fixation are refused (409). The whole
+    /// attachment runs under the ledger lock, and the link is checked again
+    /// in its transaction, so two attachments can never link one recording
+    /// twice. The recording is registered first (its own transaction); if
+    /// the process dies before the link is written, the recording stays
     /// registered without a fixation, and attaching it again (same bytes)
     /// completes the link.
     pub fn attach_media(
@@ -740,33 +831,33 @@ impl Registry {
         new: NewRecording,
     ) -> Result<(Registration, Applied)> {
         let fingerprint: AudioFingerprint = new.fingerprint.clone();
-        {
+        let _guard = self.ledger_guard();
+        let registrant = {
             let view = self.view();
-            if view.fixation(fixation)?.is_none() {
+            let Some(f) = view.fixation(fixation)? else {
                 return invalid("fixation", Reason::Unknown(fixation.to_string()));
-            }
+            };
             if let Some(r) = self.store.media_of(fixation)? {
                 return invalid(
                     "media",
                     Reason::Existence(format!("fixation {fixation} already has recording {r}")),
                 );
             }
-        }
-        if let Some(existing) = self.by_content_hash(&new.content_hash)? {
-            if let Some(other) = self.store.fixation_of(existing.id)? {
-                return invalid(
-                    "media",
-                    Reason::Duplicate {
-                        value: existing.content_hash.to_string(),
-                        existing: EntityRef::Fixation(other).to_string(),
-                    },
-                );
-            }
-        }
-        let registration = self.register_as(actor, new)?;
+            EntityRef::from(f.registered_by).to_string()
+        };
+        let registration = self.register_for(actor, &registrant, new)?;
         let recording = registration.recording().id;
+        if let Some(other) = self.store.fixation_of(recording)? {
+            // Only this registrant's own recording deduplicates.
+            return invalid(
+                "media",
+                Reason::Duplicate {
+                    value: registration.recording().content_hash.to_string(),
+                    existing: EntityRef::Fixation(other).to_string(),
+                },
+            );
+        }
         let matches = self.lookup(&fingerprint)?;
-        let _guard = self.ledger_guard();
         let today = today();
         let mut batch = Batch::new(self, actor, today);
         let Some(me) = batch.view().fixation(fixation)? else {

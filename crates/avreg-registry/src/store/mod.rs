@@ -31,7 +31,7 @@ pub(crate) enum Insert {
     /// Inserted under this document number.
     New(DocId),
     /// The content hash was registered before.
-    Existing(Recording),
+    Existing(Box<Recording>),
 }
 
 /// A recording as stored: with its document number.
@@ -91,6 +91,8 @@ mod tests {
             title: "Take 1".into(),
             duration_ms: 1234,
             content_hash: ContentHash::from_bytes([7; 32]),
+            content_hash_verified: false,
+            registrant: None,
             fingerprint_algorithm: "avreg-audio-landmark".into(),
             fingerprint_version: 1,
             registered_at_ms: 1_700_000_000_000,
@@ -102,12 +104,27 @@ mod tests {
             "\u{1}{\"doc\":5,\"recording\":{\"id\":\"01890a5d-ac96-774b-bcce-b302099a8057\",",
             "\"title\":\"Take 1\",\"duration_ms\":1234,\"content_hash\":\"",
             "0707070707070707070707070707070707070707070707070707070707070707\",",
+            "\"content_hash_verified\":false,",
             "\"fingerprint_algorithm\":\"avreg-audio-landmark\",\"fingerprint_version\":1,",
             "\"registered_at_ms\":1700000000000,\"source_name\":\"take1.wav\"}}"
         );
         assert_eq!(std::str::from_utf8(&bytes).expect("utf-8"), golden);
         let back = decode_record(&bytes).expect("decode");
-        assert_eq!((back.doc, back.recording), (5, r));
+        assert_eq!((back.doc, back.recording), (5, r.clone()));
+        // A record written before registrants and verified hashes reads as
+        // an unverified hash with no registrant.
+        let old = golden.replace("\"content_hash_verified\":false,", "");
+        let back = decode_record(old.as_bytes()).expect("decode the old form");
+        assert!(!back.recording.content_hash_verified);
+        assert_eq!(back.recording.registrant, None);
+        let verified = Recording {
+            content_hash_verified: true,
+            registrant: Some("organisation:x".into()),
+            ..r
+        };
+        let back =
+            decode_record(&encode_record(DocId(5), &verified).expect("encode")).expect("decode");
+        assert_eq!(back.recording, verified);
         assert!(matches!(
             decode_record(b"\x02{}"),
             Err(Error::UnsupportedVersion { found: 2, .. })

@@ -61,7 +61,7 @@ pub fn excerpt(fp: &AudioFingerprint, start_ms: u32, len_ms: u32) -> AudioFinger
 pub fn new_recording(seed: u64, duration_ms: u64) -> NewRecording {
     NewRecording {
         title: format!("recording {seed}"),
-        content_hash: ContentHash::of(&seed.to_le_bytes()),
+        content: avreg_registry::Content::Computed(ContentHash::of(&seed.to_le_bytes())),
         fingerprint: fingerprint(seed, duration_ms),
         source_name: Some(format!("{seed}.wav")),
         video: None,

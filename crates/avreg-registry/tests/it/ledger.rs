@@ -15,7 +15,7 @@ use avreg_registry::domain::model::{
 };
 use avreg_registry::domain::territory::{Country, Territories};
 use avreg_registry::ledger::{export, Change, Entity, EntityKind, EntityRef};
-use avreg_registry::{Error, Registry};
+use avreg_registry::{Content, Error, Registry};
 
 use crate::common::{new_recording, open};
 
@@ -68,6 +68,7 @@ pub fn fixation(id: u128, by: Party, duration_ms: u64) -> Fixation {
         producer: None,
         registered_by: by,
         relations: vec![],
+        accepted_relations: vec![],
     }
 }
 
@@ -587,7 +588,7 @@ fn reference_overlaps_between_registrants_until_a_relation_is_declared() {
     assert!(a.opened.is_empty());
     // Bo registers a re-encoded cut of the same media as another fixation.
     let mut copy = new_recording(7, 60_000);
-    copy.content_hash = avreg_fingerprint::ContentHash::of(b"re-encoded");
+    copy.content = Content::Computed(avreg_fingerprint::ContentHash::of(b"re-encoded"));
     let (_, b) = reg
         .attach_media("bo", FixationId::from_u128(200), copy)
         .expect("attach copy");
@@ -607,6 +608,22 @@ fn reference_overlaps_between_registrants_until_a_relation_is_declared() {
     let r = reg
         .apply("bo", vec![Change::Amend(Entity::Fixation(clip))])
         .expect("declare relation");
+    // One side's word about the other's fixation explains nothing.
+    assert!(r.resolved.is_empty(), "{:?}", r.resolved);
+    let mut original_fixation = reg
+        .view()
+        .fixation(FixationId::from_u128(100))
+        .expect("read")
+        .expect("live");
+    original_fixation
+        .accepted_relations
+        .push(FixationId::from_u128(200));
+    let r = reg
+        .apply(
+            "studio",
+            vec![Change::Amend(Entity::Fixation(original_fixation))],
+        )
+        .expect("accept the relation");
     assert_eq!(r.resolved.len(), 1);
     assert_eq!(
         r.resolved[0].resolution,
@@ -688,4 +705,27 @@ fn signed_heads_prove_the_past_across_reopens() {
         hash: now.head.hash,
     };
     assert!(reg.verify_audit(Some(forged)).is_err());
+}
+
+#[test]
+fn csv_exports_neutralise_spreadsheet_formulas() {
+    let mut f = fixation(300, p(1), 60_000);
+    f.title = "=HYPERLINK(\"http://x\",\"y\")".into();
+    let mut cr = credit(300, 300, 1, "+1", &[]);
+    cr.credited_as = Some("-2+3".into());
+    let rep = vec![avreg_registry::ledger::RepertoireEntry {
+        fixation: f,
+        mandating: vec![],
+        lineup: vec![(cr, Some(performer(1, "@SUM(A1)")))],
+    }];
+    let csv = export::repertoire_csv(&rep);
+    let row = csv.lines().nth(1).expect("one row");
+    assert!(
+        row.contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","),
+        "{csv}"
+    );
+    assert!(row.contains(",'@SUM(A1),"), "{csv}");
+    assert!(row.contains(",'+1,'-2+3,"), "{csv}");
+    // The exporter's own values are untouched.
+    assert!(row.contains(",2001-05-04,60000,"), "{csv}");
 }

@@ -68,20 +68,40 @@ fn the_same_bytes_twice_give_the_existing_recording() {
         reg.register(again).expect("register"),
         Registration::Existing(first.clone())
     );
-    assert_eq!(reg.recordings().expect("list"), vec![first.clone()]);
+    assert_eq!(reg.recordings().expect("list").len(), 1);
     assert_eq!(
-        reg.by_content_hash(&first.content_hash).expect("by hash"),
+        reg.by_content_hash(&first.content_hash, avreg_registry::LOCAL_ACTOR)
+            .expect("by hash"),
         Some(first.clone())
+    );
+    // Another registrant's same bytes are its own recording.
+    let theirs = reg
+        .register_for("key:x", "organisation:x", new_recording(1, 30_000))
+        .expect("register");
+    assert!(theirs.is_new());
+    // A claimed hash deduplicates nothing and is shown unverified.
+    let claimed = NewRecording {
+        content: avreg_registry::Content::Claimed(Some(first.content_hash)),
+        ..new_recording(3, 30_000)
+    };
+    let Registration::Registered(c) = reg.register(claimed.clone()).expect("register") else {
+        panic!("a claim must not deduplicate")
+    };
+    assert!(!c.content_hash_verified && first.content_hash_verified);
+    // The same fingerprint sent again is the same registration.
+    assert_eq!(
+        reg.register(claimed).expect("register"),
+        Registration::Existing(c)
     );
     assert_eq!(reg.recording(first.id).expect("by id"), Some(first));
     assert_eq!(
-        reg.by_content_hash(&ContentHash::of(b"other"))
+        reg.by_content_hash(&ContentHash::of(b"other"), avreg_registry::LOCAL_ACTOR)
             .expect("by hash"),
         None
     );
     assert_eq!(reg.recording(RecordingId::new()).expect("by id"), None);
     let stats = reg.stats().expect("stats");
-    assert_eq!((stats.recordings, stats.audio_ms), (1, 30_000));
+    assert_eq!((stats.recordings, stats.audio_ms), (3, 90_000));
     reg.verify().expect("consistent");
 }
 
@@ -309,7 +329,9 @@ fn registrations_are_audited_in_a_verifiable_chain() {
         .expect("verifies")
         .expect("one event");
     assert_eq!(held.seq, 0);
-    reg.register(new_recording(1, 30_000)).expect("duplicate");
+    // Deduplication is per registrant: the same registrant's same bytes.
+    reg.register_as("performer:ana", new_recording(1, 30_000))
+        .expect("duplicate");
     reg.register(new_recording(2, 30_000)).expect("register");
     let log = reg.audit_log(0).expect("log");
     assert_eq!(log.len(), 2);

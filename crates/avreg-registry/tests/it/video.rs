@@ -43,7 +43,7 @@ fn register_video(
     let v = video(seed, 0, 30_000, Role::Reference, |p| p);
     reg.register(NewRecording {
         title: format!("video {seed}"),
-        content_hash: ContentHash::of(&seed.to_be_bytes()),
+        content: avreg_registry::Content::Computed(ContentHash::of(&seed.to_be_bytes())),
         fingerprint: audio.unwrap_or_else(|| AudioFingerprint::from_parts(v.duration_ms, vec![])),
         source_name: None,
         video: Some(v),
@@ -127,7 +127,7 @@ fn sound_and_picture_fuse_and_the_video_index_survives_a_reopen() {
     // A video-only recording cannot be registered without frames.
     let empty = reg.register(NewRecording {
         title: "empty".into(),
-        content_hash: ContentHash::of(b"empty"),
+        content: avreg_registry::Content::Computed(ContentHash::of(b"empty")),
         fingerprint: AudioFingerprint::from_parts(1_000, vec![]),
         source_name: None,
         video: Some(VideoFingerprint {

@@ -49,7 +49,9 @@ fn identify(
             let fp = media::analyse(upload.path(), &o.audio, Role::Query, o.max_clip_ms)?;
             (fp, Some(upload.content_hash), true)
         }
-        Query::Fingerprint(fp, hash) => (fp, hash, false),
+        // A hash sent with a fingerprint is the sender's claim: it never
+        // makes an exact content match.
+        Query::Fingerprint(fp, _claimed) => (fp, None, false),
     };
     if fp.duration_ms() > o.max_clip_ms {
         return Err(ApiError::new(

@@ -2,9 +2,8 @@
 //! reading recordings, polling registration jobs.
 
 use avreg_fingerprint::video::Role;
-use avreg_fingerprint::ContentHash;
 use avreg_registry::jobs::{JobId, JobOutcome};
-use avreg_registry::{NewRecording, RecordingId, Registration};
+use avreg_registry::{Content, NewRecording, RecordingId, Registration};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -54,7 +53,7 @@ pub(crate) fn recording_from(
                 let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
                 Ok(NewRecording {
                     title,
-                    content_hash: upload.content_hash,
+                    content: Content::Computed(upload.content_hash),
                     fingerprint: fp.audio,
                     source_name: upload.file_name.clone(),
                     video: fp.video,
@@ -71,13 +70,12 @@ pub(crate) fn recording_from(
                     "the fingerprint is longer than the media limit",
                 ));
             }
-            // Without the file's hash, the fingerprint's own bytes are the
-            // dedup key.
-            let content_hash = claimed.unwrap_or_else(|| ContentHash::of(&fp.audio.to_bytes()));
+            // The server never saw the file: the hash its sender states is
+            // a claim, kept and shown as unverified, and never deduplicates.
             Ok(Box::new(move || {
                 Ok(NewRecording {
                     title,
-                    content_hash,
+                    content: Content::Claimed(claimed),
                     fingerprint: fp.audio,
                     source_name: req.source_name,
                     video: fp.video,
@@ -140,10 +138,10 @@ pub async fn register(
     )
     .await?;
     let registry = state.registry_arc();
-    let actor = caller.actor();
+    let (actor, registrant) = (caller.actor(), caller.registrant());
     let recording = recording_from(body, &state, None)?;
     let work = move || -> Result<Registration, ApiError> {
-        Ok(registry.register_as(&actor, recording()?)?)
+        Ok(registry.register_for(&actor, &registrant, recording()?)?)
     };
 
     jobs::run(

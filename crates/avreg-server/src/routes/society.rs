@@ -115,13 +115,20 @@ pub struct RespondJson {
     pub note: String,
 }
 
-/// How a conflict was resolved.
+/// A party's agreement to resolve a conflict, or an admin's ruling.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResolveJson {
     /// `withdraw`, `share`, `split_territory`, `split_period`,
     /// `distinguish_version` or `exclude_segment`.
     #[schema(value_type = String)]
     pub resolution: Resolution,
+    /// The party agreeing (`performer:ID` or `organisation:ID`), one the
+    /// key acts for. Absent for an admin's ruling.
+    #[serde(default)]
+    pub party: Option<String>,
+    /// Why: required for an admin's ruling, which is recorded with it.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 fn parse_party(s: &str) -> Result<Party, ApiError> {
@@ -182,14 +189,16 @@ pub async fn respond(
     }))
 }
 
-/// Records how the parties resolved a conflict (admin, or a key acting for
-/// one of its parties).
+/// Agrees to resolve a conflict (for a party of it the key acts for), or,
+/// with an admin key and no party, rules on it with a note. A conflict
+/// closes when every party has agreed to the same resolution, or by a
+/// ruling; never while an overclaim's exclusive shares exceed 100 % (409).
 #[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", tag = "ledger",
     params(("id" = String, Path, description = "conflict id")),
     request_body(content((ResolveJson = "application/json"))),
     responses((status = 200, body = ConflictDoc), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn resolve(
     State(state): State<AppState>,
@@ -200,20 +209,34 @@ pub async fn resolve(
     caller.require(Action::RespondConflict)?;
     let id = conflict_id(&id)?;
     let body: ResolveJson = body::parse_json(&json_body(&state, req).await?)?;
-    let conflict = state
-        .blocking(move |r| r.view().conflict(id))
-        .await??
-        .ok_or_else(|| ApiError::not_found("no such conflict"))?;
-    if !caller.is_admin() && !conflict.parties.iter().any(|p| acts_for(&caller, p)) {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "this key acts for no party of the conflict",
-        ));
-    }
     let actor = caller.actor();
-    let c = state
-        .blocking(move |r| r.resolve_conflict(&actor, id, body.resolution))
-        .await??;
+    let resolution = body.resolution;
+    let c = match body.party {
+        Some(party) => {
+            let party = parse_party(&party)?;
+            if !acts_for(&caller, &party) {
+                return Err(
+                    ApiError::new(Code::Forbidden, "this key does not act for that party")
+                        .field("party"),
+                );
+            }
+            state
+                .blocking(move |r| r.agree_to_resolve(&actor, id, party, resolution))
+                .await??
+        }
+        None if caller.is_admin() => {
+            let note = body.note.unwrap_or_default();
+            state
+                .blocking(move |r| r.rule_on_conflict(&actor, id, resolution, &note))
+                .await??
+        }
+        None => {
+            return Err(ApiError::invalid(
+                "name the party (performer:ID or organisation:ID) that agrees",
+            )
+            .field("party"))
+        }
+    };
     Ok(Json(ConflictDoc {
         version: API_VERSION,
         conflict: json(&c)?,

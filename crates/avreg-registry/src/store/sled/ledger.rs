@@ -18,6 +18,7 @@ use sled::transaction::{ConflictableTransactionError, Transactional};
 use super::{append_audit, db_err, decode_event, tx_err, SledStore};
 use crate::domain::audit::NewEvent;
 use crate::domain::ids::FixationId;
+use crate::domain::model::{Reason, ValidationError};
 use crate::error::{Error, Result};
 use crate::ledger::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 use crate::model::RecordingId;
@@ -167,6 +168,18 @@ impl SledStore {
                             fixation,
                             recording,
                         } => {
+                            // Checked again inside the transaction: one
+                            // fixation, one recording, one link.
+                            if media.get(media_key(b'f', fixation.as_bytes()))?.is_some()
+                                || media.get(media_key(b'r', recording.as_bytes()))?.is_some()
+                            {
+                                return Err(abort(Error::Invalid(ValidationError::new(
+                                    "media",
+                                    Reason::Existence(format!(
+                                        "fixation {fixation} or recording {recording} is already linked"
+                                    )),
+                                ))));
+                            }
                             media.insert(
                                 &media_key(b'f', fixation.as_bytes()),
                                 &recording.as_bytes()[..],

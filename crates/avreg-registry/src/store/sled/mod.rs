@@ -30,7 +30,6 @@ pub(crate) use ledger::Pending;
 use std::path::Path;
 
 use avreg_fingerprint::matching::DocId;
-use avreg_fingerprint::ContentHash;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use super::{decode_record, encode_record, id_from, Insert, StoredRecording, STORE_FORMAT_VERSION};
@@ -171,6 +170,7 @@ impl SledStore {
     pub(crate) fn insert(
         &self,
         recording: &Recording,
+        dedup: &[u8; 32],
         forward: &[u8],
         video: Option<&[u8]>,
         actor: &str,
@@ -189,12 +189,12 @@ impl SledStore {
         trees
             .transaction(|(recs, by_hash, docs, fwd, meta, audit, vfwd)| {
                 let abort = ConflictableTransactionError::Abort;
-                if let Some(id) = by_hash.get(recording.content_hash.as_bytes())? {
+                if let Some(id) = by_hash.get(dedup)? {
                     let existing = recs.get(&id)?.ok_or_else(|| {
                         abort(Error::Corrupt("dedup key without recording".into()))
                     })?;
                     let stored = decode_record(&existing).map_err(abort)?;
-                    return Ok(Insert::Existing(stored.recording));
+                    return Ok(Insert::Existing(Box::new(stored.recording)));
                 }
                 let next = match meta.get(NEXT_DOC_KEY)? {
                     Some(v) => be_u32(&v).map_err(abort)?,
@@ -211,7 +211,7 @@ impl SledStore {
                 let id = recording.id.as_bytes();
                 let value = encode_record(doc, recording).map_err(abort)?;
                 recs.insert(id, value)?;
-                by_hash.insert(recording.content_hash.as_bytes(), id)?;
+                by_hash.insert(&dedup[..], id)?;
                 docs.insert(&next.to_be_bytes(), id)?;
                 fwd.insert(id, forward)?;
                 if let Some(v) = video {
@@ -263,10 +263,12 @@ impl SledStore {
             .collect()
     }
 
-    /// The recording registered with this content hash.
-    pub(crate) fn by_content_hash(&self, hash: &ContentHash) -> Result<Option<RecordingId>> {
+    /// The recording registered under this dedup key (see
+    /// `registry::dedup_key`; recordings stored before registrants are
+    /// keyed by their content hash).
+    pub(crate) fn by_dedup_key(&self, key: &[u8; 32]) -> Result<Option<RecordingId>> {
         self.by_hash
-            .get(hash.as_bytes())
+            .get(key)
             .map_err(db_err)?
             .map(|v| id_from(&v))
             .transpose()
