@@ -37,7 +37,8 @@ impl<T> Export<T> {
 }
 
 /// A CSV table being written (RFC 4180: fields with commas, quotes or line
-/// breaks are quoted, quotes doubled; CRLF line ends).
+/// breaks are quoted, quotes doubled; CRLF line ends). Every cell is first
+/// neutralised against spreadsheet formulas by [`neutralise`].
 #[derive(Debug)]
 struct Csv {
     out: String,
@@ -55,6 +56,7 @@ impl Csv {
             if i > 0 {
                 self.out.push(',');
             }
+            let f = neutralise(f);
             if f.contains([',', '"', '\n', '\r']) {
                 self.out.push('"');
                 self.out.push_str(&f.replace('"', "\"\""));
@@ -64,6 +66,28 @@ impl Csv {
             }
         }
         self.out.push_str("\r\n");
+    }
+}
+
+/// First characters that make a spreadsheet evaluate a cell as a formula
+/// (OWASP, CSV injection).
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `cell` made inert for spreadsheets: a cell whose first character is `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP
+/// CSV-injection guidance); the CSV quoting is applied afterwards.
+///
+/// Every cell goes through [`Csv::row`], so the rule applies to all of
+/// them, not only to text: the values the exporter itself writes (ids,
+/// dates of years 1..=9999, unsigned milliseconds and ppm shares, enum
+/// names) never start with one of these characters and are unchanged,
+/// while a text cell that looks like a number (a title `-5`) is quoted
+/// like any other, since the exporter cannot tell it was meant as one.
+fn neutralise(cell: String) -> String {
+    if cell.starts_with(FORMULA_TRIGGERS) {
+        format!("'{cell}")
+    } else {
+        cell
     }
 }
 
@@ -418,6 +442,28 @@ mod tests {
         assert_eq!(
             c.out,
             "a,b\r\n\"x,y\",\"say \"\"hi\"\"\nthere\"\r\nplain,\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas() {
+        let mut c = Csv::new(&["a", "b", "c", "d"]);
+        c.row([
+            "=HYPERLINK(\"http://x\",\"y\")".to_string(),
+            "@SUM(A1)".to_string(),
+            "+1".to_string(),
+            "-2+3".to_string(),
+        ]);
+        c.row([
+            "\tx".to_string(),
+            "\r=1".to_string(),
+            "a=b".to_string(),
+            "2024-01-31".to_string(),
+        ]);
+        assert_eq!(
+            c.out,
+            "a,b,c,d\r\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'@SUM(A1),'+1,'-2+3\r\n\
+             '\tx,\"'\r=1\",a=b,2024-01-31\r\n"
         );
     }
 }
