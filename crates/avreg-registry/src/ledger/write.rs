@@ -619,6 +619,20 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Refuses a party that is not one of the conflict's.
+fn check_party(c: &Conflict, party: Party) -> Result<()> {
+    if c.parties.contains(&party) {
+        return Ok(());
+    }
+    invalid(
+        "party",
+        Reason::Mismatch {
+            expected: "a party to the conflict".into(),
+            found: EntityRef::from(party).to_string(),
+        },
+    )
+}
+
 /// Refuses to close an overclaim whose exclusive shares still exceed
 /// 100 % among its holdings.
 fn check_cause_gone(view: &View<'_>, c: &Conflict) -> Result<()> {
@@ -696,15 +710,7 @@ impl Registry {
             return invalid("note", Reason::Empty);
         }
         self.conflict_write(actor, id, |c, today, _| {
-            if !c.parties.contains(&party) {
-                return invalid(
-                    "party",
-                    Reason::Mismatch {
-                        expected: "a party to the conflict".into(),
-                        found: EntityRef::from(party).to_string(),
-                    },
-                );
-            }
+            check_party(c, party)?;
             c.responses.push(ConflictResponse {
                 party,
                 on: today,
@@ -727,15 +733,7 @@ impl Registry {
         resolution: Resolution,
     ) -> Result<Conflict> {
         self.conflict_write(actor, id, |c, today, view| {
-            if !c.parties.contains(&party) {
-                return invalid(
-                    "party",
-                    Reason::Mismatch {
-                        expected: "a party to the conflict".into(),
-                        found: EntityRef::from(party).to_string(),
-                    },
-                );
-            }
+            check_party(c, party)?;
             c.agreements.retain(|a| a.party != party);
             c.agreements.push(ConflictAgreement {
                 party,
