@@ -249,7 +249,11 @@ impl Config {
             rate_per_s: s.rate_per_s,
             rate_burst: s.rate_burst,
             shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
-            temp_dir: (!s.temp_dir.is_empty()).then(|| PathBuf::from(&s.temp_dir)),
+            temp_dir: Some(if s.temp_dir.is_empty() {
+                self.store.data_dir.join("uploads")
+            } else {
+                PathBuf::from(&s.temp_dir)
+            }),
             metrics_public: s.metrics_public,
             audio: self.registry_options().matching.audio,
         }

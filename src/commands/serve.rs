@@ -45,12 +45,8 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             created.secret.expose()
         );
     }
+    // `serve` creates the upload folder and sweeps it.
     let options = config.server_options();
-    if let Some(dir) = &options.temp_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create server.temp_dir {}", dir.display()))
-            .map_err(Failure::Input)?;
-    }
     let state = AppState::new(registry, options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -45,6 +45,7 @@ mod index;
 pub mod jobs;
 pub mod ledger;
 mod model;
+pub mod private_dir;
 mod registry;
 mod store;
 

@@ -209,7 +209,7 @@ impl Registry {
     /// `dir/index` for segment files), re-indexing the documents no segment
     /// covers.
     pub fn open(dir: &Path, options: RegistryOptions) -> Result<Registry> {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        crate::private_dir::create_private_dir(dir).map_err(Error::io(dir))?;
         let cache = match options.store_cache_bytes {
             0 => DEFAULT_STORE_CACHE_BYTES,
             n => n,

@@ -3,6 +3,10 @@
 //! memory up to a small limit. Both stop a client that sends nothing for
 //! `body_idle_timeout` (408) and refuse a body over its limit (413), from
 //! `Content-Length` when the client declares one, else as bytes arrive.
+//!
+//! Uploads are files named [`UPLOAD_PREFIX`]`*` in the upload folder
+//! (`ServerOptions::temp_dir`), deleted when dropped; [`prepare_upload_dir`]
+//! makes that folder private and deletes what a crashed run left in it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,46 @@ pub const MEDIA_FIELD: &str = "media";
 
 /// Longest text field of a multipart form.
 const MAX_TEXT_FIELD: usize = 64 * 1024;
+
+/// How the name of every upload's temporary file starts.
+pub const UPLOAD_PREFIX: &str = "avreg-upload-";
+
+/// Makes the upload folder `dir` ready at the start of the service: creates
+/// it private to its owner (mode 0o700 on unix, see
+/// [`avreg_registry::private_dir::create_private_dir`]) and deletes the
+/// uploads left in it, which belong to a run that ended without dropping
+/// them (a crash). Only files named [`UPLOAD_PREFIX`]`*` directly in `dir`
+/// are deleted, so a folder shared with other programs keeps their files;
+/// two running services must not share an upload folder. Returns how many
+/// files were deleted; a file that cannot be deleted is logged and left.
+///
+/// # Errors
+///
+/// The error of creating `dir` or of listing it.
+pub fn prepare_upload_dir(dir: &Path) -> std::io::Result<usize> {
+    avreg_registry::private_dir::create_private_dir(dir)?;
+    let mut swept = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let leftover = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(UPLOAD_PREFIX))
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if !leftover {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => swept += 1,
+            Err(e) => tracing::warn!(
+                file = %entry.path().display(),
+                error = %e,
+                "cannot delete a leftover upload"
+            ),
+        }
+    }
+    Ok(swept)
+}
 
 /// An uploaded file, deleted when dropped.
 #[derive(Debug)]
@@ -187,7 +231,7 @@ async fn read_multipart(
                 .clone()
                 .unwrap_or_else(std::env::temp_dir);
             let tmp = tempfile::Builder::new()
-                .prefix("avreg-upload-")
+                .prefix(UPLOAD_PREFIX)
                 .suffix(&extension(file_name.as_deref()))
                 .tempfile_in(&dir)
                 .map_err(|e| ApiError::internal(&e))?;
@@ -238,4 +282,41 @@ async fn read_multipart(
 /// Parses JSON bytes, naming the problem (and its place) on failure.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("malformed JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_folder_is_swept_of_leftover_uploads() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("uploads");
+        // A first start creates the folder, empty.
+        assert_eq!(prepare_upload_dir(&dir).expect("create"), 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        // A crashed run leaves its uploads behind.
+        let leftover = tempfile::Builder::new()
+            .prefix(UPLOAD_PREFIX)
+            .suffix(".wav")
+            .tempfile_in(&dir)
+            .expect("upload");
+        let (_, leftover) = leftover.keep().expect("keep");
+        let other = dir.join("not-an-upload.txt");
+        std::fs::write(&other, b"kept").expect("write");
+        std::fs::create_dir(dir.join(format!("{UPLOAD_PREFIX}dir"))).expect("mkdir");
+
+        assert_eq!(prepare_upload_dir(&dir).expect("sweep"), 1);
+        assert!(!leftover.exists());
+        assert!(other.exists());
+        assert!(dir.join(format!("{UPLOAD_PREFIX}dir")).exists());
+    }
 }

@@ -9,7 +9,8 @@
 //!   "field"?}}` with stable codes, mapped from the libraries' typed errors.
 //! - `auth`: `Authorization: Bearer avreg_…` keys (stored hashed by the
 //!   registry), the role table, per-key token buckets.
-//! - `body`: bodies within limits; media streamed to temporary files.
+//! - `body`: bodies within limits; media streamed to temporary files in
+//!   the upload folder, swept of a crashed run's leftovers at start.
 //! - `pool`: the bounded pool that fingerprints off the async executor.
 //! - `jobs`, `metrics`, `dto` (the JSON shapes), `routes`.
 //!
@@ -101,7 +102,11 @@ pub struct ServerOptions {
     pub rate_burst: u32,
     /// How long shutdown waits for running fingerprinting work.
     pub shutdown_grace: Duration,
-    /// Folder of temporary uploads (the system's by default).
+    /// Folder of temporary uploads. [`serve`] creates it private to its
+    /// owner (mode 0o700 on unix) and deletes the uploads a crashed run
+    /// left in it; it should be a folder of its own (the binary's default
+    /// is `uploads` in the data directory). `None`: the system's temporary
+    /// folder, neither changed nor swept.
     pub temp_dir: Option<PathBuf>,
     /// Whether `/metrics` answers without a key (by default it needs a
     /// `monitor` or `admin` key).
@@ -364,6 +369,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Uploads the previous run left behind belong to requests that ended
+    // with it.
+    if let Some(dir) = state.options().temp_dir.clone() {
+        let swept = tokio::task::spawn_blocking(move || {
+            body::prepare_upload_dir(&dir).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("upload folder {}: {e}", dir.display()))
+            })
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if swept > 0 {
+            tracing::warn!(files = swept, "deleted uploads left by the last stop");
+        }
+    }
     // Jobs the previous run left running were cut short by its end.
     match state
         .blocking(|r| r.settle_jobs(&jobs::interrupted()))

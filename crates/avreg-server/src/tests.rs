@@ -322,3 +322,24 @@ async fn work_per_request_is_bounded() {
     assert_eq!(v["results"][0]["error"]["code"], "payload_too_large");
     assert_eq!(v["results"][1]["error"]["field"], "version");
 }
+
+#[tokio::test]
+async fn serve_sweeps_the_uploads_a_crashed_run_left() {
+    let uploads = tempfile::tempdir().expect("temp dir");
+    let dir = uploads.path().join("uploads");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let leftover = dir.join(format!("{}crashed.wav", body::UPLOAD_PREFIX));
+    std::fs::write(&leftover, b"RIFF").expect("leftover");
+    let f = Fixture::new(ServerOptions {
+        temp_dir: Some(dir.clone()),
+        ..ServerOptions::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    serve(listener, f.state.clone(), async {})
+        .await
+        .expect("serve");
+    assert!(!leftover.exists());
+    assert!(dir.is_dir());
+}

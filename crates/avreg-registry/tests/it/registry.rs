@@ -354,3 +354,22 @@ fn registrations_are_audited_in_a_verifiable_chain() {
     reg.verify().expect("consistent after reopen");
     assert_eq!(reg.audit_log(0).expect("log"), log);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let fresh = tmp.path().join("fresh");
+    drop(open(&fresh));
+    assert_eq!(mode(&fresh), 0o700);
+
+    let existing = tmp.path().join("existing");
+    std::fs::create_dir(&existing).expect("mkdir");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    drop(open(&existing));
+    assert_eq!(mode(&existing), 0o700);
+}

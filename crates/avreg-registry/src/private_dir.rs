@@ -1,0 +1,106 @@
+//! Directories only their owner may read: the registry's data directory
+//! (sled's files, the index segments, the signing key, legal names) and the
+//! server's upload directory.
+
+use std::io;
+use std::path::Path;
+
+/// The mode of a private directory on unix: read, write and search for its
+/// owner only.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` (and its missing parents) and makes it private to its
+/// owner.
+///
+/// On unix, the directories created get mode [`PRIVATE_DIR_MODE`]; an
+/// existing `dir` that group or others may use has those permissions
+/// removed (its owner's and special bits are kept). Only the owner (or a
+/// privileged process) may change the mode: if that fails, a warning is
+/// logged and the directory is used as it is. A shared folder (sticky
+/// bit, as `/tmp`) is never changed, only warned about. Elsewhere the
+/// directory is only created.
+///
+/// # Errors
+///
+/// The error of creating `dir` or reading its metadata.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(PRIVATE_DIR_MODE)
+            .create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 && mode & 0o1000 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                "a shared folder (sticky bit) is left as it is; use a folder of its own"
+            );
+        } else if mode & 0o077 != 0 {
+            let tightened = std::fs::Permissions::from_mode(mode & !0o077 & 0o7777);
+            if let Err(e) = std::fs::set_permissions(dir, tightened) {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format_args!("{:o}", mode & 0o7777),
+                    error = %e,
+                    "cannot make the directory private to its owner"
+                );
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(dir: &Path) -> u32 {
+        std::fs::metadata(dir)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[test]
+    fn creates_private_directories() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("a").join("b");
+        create_private_dir(&dir).expect("create");
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&tmp.path().join("a")), 0o700);
+        // Idempotent.
+        create_private_dir(&dir).expect("again");
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn tightens_an_existing_directory() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(mode(&dir), 0o755);
+        create_private_dir(&dir).expect("tighten");
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn leaves_a_shared_folder_alone() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("shared");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        create_private_dir(&dir).expect("shared");
+        assert_eq!(mode(&dir), 0o777);
+    }
+}
