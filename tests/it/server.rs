@@ -1214,18 +1214,31 @@ fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audit
     assert!(ct.starts_with("text/csv"), "{ct}");
     let csv = res.body_mut().read_to_string().expect("csv");
     assert!(csv.contains("Winter Light"), "{csv}");
+    // The overclaim, and Ada's amendment of her credit, which is now her
+    // word in the studio's film (a third-party claim).
     let (status, v) = server.get(Some(&society), "/v1/exports/conflicts?format=json");
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1), "{v}");
+    let kinds: Vec<&str> = v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["overclaim", "third_party_claim"], "{v}");
     let (status, _) = server.get(Some(&platform), "/v1/exports/conflicts");
     assert_eq!(status, 403);
     let (status, v) = server.get(Some(&society), "/v1/conflicts?open=true");
     assert_eq!(
         (status, v["conflicts"].as_array().map(Vec::len)),
-        (200, Some(1)),
+        (200, Some(2)),
         "{v}"
     );
-    let conflict = v["conflicts"][0]["id"].as_str().expect("id").to_owned();
+    let conflict = v["conflicts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["kind"] == "overclaim"))
+        .and_then(|c| c["id"].as_str())
+        .expect("the overclaim")
+        .to_owned();
     let (status, _) = server.post_json(
         Some(&bo),
         &format!("/v1/conflicts/{conflict}/respond"),
@@ -1608,10 +1621,7 @@ fn a_one_sided_relation_explains_no_overlap_and_one_party_closes_nothing() {
         ),
     );
     assert_eq!(status, 201, "{v}");
-    let overclaim = v["opened"][0]["id"]
-        .as_str()
-        .expect("an overclaim")
-        .to_owned();
+    let overclaim = opened_of(&v, "overclaim");
     let (status, v) = server.post_json(
         Some(&ada),
         &format!("/v1/conflicts/{overclaim}/resolve"),
@@ -1667,6 +1677,115 @@ fn simultaneous_attachments_link_a_recording_once() {
         codes.sort_unstable();
         assert_eq!(codes, [201, 409], "round {round}: {statuses:?}");
     }
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}
+
+/// The id of the one conflict of `kind` a write opened.
+fn opened_of(applied: &Value, kind: &str) -> String {
+    let of_kind: Vec<&Value> = applied["opened"]
+        .as_array()
+        .expect("opened")
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .collect();
+    assert_eq!(of_kind.len(), 1, "one {kind} in {applied}");
+    of_kind[0]["id"].as_str().expect("id").to_owned()
+}
+
+#[test]
+fn a_third_party_claim_is_marked_notified_and_stays_settled_once_agreed() {
+    let server = Server::start(&[]);
+    let (studio, _, ada, _) = server.parties();
+    let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
+    assert_eq!(status, 201, "{v}");
+    let ada_party = json!({"kind": "performer", "id": ADA});
+
+    // Ada claims a credit in the studio's film, and writes herself down as
+    // the studio to pass it off as the registrant's own word.
+    let mut claim = credit(ADA_CREDIT, ADA, "actor", Some("Mara"), (0, 10_000));
+    claim["third_party"] = org(STUDIO);
+    let (status, v) = server.post_json(Some(&ada), "/v1/credits", &claim);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        v["revisions"][0]["entity"]["entity"]["third_party"], ada_party,
+        "{v}"
+    );
+    let notice = opened_of(&v, "third_party_claim");
+    // The studio finds it in its own conflict list; it names both.
+    let (status, v) = server.get(Some(&studio), "/v1/conflicts");
+    assert_eq!(status, 200, "{v}");
+    let mine: Vec<&Value> = v["conflicts"]
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .filter(|c| c["id"] == notice.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{v}");
+    assert_eq!(mine[0]["parties"].as_array().map(Vec::len), Some(2), "{v}");
+    // Everyone reading the credit sees whose word it is.
+    let (status, v) = server.get(Some(&studio), &format!("/v1/credits/{ADA_CREDIT}"));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["revision"]["entity"]["entity"]["third_party"], ada_party);
+
+    // Both agree to acknowledge it: settled, and not reopened by the next
+    // write in the film (a second claim opens its own notice only).
+    for (key, party) in [
+        (&ada, format!("performer:{ADA}")),
+        (&studio, format!("organisation:{STUDIO}")),
+    ] {
+        let (status, v) = server.post_json(
+            Some(key),
+            &format!("/v1/conflicts/{notice}/resolve"),
+            &json!({"party": party, "resolution": "acknowledge"}),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(server.conflict(&notice)["status"], "resolved");
+    let holding_id = "0190a000-0000-7000-8000-000000002101";
+    let holding = json!({"version": 1, "id": holding_id, "holder": ada_party, "fixation": FILM,
+        "right": "making_available", "nature": "remuneration",
+        "territories": {"worldwide_except": []}, "period": {"start": "2019-03-01"},
+        "share_ppm": 50_000, "basis": "presumed_by_law"});
+    let (status, v) = server.post_json(Some(&ada), "/v1/holdings", &holding);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["opened"].as_array().map(Vec::len), Some(1), "{v}");
+    let second = opened_of(&v, "third_party_claim");
+    assert_eq!(server.conflict(&notice)["status"], "resolved");
+
+    // The studio adopts the holding as its own statement: the claim is no
+    // longer a third party's, and its notice closes as acknowledged.
+    let (status, v) = server.send(
+        "PUT",
+        &studio,
+        &format!("/v1/holdings/{holding_id}"),
+        &holding,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["revisions"][0]["entity"]["entity"]
+            .get("third_party")
+            .is_none(),
+        "{v}"
+    );
+    let closed = server.conflict(&second);
+    assert_eq!(
+        (closed["status"].as_str(), closed["resolution"].as_str()),
+        (Some("resolved"), Some("acknowledge")),
+        "{closed}"
+    );
+    // What the registrant writes in its own film is nobody's third-party
+    // claim.
+    let own = credit(
+        "0190a000-0000-7000-8000-000000001002",
+        BO,
+        "actor",
+        Some("Jon"),
+        (10_000, 20_000),
+    );
+    let (status, v) = server.post_json(Some(&studio), "/v1/credits", &own);
+    assert_eq!(status, 201, "{v}");
+    assert!(v["opened"].as_array().is_some_and(Vec::is_empty), "{v}");
     let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
     assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 }

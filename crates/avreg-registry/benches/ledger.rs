@@ -93,6 +93,7 @@ fn registration(i: u128, rng: &mut Rng) -> Vec<Change> {
                 Segment::new(start + 300_000, start + 600_000),
             ],
             status: Status::Asserted,
+            third_party: None,
         })));
     }
     let holding = |id: u128, holder: Party, share: u32| Holding {
@@ -108,6 +109,7 @@ fn registration(i: u128, rng: &mut Rng) -> Vec<Change> {
         basis: Basis::Contract,
         agreement: None,
         status: Status::Asserted,
+        third_party: None,
     };
     changes.push(Change::Create(Entity::Holding(holding(
         i << 8,

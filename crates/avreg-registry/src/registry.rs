@@ -29,7 +29,7 @@ use avreg_fingerprint::video::matching::{
 use avreg_fingerprint::video::{self, PdqHash, VideoFingerprint};
 use avreg_fingerprint::ContentHash;
 
-use crate::domain::audit::{self, AuditEvent, Head, SignedHead};
+use crate::domain::audit::{self, AuditEvent, CommitmentKey, Head, SignedHead};
 use crate::domain::rules::Jurisdictions;
 use crate::error::{Error, Result};
 
@@ -95,6 +95,9 @@ pub struct Registry {
     pub(crate) ledger_lock: std::sync::Mutex<()>,
     /// Signs audit heads (`dir/audit-signing.key`, created on first open).
     signing_key: ed25519_dalek::SigningKey,
+    /// Commits private fields into the audit chain (derived from the
+    /// signing key's secret).
+    pub(crate) commitments: CommitmentKey,
     maintenance: Maintenance,
 }
 
@@ -293,6 +296,7 @@ impl Registry {
             dir: dir.to_path_buf(),
             store,
             jurisdictions,
+            commitments: CommitmentKey::derive(&signing_key.to_bytes()),
             signing_key,
             ledger_lock: std::sync::Mutex::new(()),
             maintenance: Maintenance::start(vec![index.clone(), video_index.clone()])?,

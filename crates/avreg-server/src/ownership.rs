@@ -59,6 +59,48 @@ pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result
     Ok(())
 }
 
+/// Sets what the registry, not the client, decides about a write: a
+/// credit or holding written by a key that does not act for the
+/// fixation's registrant is a third-party claim, marked with the party it
+/// is asserted for (whatever the client wrote there); anything else is
+/// unmarked. Runs before [`authorise`], over the same changes.
+pub fn stamp(caller: &Caller, view: &View<'_>, changes: &mut [Change]) -> Result<(), ApiError> {
+    let mut own_new: BTreeSet<FixationId> = BTreeSet::new();
+    for change in changes.iter_mut() {
+        let (Change::Create(e) | Change::Amend(e)) = change else {
+            continue;
+        };
+        match e {
+            Entity::Fixation(f) if owns_fixation(caller, f) => {
+                own_new.insert(f.id);
+            }
+            Entity::Credit(c) => {
+                let claimant = Party::Performer(c.performer);
+                c.third_party = third_party(caller, view, &own_new, c.fixation, claimant)?;
+            }
+            Entity::Holding(h) => {
+                h.third_party = third_party(caller, view, &own_new, h.fixation, h.holder)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn third_party(
+    caller: &Caller,
+    view: &View<'_>,
+    own_new: &BTreeSet<FixationId>,
+    fixation: FixationId,
+    claimant: Party,
+) -> Result<Option<Party>, ApiError> {
+    if caller.is_admin() || fixation_is_callers(caller, view, own_new, fixation)? {
+        Ok(None)
+    } else {
+        Ok(Some(claimant))
+    }
+}
+
 fn owns_fixation(caller: &Caller, f: &Fixation) -> bool {
     match &caller.0.bound_to {
         // The registrant only: naming an organisation as the producer

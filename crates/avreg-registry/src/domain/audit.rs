@@ -10,7 +10,47 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the hashed form of an event. Changing what is hashed, or how,
 /// needs a new version; verification hashes each event by its own version.
-pub const AUDIT_EVENT_VERSION: u16 = 1;
+/// Version 2 payloads carry private fields only as [`CommitmentKey`]
+/// commitments (version 1 payloads carried them verbatim, so their hashes
+/// could be tested against a guess); both chain the same way.
+pub const AUDIT_EVENT_VERSION: u16 = 2;
+
+/// The oldest event version [`verify`] accepts.
+pub const OLDEST_AUDIT_EVENT_VERSION: u16 = 1;
+
+/// The secret key of the commitments by which private fields (a
+/// performer's legal name) enter the audit chain: whoever holds the log
+/// but not the key cannot test a guess against a payload hash. Derived
+/// from the registry's audit secret; never exported.
+#[derive(Clone)]
+pub struct CommitmentKey([u8; 32]);
+
+impl CommitmentKey {
+    /// The commitment key of the registry whose audit secret is `secret`.
+    pub fn derive(secret: &[u8; 32]) -> Self {
+        Self(blake3::derive_key(
+            "avreg 2026-12 audit commitments to private fields",
+            secret,
+        ))
+    }
+
+    /// The commitment to `value` of `field` of `entity` (keyed blake3,
+    /// each part length-prefixed).
+    pub fn commit(&self, entity: &str, field: &str, value: &str) -> ChainHash {
+        let mut h = blake3::Hasher::new_keyed(&self.0);
+        for s in [entity, field, value] {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        ChainHash(*h.finalize().as_bytes())
+    }
+}
+
+impl std::fmt::Debug for CommitmentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitmentKey(..)")
+    }
+}
 
 /// A blake3 hash in the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -313,7 +353,7 @@ pub fn verify<'a>(
                 found: e.seq,
             });
         }
-        if e.version != AUDIT_EVENT_VERSION {
+        if !(OLDEST_AUDIT_EVENT_VERSION..=AUDIT_EVENT_VERSION).contains(&e.version) {
             return Err(ChainError::Version {
                 seq: e.seq,
                 version: e.version,
@@ -438,11 +478,54 @@ mod tests {
         // Changing what is hashed needs a new AUDIT_EVENT_VERSION.
         assert_eq!(
             v[0].hash.to_string(),
+            "af82af6c430c3a2c3da6a938ecc96c197e0d66b81c85d4851e9169f5436641b6"
+        );
+        let mut v1 = v[0].clone();
+        v1.version = 1;
+        assert_eq!(
+            v1.computed_hash().to_string(),
             "214307f6f6158cc5d78d0d4ecd91b7ec70021296d106a7d41a9ff8ce226423db"
         );
         let json = serde_json::to_string(&v[0]).expect("json");
         let back: AuditEvent = serde_json::from_str(&json).expect("parse");
         assert_eq!(back, v[0]);
+    }
+
+    /// A version-1 log, as a registry before commitments wrote it.
+    const V1_LOG: &str = r#"[{"version":1,"seq":0,"at_ms":1764000000000,"actor":"local","operation":"create_performer","entity":"performer:0190a000-0000-7000-8000-000000000001","payload_hash":"25f785d8ad36812f8f1a0ea74064b156ba9ee193c40fbfb73aa3f98f12c2a381","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0538b5fcfc70b603a70a84c4090acae565ad2928de70095c951bc7f53651bed1"},{"version":1,"seq":1,"at_ms":1764000000500,"actor":"key:0190a000-0000-7000-8000-0000000000aa","operation":"create_fixation","entity":"fixation:0190a000-0000-7000-8000-000000000100","payload_hash":"6e46dd10defc9b56c29a6ec56b508c21f54c08192194e4df25bf36f0c9c3c279","prev":"0538b5fcfc70b603a70a84c4090acae565ad2928de70095c951bc7f53651bed1","hash":"2e6668a30e9b848a35b49f8bcf2d0e8fbe52ee8ea398661574d2cc2bd4049f2b"}]"#;
+
+    #[test]
+    fn a_version_1_log_still_verifies_and_version_2_events_chain_after_it() {
+        let old: Vec<AuditEvent> = serde_json::from_str(V1_LOG).expect("v1 log");
+        let head = verify(&old, None).expect("verifies").expect("head");
+        assert_eq!(head.seq, 1);
+        let mut all = old.clone();
+        all.push(AuditEvent::append(
+            old.last(),
+            &NewEvent {
+                actor: "local",
+                operation: "amend_fixation",
+                entity: "fixation:0190a000-0000-7000-8000-000000000100",
+                payload: b"{}",
+                at_ms: 1_764_000_001_000,
+            },
+        ));
+        assert_eq!(all[2].version, AUDIT_EVENT_VERSION);
+        assert!(verify(&all, Some(head)).is_ok());
+    }
+
+    #[test]
+    fn commitments_depend_on_the_key_the_entity_and_the_value() {
+        let k = CommitmentKey::derive(&[1; 32]);
+        let c = k.commit("performer:1", "legal_name", "Ada");
+        assert_eq!(c, k.commit("performer:1", "legal_name", "Ada"));
+        assert_ne!(c, k.commit("performer:1", "legal_name", "Adb"));
+        assert_ne!(c, k.commit("performer:2", "legal_name", "Ada"));
+        assert_ne!(
+            c,
+            CommitmentKey::derive(&[2; 32]).commit("performer:1", "legal_name", "Ada")
+        );
+        assert_eq!(format!("{k:?}"), "CommitmentKey(..)");
     }
 
     #[test]

@@ -355,6 +355,48 @@ pub fn reference_overlaps(
         .collect()
 }
 
+/// A credit or holding asserted in `fixation` by a party that is not its
+/// registrant (DOMAIN.md, "Claims and evidence"): kept, shown as a
+/// third-party claim, and notified to the registrant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThirdPartyClaim {
+    /// The fixation.
+    pub fixation: FixationId,
+    /// The claim (a credit or a holding).
+    pub claim: Subject,
+    /// Who asserted it.
+    pub claimant: Party,
+    /// The fixation's registrant.
+    pub registrant: Party,
+}
+
+/// The third-party claims among the live `credits` and `holdings` of
+/// `fixation`.
+pub fn third_party_claims(
+    fixation: &Fixation,
+    credits: &[Credit],
+    holdings: &[Holding],
+) -> Vec<ThirdPartyClaim> {
+    let credits = credits
+        .iter()
+        .filter(|c| c.fixation == fixation.id && c.status != Status::Withdrawn)
+        .filter_map(|c| Some((Subject::Credit(c.id), c.third_party?)));
+    let holdings = holdings
+        .iter()
+        .filter(|h| h.fixation == fixation.id && h.status != Status::Withdrawn)
+        .filter_map(|h| Some((Subject::Holding(h.id), h.third_party?)));
+    credits
+        .chain(holdings)
+        .filter(|(_, claimant)| *claimant != fixation.registered_by)
+        .map(|(claim, claimant)| ThirdPartyClaim {
+            fixation: fixation.id,
+            claim,
+            claimant,
+            registrant: fixation.registered_by,
+        })
+        .collect()
+}
+
 /// Any detected conflict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -367,6 +409,8 @@ pub enum Finding {
     CreditOverlap(CreditFinding),
     /// Kind 4.
     MandateConflict(MandateClash),
+    /// A third-party claim, notified to the registrant.
+    ThirdPartyClaim(ThirdPartyClaim),
 }
 
 impl Finding {
@@ -377,6 +421,7 @@ impl Finding {
             Finding::ReferenceOverlap(_) => ConflictKind::ReferenceOverlap,
             Finding::CreditOverlap(_) => ConflictKind::CreditOverlap,
             Finding::MandateConflict(_) => ConflictKind::MandateConflict,
+            Finding::ThirdPartyClaim(_) => ConflictKind::ThirdPartyClaim,
         }
     }
 
@@ -396,6 +441,7 @@ impl Finding {
             Finding::MandateConflict(m) => {
                 m.mandates.iter().map(|&id| Subject::Mandate(id)).collect()
             }
+            Finding::ThirdPartyClaim(t) => vec![t.claim],
         }
     }
 
@@ -415,6 +461,7 @@ impl Finding {
                 v.extend(m.societies.iter().map(|&s| Party::Organisation(s)));
                 v
             }
+            Finding::ThirdPartyClaim(t) => vec![t.registrant, t.claimant],
         };
         parties.sort_unstable();
         parties.dedup();
@@ -470,6 +517,7 @@ mod tests {
             basis: Basis::Contract,
             agreement: None,
             status: Status::Asserted,
+            third_party: None,
         }
     }
 

@@ -673,6 +673,12 @@ pub struct Credit {
     /// Standing of the claim.
     #[serde(default)]
     pub status: Status,
+    /// The party that asserted this claim when it is not the fixation's
+    /// registrant (a third-party claim, notified to the registrant as a
+    /// conflict). Set by the registry from the writing key, never by a
+    /// client; absent when the registrant (or an operator) wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party: Option<Party>,
 }
 
 impl Credit {
@@ -842,6 +848,12 @@ pub struct Holding {
     /// Standing of the claim.
     #[serde(default)]
     pub status: Status,
+    /// The party that asserted this claim when it is not the fixation's
+    /// registrant (a third-party claim, notified to the registrant as a
+    /// conflict). Set by the registry from the writing key, never by a
+    /// client; absent when the registrant (or an operator) wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party: Option<Party>,
 }
 
 impl Holding {
@@ -939,7 +951,8 @@ impl Mandate {
     }
 }
 
-/// The four kinds of conflict the registry detects (DOMAIN.md).
+/// The kinds of conflict the registry detects (DOMAIN.md), and the
+/// notice of a third-party claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
@@ -954,6 +967,9 @@ pub enum ConflictKind {
     /// Two societies hold exclusive mandates for the same performer, right,
     /// territory and period.
     MandateConflict,
+    /// A credit or holding in a fixation asserted by a party that is not
+    /// its registrant: the registrant is notified and may acknowledge it.
+    ThirdPartyClaim,
 }
 
 /// What a conflict is about.
@@ -997,6 +1013,8 @@ pub enum Resolution {
     DistinguishVersion,
     /// A segment was excluded from a claim.
     ExcludeSegment,
+    /// The registrant acknowledged a third-party claim.
+    Acknowledge,
 }
 
 /// A recorded conflict.
@@ -1155,6 +1173,7 @@ pub(crate) mod tests {
             improvised: false,
             segments: segments.iter().map(|&(a, b)| Segment::new(a, b)).collect(),
             status: Status::Asserted,
+            third_party: None,
         }
     }
 
@@ -1172,6 +1191,7 @@ pub(crate) mod tests {
             basis: Basis::PresumedByLaw,
             agreement: None,
             status: Status::Asserted,
+            third_party: None,
         }
     }
 

@@ -168,6 +168,7 @@ mod tests {
             basis: Basis::Original,
             agreement: None,
             status: Status::Asserted,
+            third_party: None,
         };
         let hs = [
             h(

@@ -384,3 +384,30 @@ impl Revision {
         self.op == Op::Withdraw
     }
 }
+
+/// The bytes an audit event hashes for a revision: the operation and the
+/// entity, with its private fields (a performer's legal name) replaced by
+/// keyed commitments (`legal_name_commitment`), so that nobody holding the
+/// log can test a guessed legal name against it.
+pub(crate) fn audit_payload(
+    op: Op,
+    entity: &Entity,
+    key: &crate::domain::audit::CommitmentKey,
+) -> serde_json::Result<Vec<u8>> {
+    match entity {
+        Entity::Performer(p) => {
+            let mut v = serde_json::to_value((op, Entity::Performer(p.public())))?;
+            if let (Some(name), Some(obj)) = (
+                &p.legal_name,
+                v.get_mut(1)
+                    .and_then(|e| e.get_mut("entity"))
+                    .and_then(|e| e.as_object_mut()),
+            ) {
+                let c = key.commit(&entity.reference().to_string(), "legal_name", name);
+                obj.insert("legal_name_commitment".into(), c.to_string().into());
+            }
+            serde_json::to_vec(&v)
+        }
+        _ => serde_json::to_vec(&(op, entity)),
+    }
+}

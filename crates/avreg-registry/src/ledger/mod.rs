@@ -19,6 +19,7 @@ pub mod export;
 mod view;
 mod write;
 
+pub(crate) use entity::audit_payload;
 pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 pub use view::{
     HolderLine, OnScreenCredit, RepertoireEntry, RightHoldersOwned, StatementEntry, TermLine, View,

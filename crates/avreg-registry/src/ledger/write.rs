@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 use super::view::View;
 use crate::domain::conflicts::{
-    credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, Finding, FingerprintMatch,
+    credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, third_party_claims,
+    Finding, FingerprintMatch,
 };
 use crate::domain::date::Date;
 use crate::domain::ids::{ConflictId, FixationId, PerformerId};
@@ -98,6 +99,21 @@ struct Scopes {
     credits: BTreeSet<FixationId>,
     mandates: BTreeSet<PerformerId>,
     references: BTreeSet<FixationId>,
+    claims: BTreeSet<FixationId>,
+}
+
+/// The recorded conflicts of a scope (see `Batch::recorded_conflicts`).
+#[derive(Default)]
+struct Recorded {
+    open: BTreeMap<ConflictId, Conflict>,
+    settled: BTreeSet<ConflictKey>,
+}
+
+/// What identifies a conflict's cause: its kind and subjects.
+type ConflictKey = (ConflictKind, BTreeSet<Subject>);
+
+fn conflict_key(kind: ConflictKind, subjects: &[Subject]) -> ConflictKey {
+    (kind, subjects.iter().copied().collect())
 }
 
 /// A write being assembled: the pending revisions, visible to its own
@@ -336,9 +352,11 @@ impl<'a> Batch<'a> {
         match entity {
             Entity::Holding(h) => {
                 self.scopes.holdings.insert(h.fixation);
+                self.scopes.claims.insert(h.fixation);
             }
             Entity::Credit(c) => {
                 self.scopes.credits.insert(c.fixation);
+                self.scopes.claims.insert(c.fixation);
             }
             Entity::Mandate(m) => {
                 self.scopes.mandates.insert(m.performer);
@@ -346,6 +364,7 @@ impl<'a> Batch<'a> {
             Entity::Fixation(f) => {
                 self.scopes.references.insert(f.id);
                 self.scopes.credits.insert(f.id);
+                self.scopes.claims.insert(f.id);
             }
             _ => {}
         }
@@ -402,20 +421,34 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// The open conflicts of `kind` about any of `subjects`.
-    fn open_conflicts(
+    /// The conflicts of `kind` about any of `subjects`: the open ones, and
+    /// the keys of those the parties settled (by agreement or a ruling)
+    /// whose subjects this write left alone. A settled conflict is not
+    /// opened again for the same cause until one of its subjects changes.
+    fn recorded_conflicts(
         &self,
         kind: ConflictKind,
         subjects: impl IntoIterator<Item = EntityRef>,
-    ) -> Result<BTreeMap<ConflictId, Conflict>> {
+    ) -> Result<Recorded> {
         let view = self.view();
-        let mut out = BTreeMap::new();
+        let mut out = Recorded::default();
         for s in subjects {
             for c in view.children(&s, EntityKind::Conflict)? {
-                if let Some(Entity::Conflict(c)) = view.revision(&c)?.map(|r| r.entity) {
-                    if c.kind == kind && c.status == ConflictStatus::Open {
-                        out.insert(c.id, c);
-                    }
+                let Some(Entity::Conflict(c)) = view.revision(&c)?.map(|r| r.entity) else {
+                    continue;
+                };
+                if c.kind != kind {
+                    continue;
+                }
+                if c.status == ConflictStatus::Open {
+                    out.open.insert(c.id, c);
+                } else if (c.agreed().is_some() || c.ruling.is_some())
+                    && !c
+                        .subjects
+                        .iter()
+                        .any(|&s| self.overlay.revisions.contains_key(&EntityRef::from(s)))
+                {
+                    out.settled.insert(conflict_key(c.kind, &c.subjects));
                 }
             }
         }
@@ -459,6 +492,7 @@ impl<'a> Batch<'a> {
         };
         Ok(match conflict.kind {
             ConflictKind::ReferenceOverlap => Resolution::DistinguishVersion,
+            ConflictKind::ThirdPartyClaim => Resolution::Acknowledge,
             _ if any(&territories) => Resolution::SplitTerritory,
             _ if any(&period) => Resolution::SplitPeriod,
             ConflictKind::CreditOverlap if any(&segments) => Resolution::ExcludeSegment,
@@ -466,21 +500,18 @@ impl<'a> Batch<'a> {
         })
     }
 
-    /// Opens a conflict for each finding no open conflict records, and
-    /// resolves each open conflict no finding supports any more.
-    fn reconcile(
-        &mut self,
-        findings: Vec<Finding>,
-        open: BTreeMap<ConflictId, Conflict>,
-    ) -> Result<()> {
-        let key = |kind: ConflictKind, subjects: &[Subject]| {
-            (kind, subjects.iter().copied().collect::<BTreeSet<_>>())
-        };
+    /// Opens a conflict for each finding no open or settled conflict
+    /// records, and resolves each open conflict no finding supports any
+    /// more.
+    fn reconcile(&mut self, findings: Vec<Finding>, recorded: Recorded) -> Result<()> {
+        let key = conflict_key;
+        let Recorded { open, settled } = recorded;
         let found: BTreeSet<_> = findings
             .iter()
             .map(|f| key(f.kind(), &f.subjects()))
             .collect();
-        let recorded: BTreeSet<_> = open.values().map(|c| key(c.kind, &c.subjects)).collect();
+        let mut recorded: BTreeSet<_> = open.values().map(|c| key(c.kind, &c.subjects)).collect();
+        recorded.extend(settled);
         let days = match self.registry.options.conflict_respond_days {
             0 => DEFAULT_RESPOND_DAYS,
             d => d,
@@ -533,7 +564,7 @@ impl<'a> Batch<'a> {
             } else {
                 Vec::new()
             };
-            let open = self.open_conflicts(ConflictKind::Overclaim, all)?;
+            let open = self.recorded_conflicts(ConflictKind::Overclaim, all)?;
             self.reconcile(findings, open)?;
         }
         for f in scopes.credits {
@@ -547,7 +578,7 @@ impl<'a> Batch<'a> {
                     .collect(),
                 None => Vec::new(),
             };
-            let open = self.open_conflicts(ConflictKind::CreditOverlap, all)?;
+            let open = self.recorded_conflicts(ConflictKind::CreditOverlap, all)?;
             self.reconcile(findings, open)?;
         }
         for p in scopes.mandates {
@@ -559,13 +590,28 @@ impl<'a> Batch<'a> {
                 .into_iter()
                 .map(Finding::MandateConflict)
                 .collect();
-            let open = self.open_conflicts(ConflictKind::MandateConflict, all)?;
+            let open = self.recorded_conflicts(ConflictKind::MandateConflict, all)?;
+            self.reconcile(findings, open)?;
+        }
+        for f in scopes.claims {
+            let view = self.view();
+            let fixation = EntityRef::Fixation(f);
+            let mut all = view.children(&fixation, EntityKind::Credit)?;
+            all.extend(view.children(&fixation, EntityKind::Holding)?);
+            let findings = match view.fixation(f)? {
+                Some(fx) => third_party_claims(&fx, &view.credits_of(f)?, &view.holdings_of(f)?)
+                    .into_iter()
+                    .map(Finding::ThirdPartyClaim)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let open = self.recorded_conflicts(ConflictKind::ThirdPartyClaim, all)?;
             self.reconcile(findings, open)?;
         }
         for f in scopes.references {
             let open =
-                self.open_conflicts(ConflictKind::ReferenceOverlap, [EntityRef::Fixation(f)])?;
-            for c in open.into_values() {
+                self.recorded_conflicts(ConflictKind::ReferenceOverlap, [EntityRef::Fixation(f)])?;
+            for c in open.open.into_values() {
                 if !self.overlap_stands(&c)? {
                     self.resolve(c)?;
                 }
@@ -596,10 +642,12 @@ impl<'a> Batch<'a> {
 
     /// Commits everything pending: one transaction, durable on return.
     fn commit(self) -> Result<Applied> {
-        let committed = self
-            .registry
-            .store
-            .commit_ledger(self.actor, &self.pending, now_ms())?;
+        let committed = self.registry.store.commit_ledger(
+            self.actor,
+            &self.pending,
+            now_ms(),
+            &self.registry.commitments,
+        )?;
         self.registry.store.flush()?;
         let mut applied = Applied::default();
         let mut n = 0;
@@ -902,20 +950,22 @@ impl Registry {
             .into_iter()
             .map(Finding::ReferenceOverlap)
             .collect();
-        let open = batch.open_conflicts(
+        let recorded = batch.recorded_conflicts(
             ConflictKind::ReferenceOverlap,
             [EntityRef::Fixation(fixation)],
         )?;
-        // Keep the conflicts already open; only add new ones.
-        let open_keys: BTreeSet<BTreeSet<Subject>> = open
+        // Keep the conflicts already open or settled; only add new ones.
+        let mut known: BTreeSet<ConflictKey> = recorded
+            .open
             .values()
-            .map(|c| c.subjects.iter().copied().collect())
+            .map(|c| conflict_key(c.kind, &c.subjects))
             .collect();
+        known.extend(recorded.settled);
         let fresh: Vec<Finding> = findings
             .into_iter()
-            .filter(|f| !open_keys.contains(&f.subjects().into_iter().collect()))
+            .filter(|f| !known.contains(&conflict_key(f.kind(), &f.subjects())))
             .collect();
-        batch.reconcile(fresh, BTreeMap::new())?;
+        batch.reconcile(fresh, Recorded::default())?;
         let applied = batch.commit()?;
         Ok((registration, applied))
     }

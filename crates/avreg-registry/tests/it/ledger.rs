@@ -91,6 +91,7 @@ pub fn credit(
         improvised: false,
         segments: segs.iter().map(|&(a, b)| Segment::new(a, b)).collect(),
         status: Status::Asserted,
+        third_party: None,
     }
 }
 
@@ -108,6 +109,7 @@ pub fn holding(id: u128, fixation: u128, holder: Party, share_ppm: u32, t: Terri
         basis: Basis::Contract,
         agreement: None,
         status: Status::Asserted,
+        third_party: None,
     }
 }
 
@@ -728,4 +730,58 @@ fn csv_exports_neutralise_spreadsheet_formulas() {
     assert!(row.contains(",'+1,'-2+3,"), "{csv}");
     // The exporter's own values are untouched.
     assert!(row.contains(",2001-05-04,60000,"), "{csv}");
+}
+
+/// Issue 12: a society holding the audit log confirmed a guessed legal
+/// name offline (the payload hash was blake3 over JSON that included it).
+/// The payload now carries only a keyed commitment: neither the write with
+/// the right guess nor its public form hashes to what the log holds, and
+/// the log still verifies across a reopen.
+#[test]
+fn the_audit_log_confirms_no_guessed_legal_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ada = performer(1, "Ada");
+    let event = {
+        let reg = open(dir.path());
+        reg.apply("x", vec![Change::Create(Entity::Performer(ada.clone()))])
+            .expect("write");
+        let log = reg.audit_log(0).expect("log");
+        let event = log.last().expect("an event").clone();
+        assert_eq!(event.entity, EntityRef::Performer(ada.id).to_string());
+        assert_eq!(
+            event.version,
+            avreg_registry::domain::audit::AUDIT_EVENT_VERSION
+        );
+        event
+    };
+    let hash = |bytes: Vec<u8>| *blake3::hash(&bytes).as_bytes();
+    let guesses = [
+        serde_json::to_vec(&(
+            avreg_registry::ledger::Op::Create,
+            Entity::Performer(ada.clone()),
+        ))
+        .expect("json"),
+        serde_json::to_vec(&(
+            avreg_registry::ledger::Op::Create,
+            Entity::Performer(ada.public()),
+        ))
+        .expect("json"),
+    ];
+    for guess in guesses {
+        assert_ne!(hash(guess), event.payload_hash.0);
+    }
+    // A second registry (another key) commits the same name differently.
+    let other = tempfile::tempdir().expect("temp dir");
+    let reg2 = open(other.path());
+    reg2.apply("x", vec![Change::Create(Entity::Performer(ada.clone()))])
+        .expect("write");
+    let e2 = reg2
+        .audit_log(0)
+        .expect("log")
+        .last()
+        .cloned()
+        .expect("event");
+    assert_ne!(e2.payload_hash, event.payload_hash);
+    let reg = open(dir.path());
+    reg.verify_audit(None).expect("the log verifies");
 }

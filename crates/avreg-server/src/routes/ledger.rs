@@ -227,9 +227,12 @@ async fn write(
     caller.require(Action::WriteLedger)?;
     let c = caller.clone();
     let actor = caller.actor();
+    let mut changes = changes;
     let applied = state
         .blocking(move |r| -> Result<Applied, ApiError> {
-            crate::ownership::authorise(&c, &r.view(), &changes)?;
+            let view = r.view();
+            crate::ownership::stamp(&c, &view, &mut changes)?;
+            crate::ownership::authorise(&c, &view, &changes)?;
             Ok(r.apply(&actor, changes)?)
         })
         .await??;

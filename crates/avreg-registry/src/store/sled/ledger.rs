@@ -16,10 +16,11 @@
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use super::{append_audit, db_err, decode_event, tx_err, SledStore};
-use crate::domain::audit::NewEvent;
+use crate::domain::audit::{CommitmentKey, NewEvent};
 use crate::domain::ids::FixationId;
 use crate::domain::model::{Reason, ValidationError};
 use crate::error::{Error, Result};
+use crate::ledger::audit_payload;
 use crate::ledger::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 use crate::model::RecordingId;
 
@@ -87,6 +88,7 @@ impl SledStore {
         actor: &str,
         pending: &[Pending],
         now_ms: u64,
+        commitments: &CommitmentKey,
     ) -> Result<Vec<Revision>> {
         // Encode outside the transaction (which may run more than once).
         let mut payloads = Vec::with_capacity(pending.len());
@@ -94,7 +96,7 @@ impl SledStore {
             let (operation, entity, payload) = match p {
                 Pending::Revision { op, entity } => {
                     let r = entity.reference();
-                    let payload = serde_json::to_vec(&(op, entity))
+                    let payload = audit_payload(*op, entity, commitments)
                         .map_err(|e| Error::Corrupt(format!("encoding a revision: {e}")))?;
                     (
                         format!("{}_{}", op.name(), r.kind().name()),
