@@ -1789,3 +1789,76 @@ fn a_third_party_claim_is_marked_notified_and_stays_settled_once_agreed() {
     let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
     assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 }
+
+#[test]
+fn a_write_answered_408_writes_nothing() {
+    let server = Server::start(&[("AVREG_SERVER__REQUEST_TIMEOUT_MS", "300")]);
+    let (studio, _, _, _) = server.parties();
+    let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
+    assert_eq!(status, 201, "{v}");
+    // A batch of staggered holdings that takes longer than the request
+    // timeout to check, and a small write queued behind it.
+    let holding = |i: usize| {
+        json!({"create": {"kind": "holding", "entity": {"version": 1,
+            "id": format!("0190a000-0000-7000-8000-{:012}", 500_000 + i),
+            "holder": org(STUDIO), "fixation": FILM,
+            "right": "making_available", "nature": "exclusive",
+            "territories": {"worldwide_except": []},
+            "period": {"start": format!("{}-{:02}-01", 1880 + i / 12, 1 + i % 12)},
+            "share_ppm": 400_000, "basis": "contract"}}})
+    };
+    let batch = json!({"version": 1, "changes": (0..1500).map(holding).collect::<Vec<_>>()});
+    let before = server.head_seq();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| server.post_json(Some(&studio), "/v1/ledger", &batch));
+        std::thread::sleep(Duration::from_millis(150));
+        let b = s.spawn(|| {
+            server.post_json(
+                Some(&studio),
+                "/v1/credits",
+                &credit(ADA_CREDIT, ADA, "actor", None, (0, 1000)),
+            )
+        });
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    // Each answer is the truth: a write either committed before it
+    // answered (2xx, and it is there) or answered 408 saying nothing was
+    // written (and it is not there, now or later). The batch takes longer
+    // than the timeout to check, so at least one of them ran out of time.
+    let short = |v: &Value| v.to_string().chars().take(300).collect::<String>();
+    let settled = server.head_seq();
+    let mut timed_out = 0;
+    for ((status, v), probe) in [
+        (
+            &a,
+            "/v1/holdings/0190a000-0000-7000-8000-000000500000".to_owned(),
+        ),
+        (&b, format!("/v1/credits/{ADA_CREDIT}")),
+    ] {
+        let found = server.get(Some(&studio), &probe).0;
+        match status {
+            200 | 201 => assert_eq!(found, 200, "{probe}"),
+            408 => {
+                timed_out += 1;
+                assert_eq!(found, 404, "{probe}");
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("nothing was written")),
+                    "{}",
+                    short(v)
+                );
+            }
+            other => panic!("{probe}: {other} {}", short(v)),
+        }
+    }
+    assert!(timed_out >= 1);
+    if timed_out == 2 {
+        assert_eq!(settled, before);
+    }
+    // Nothing lands later.
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(server.head_seq(), settled);
+    }
+}

@@ -33,6 +33,10 @@ pub enum Error {
         /// Newest version this build understands.
         supported: u32,
     },
+    /// The write's caller gave up on it (its request ran out of time)
+    /// before it could commit: nothing was written.
+    #[error("the write was abandoned before it committed: nothing was written")]
+    Abandoned,
     /// Stored data is malformed or inconsistent.
     #[error("corrupt store: {0}")]
     Corrupt(String),

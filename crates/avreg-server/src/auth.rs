@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use avreg_registry::accounts::{ApiKeyId, Binding, KeyRecord, Role};
 use avreg_registry::domain::model::Party;
+use avreg_registry::ledger::CommitGate;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -67,9 +68,10 @@ pub fn allowed(role: Role, action: Action) -> bool {
     }
 }
 
-/// The authenticated key of a request.
+/// The authenticated key of a request, with the request's commit gate
+/// (its writes pass it before committing; see `observe`).
 #[derive(Clone, Debug)]
-pub struct Caller(pub KeyRecord);
+pub struct Caller(pub KeyRecord, pub CommitGate);
 
 impl Caller {
     /// 403 unless the key's role may perform `action`.
@@ -82,6 +84,11 @@ impl Caller {
                 format!("a {} key may not do this", self.0.role),
             ))
         }
+    }
+
+    /// The request's commit gate.
+    pub fn gate(&self) -> &CommitGate {
+        &self.1
     }
 
     /// The actor written in audit events (`key:ID`).
@@ -152,7 +159,12 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(secret)?
             .ok_or_else(|| unauthorized("unknown or revoked key"))?;
         state.limiter().check(record.id)?;
-        Ok(Caller(record))
+        let gate = parts
+            .extensions
+            .get::<CommitGate>()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Caller(record, gate))
     }
 }
 

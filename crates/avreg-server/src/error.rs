@@ -177,6 +177,10 @@ impl From<avreg_registry::Error> for ApiError {
             E::Account(a) => ApiError::invalid(a.to_string()),
             E::Fingerprint(f) => ApiError::from(f),
             E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),
+            E::Abandoned => ApiError::new(
+                Code::Timeout,
+                "the request took too long; nothing was written",
+            ),
             E::Locked(_) => {
                 ApiError::new(Code::Busy, "the store is locked by another process").retry_after(5)
             }

@@ -47,6 +47,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use avreg_fingerprint::audio::AudioConfig;
+use avreg_registry::ledger::CommitGate;
 use avreg_registry::Registry;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -344,13 +345,29 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let method = req.method().to_string();
     let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
     let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
+    // The handler's writes pass this gate just before they commit: past
+    // the deadline, a write that has not reached it is abandoned (nothing
+    // is written, 408), and one that has is waited for (its answer is the
+    // truth about what was written).
+    let gate = CommitGate::new();
+    let mut req = req;
+    req.extensions_mut().insert(gate.clone());
     let run = tracing::Instrument::instrument(next.run(req), span.clone());
     let response = if upload {
         run.await
     } else {
-        match tokio::time::timeout(state.options().request_timeout, run).await {
-            Ok(r) => r,
-            Err(_) => ApiError::new(Code::Timeout, "the request took too long").into_response(),
+        let deadline = tokio::time::Instant::now() + state.options().request_timeout;
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r,
+            () = tokio::time::sleep_until(deadline) => {
+                if gate.abandon() {
+                    ApiError::new(Code::Timeout, "the request took too long; nothing was written")
+                        .into_response()
+                } else {
+                    run.await
+                }
+            }
         }
     };
     let status = response.status().as_u16();

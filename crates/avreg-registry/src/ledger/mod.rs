@@ -16,11 +16,13 @@
 
 mod entity;
 pub mod export;
+mod gate;
 mod view;
 mod write;
 
 pub(crate) use entity::audit_payload;
 pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
+pub use gate::{CommitGate, Gated};
 pub use view::{
     HolderLine, OnScreenCredit, RepertoireEntry, RightHoldersOwned, StatementEntry, TermLine, View,
 };

@@ -7,6 +7,7 @@ use avreg_fingerprint::audio::AudioFingerprint;
 use serde::{Deserialize, Serialize};
 
 use super::entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
+use super::gate::CommitGate;
 use super::view::View;
 use crate::domain::conflicts::{
     credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, third_party_claims,
@@ -128,6 +129,8 @@ pub(crate) struct Batch<'a> {
     before: BTreeMap<EntityRef, Option<Revision>>,
     scopes: Scopes,
     asked: usize,
+    /// Passed just before the commit, if the write has one.
+    gate: Option<&'a CommitGate>,
 }
 
 impl<'a> Batch<'a> {
@@ -141,6 +144,7 @@ impl<'a> Batch<'a> {
             before: BTreeMap::new(),
             scopes: Scopes::default(),
             asked: 0,
+            gate: None,
         }
     }
 
@@ -642,6 +646,9 @@ impl<'a> Batch<'a> {
 
     /// Commits everything pending: one transaction, durable on return.
     fn commit(self) -> Result<Applied> {
+        if self.gate.is_some_and(|g| !g.try_commit()) {
+            return Err(Error::Abandoned);
+        }
         let committed = self.registry.store.commit_ledger(
             self.actor,
             &self.pending,
@@ -728,8 +735,19 @@ impl Registry {
     /// [`Registry::apply`] with an explicit today (dates in the future are
     /// judged against it; conflicts are dated by it).
     pub fn apply_on(&self, actor: &str, changes: Vec<Change>, today: Date) -> Result<Applied> {
+        self.apply_behind(actor, changes, today, None)
+    }
+
+    pub(crate) fn apply_behind(
+        &self,
+        actor: &str,
+        changes: Vec<Change>,
+        today: Date,
+        gate: Option<&CommitGate>,
+    ) -> Result<Applied> {
         let _guard = self.ledger_guard();
         let mut batch = Batch::new(self, actor, today);
+        batch.gate = gate;
         for c in changes {
             batch.change(c)?;
         }
@@ -754,10 +772,21 @@ impl Registry {
         party: Party,
         note: &str,
     ) -> Result<Conflict> {
+        self.respond_behind(actor, id, party, note, None)
+    }
+
+    pub(crate) fn respond_behind(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        note: &str,
+        gate: Option<&CommitGate>,
+    ) -> Result<Conflict> {
         if note.trim().is_empty() {
             return invalid("note", Reason::Empty);
         }
-        self.conflict_write(actor, id, |c, today, _| {
+        self.conflict_write(actor, id, gate, |c, today, _| {
             check_party(c, party)?;
             c.responses.push(ConflictResponse {
                 party,
@@ -780,7 +809,18 @@ impl Registry {
         party: Party,
         resolution: Resolution,
     ) -> Result<Conflict> {
-        self.conflict_write(actor, id, |c, today, view| {
+        self.agree_behind(actor, id, party, resolution, None)
+    }
+
+    pub(crate) fn agree_behind(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        resolution: Resolution,
+        gate: Option<&CommitGate>,
+    ) -> Result<Conflict> {
+        self.conflict_write(actor, id, gate, |c, today, view| {
             check_party(c, party)?;
             c.agreements.retain(|a| a.party != party);
             c.agreements.push(ConflictAgreement {
@@ -810,10 +850,21 @@ impl Registry {
         resolution: Resolution,
         note: &str,
     ) -> Result<Conflict> {
+        self.rule_behind(actor, id, resolution, note, None)
+    }
+
+    pub(crate) fn rule_behind(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        resolution: Resolution,
+        note: &str,
+        gate: Option<&CommitGate>,
+    ) -> Result<Conflict> {
         if note.trim().is_empty() {
             return invalid("note", Reason::Empty);
         }
-        self.conflict_write(actor, id, |c, today, view| {
+        self.conflict_write(actor, id, gate, |c, today, view| {
             check_cause_gone(view, c)?;
             c.status = ConflictStatus::Resolved;
             c.resolution = Some(resolution);
@@ -831,6 +882,7 @@ impl Registry {
         &self,
         actor: &str,
         id: ConflictId,
+        gate: Option<&CommitGate>,
         edit: impl FnOnce(&mut Conflict, Date, &View<'_>) -> Result<Op>,
     ) -> Result<Conflict> {
         let _guard = self.ledger_guard();
@@ -847,6 +899,7 @@ impl Registry {
         let today = today();
         let op = edit(&mut c, today, &self.view())?;
         let mut batch = Batch::new(self, actor, today);
+        batch.gate = gate;
         batch.push(op, Entity::Conflict(c.clone()))?;
         batch.asked = 1;
         batch.commit()?;

@@ -233,7 +233,7 @@ async fn write(
             let view = r.view();
             crate::ownership::stamp(&c, &view, &mut changes)?;
             crate::ownership::authorise(&c, &view, &changes)?;
-            Ok(r.apply(&actor, changes)?)
+            Ok(r.gated(c.gate()).apply(&actor, changes)?)
         })
         .await??;
     Ok((status, Json(AppliedDoc::new(&applied)?)).into_response())

@@ -180,8 +180,12 @@ pub async fn respond(
         );
     }
     let actor = caller.actor();
+    let gate = caller.gate().clone();
     let c = state
-        .blocking(move |r| r.respond_to_conflict(&actor, id, party, &body.note))
+        .blocking(move |r| {
+            r.gated(&gate)
+                .respond_to_conflict(&actor, id, party, &body.note)
+        })
         .await??;
     Ok(Json(ConflictDoc {
         version: API_VERSION,
@@ -210,6 +214,7 @@ pub async fn resolve(
     let id = conflict_id(&id)?;
     let body: ResolveJson = body::parse_json(&json_body(&state, req).await?)?;
     let actor = caller.actor();
+    let gate = caller.gate().clone();
     let resolution = body.resolution;
     let c = match body.party {
         Some(party) => {
@@ -221,13 +226,19 @@ pub async fn resolve(
                 );
             }
             state
-                .blocking(move |r| r.agree_to_resolve(&actor, id, party, resolution))
+                .blocking(move |r| {
+                    r.gated(&gate)
+                        .agree_to_resolve(&actor, id, party, resolution)
+                })
                 .await??
         }
         None if caller.is_admin() => {
             let note = body.note.unwrap_or_default();
             state
-                .blocking(move |r| r.rule_on_conflict(&actor, id, resolution, &note))
+                .blocking(move |r| {
+                    r.gated(&gate)
+                        .rule_on_conflict(&actor, id, resolution, &note)
+                })
                 .await??
         }
         None => {

@@ -1,0 +1,179 @@
+//! The commit gate: how a caller that may give up on a write (a request
+//! past its deadline) and the write itself agree, at the last moment, on
+//! whether the write happens. Exactly one of them wins: either the write
+//! commits (and the caller waits for it and answers its result) or the
+//! caller abandoned it first (and nothing is written).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use super::write::{Applied, Change};
+use crate::domain::ids::ConflictId;
+use crate::domain::model::{Conflict, Party, Resolution};
+use crate::error::Result;
+use crate::registry::Registry;
+
+const PENDING: u8 = 0;
+const COMMITTING: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// Shared between a write and whoever waits for it. Clones share one
+/// state.
+#[derive(Clone, Debug, Default)]
+pub struct CommitGate(Arc<AtomicU8>);
+
+impl CommitGate {
+    /// A gate neither side has passed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Called by the write just before it commits: true if it may (and
+    /// from then on it cannot be abandoned), false if it was abandoned.
+    pub fn try_commit(&self) -> bool {
+        match self
+            .0
+            .compare_exchange(PENDING, COMMITTING, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(state) => state == COMMITTING,
+        }
+    }
+
+    /// Called by the waiting side when it gives up: true if the write is
+    /// now abandoned (it will write nothing), false if it is already
+    /// committing (wait for its result).
+    pub fn abandon(&self) -> bool {
+        match self
+            .0
+            .compare_exchange(PENDING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(state) => state == ABANDONED,
+        }
+    }
+}
+
+/// The registry's ledger writes behind a [`CommitGate`] (see
+/// [`Registry::gated`]): each either commits or, if the gate was abandoned
+/// before it could, fails with [`crate::Error::Abandoned`] having written
+/// nothing.
+#[derive(Debug)]
+pub struct Gated<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) gate: &'a CommitGate,
+}
+
+impl Gated<'_> {
+    /// [`Registry::apply`] behind the gate.
+    pub fn apply(&self, actor: &str, changes: Vec<Change>) -> Result<Applied> {
+        self.registry
+            .apply_behind(actor, changes, super::write::today(), Some(self.gate))
+    }
+
+    /// [`Registry::respond_to_conflict`] behind the gate.
+    pub fn respond_to_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        note: &str,
+    ) -> Result<Conflict> {
+        self.registry
+            .respond_behind(actor, id, party, note, Some(self.gate))
+    }
+
+    /// [`Registry::agree_to_resolve`] behind the gate.
+    pub fn agree_to_resolve(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        resolution: Resolution,
+    ) -> Result<Conflict> {
+        self.registry
+            .agree_behind(actor, id, party, resolution, Some(self.gate))
+    }
+
+    /// [`Registry::rule_on_conflict`] behind the gate.
+    pub fn rule_on_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        resolution: Resolution,
+        note: &str,
+    ) -> Result<Conflict> {
+        self.registry
+            .rule_behind(actor, id, resolution, note, Some(self.gate))
+    }
+}
+
+impl Registry {
+    /// The ledger writes of this registry behind `gate`.
+    pub fn gated<'a>(&'a self, gate: &'a CommitGate) -> Gated<'a> {
+        Gated {
+            registry: self,
+            gate,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is the failure report
+mod tests {
+    use super::*;
+    use crate::domain::ids::PerformerId;
+    use crate::domain::model::{Performer, MODEL_VERSION};
+    use crate::ledger::Entity;
+
+    fn performer() -> Change {
+        Change::Create(Entity::Performer(Performer {
+            version: MODEL_VERSION,
+            id: PerformerId::from_u128(7),
+            display_name: "Ada".into(),
+            pseudonyms: vec![],
+            legal_name: None,
+            isni: None,
+            ipn: None,
+            nationalities: Default::default(),
+            residences: Default::default(),
+            date_of_death: None,
+        }))
+    }
+
+    #[test]
+    fn a_write_abandoned_while_it_waits_for_the_lock_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path(), Default::default()).unwrap();
+        let before = reg.audit_log(0).unwrap().len();
+        let gate = CommitGate::new();
+        let held = reg.ledger_lock.lock().unwrap();
+        let result = std::thread::scope(|s| {
+            let write = s.spawn(|| reg.gated(&gate).apply("key:x", vec![performer()]));
+            // The waiting side gives up while the write waits for the lock.
+            assert!(gate.abandon());
+            drop(held);
+            write.join().unwrap()
+        });
+        assert!(matches!(result, Err(crate::Error::Abandoned)), "{result:?}");
+        assert_eq!(reg.audit_log(0).unwrap().len(), before);
+        // The same write through a fresh gate commits, and the gate then
+        // refuses to be abandoned.
+        let gate = CommitGate::new();
+        reg.gated(&gate).apply("key:x", vec![performer()]).unwrap();
+        assert!(!gate.abandon());
+        assert_eq!(reg.audit_log(0).unwrap().len(), before + 1);
+    }
+
+    #[test]
+    fn one_side_wins() {
+        let g = CommitGate::new();
+        assert!(g.try_commit());
+        assert!(!g.abandon(), "a committing write cannot be abandoned");
+        assert!(g.try_commit());
+        let g = CommitGate::new();
+        assert!(g.abandon());
+        assert!(!g.try_commit(), "an abandoned write never commits");
+        assert!(g.abandon());
+    }
+}
