@@ -1,6 +1,7 @@
 //! `avreg serve [--listen ADDR]`: the HTTP service (`avreg-server`) over the
 //! configured store. On a store without keys it creates a first admin key
-//! and prints it once.
+//! and writes it to `DATA/first-admin-key` (owner-only), printing the
+//! path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,10 +40,21 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                 label: "first admin key (avreg serve)".into(),
             },
         )?;
+        // The secret goes to a file only its owner can read, never to
+        // stdout (and so to service logs). A key nobody can learn is
+        // revoked, so that the next start makes a new one.
+        let path = config.store.data_dir.join(ADMIN_KEY_FILE);
+        if let Err(e) = write_owner_only(&path, &created.secret.expose()) {
+            registry.revoke_key(avreg_registry::LOCAL_ACTOR, created.record.id)?;
+            return Err(Failure::Internal(anyhow::anyhow!(e).context(format!(
+                "writing the first admin key to {}",
+                path.display()
+            ))));
+        }
         outln!(
-            "first admin key {} (shown once, keep it): {}",
+            "first admin key {} written to {} (readable by its owner only; keep it elsewhere and delete the file)",
             created.record.id,
-            created.secret.expose()
+            path.display()
         );
     }
     // `serve` creates the upload folder and sweeps it.
@@ -94,4 +106,34 @@ async fn shutdown_signal() {
         () = term => {},
     }
     eprintln!("avreg: shutting down");
+}
+
+/// The file, in the data folder, that receives the first admin key.
+pub const ADMIN_KEY_FILE: &str = "first-admin-key";
+
+/// Writes `secret` to a new file `path` readable by its owner only (an
+/// existing file is never overwritten): written to a temporary file,
+/// synced, then renamed into place.
+fn write_owner_only(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "a file of that name exists; move it away",
+        ));
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&tmp)?;
+    f.write_all(secret.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }

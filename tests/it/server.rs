@@ -66,12 +66,27 @@ impl Server {
                 .next()
                 .expect("avreg serve printed its address")
                 .expect("stdout line");
-            if let Some(k) = line
-                .split(": ")
+            if let Some(path) = line
+                .split(" written to ")
                 .nth(1)
-                .filter(|_| line.contains("admin key"))
+                .filter(|_| line.starts_with("first admin key"))
+                .and_then(|rest| rest.split(" (").next())
             {
-                admin = k.trim().to_owned();
+                assert!(!line.contains("avreg_"), "no secret on stdout: {line}");
+                let path = std::path::Path::new(path);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(path)
+                        .expect("key file")
+                        .permissions()
+                        .mode();
+                    assert_eq!(mode & 0o077, 0, "owner-only: {mode:o}");
+                }
+                admin = std::fs::read_to_string(path)
+                    .expect("read the key file")
+                    .trim()
+                    .to_owned();
             }
             if let Some(a) = line.strip_prefix("listening on http://") {
                 break a.trim().to_owned();
@@ -79,7 +94,7 @@ impl Server {
         };
         assert!(
             admin.starts_with("avreg_"),
-            "a first admin key is printed (had one: {had_admin})"
+            "a first admin key is written (had one: {had_admin})"
         );
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
