@@ -1877,3 +1877,182 @@ fn a_write_answered_408_writes_nothing() {
         assert_eq!(server.head_seq(), settled);
     }
 }
+
+/// The role table, cell by cell, against the real service: for each role
+/// and each action, one request that needs exactly that action answers
+/// 403 where the role is not granted it and anything but 401/403 where it
+/// is. The expectations are written out here, independently of the
+/// server's table.
+#[test]
+fn every_cell_of_the_role_table() {
+    let server = Server::start(&[]);
+    server.parties();
+    let ada = json!({"performers": [ADA]});
+    let keys: Vec<(&str, String)> = vec![
+        ("admin", server.admin.clone()),
+        ("performer", server.bound_key("performer", ada.clone())),
+        ("agent", server.bound_key("agent", ada)),
+        (
+            "producer",
+            server.bound_key("producer", json!({"organisation": STUDIO})),
+        ),
+        ("platform", server.key("platform")),
+        ("society", server.key("society")),
+        ("monitor", server.key("monitor")),
+    ];
+    // register, read recordings, lookup, audit, keys, write ledger, read
+    // ledger, export, respond, metrics, own statement (a society or admin
+    // reads any statement as an export).
+    let expected: [(&str, [u8; 11]); 7] = [
+        ("admin", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+        ("performer", [1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1]),
+        ("agent", [1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1]),
+        ("producer", [1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0]),
+        ("platform", [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ("society", [0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1]),
+        ("monitor", [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+    ];
+    let conflict = "/v1/conflicts/0190a000-0000-7000-8000-00000000dead/respond";
+    for ((role, key), (expected_role, row)) in keys.iter().zip(expected) {
+        assert_eq!(*role, expected_role);
+        let party = if *role == "producer" {
+            format!("organisation:{STUDIO}")
+        } else {
+            format!("performer:{ADA}")
+        };
+        let answers = [
+            server.post_json(Some(key), "/v1/recordings", &json!({})).0,
+            server.get(Some(key), "/v1/recordings").0,
+            server.post_json(Some(key), "/v1/lookup", &json!({})).0,
+            server.get(Some(key), "/v1/audit/log").0,
+            server.get(Some(key), "/v1/keys").0,
+            server
+                .post_json(
+                    Some(key),
+                    "/v1/ledger",
+                    &json!({"version": 1, "changes": []}),
+                )
+                .0,
+            server.get(Some(key), "/v1/performers").0,
+            server.get(Some(key), "/v1/exports/conflicts?format=json").0,
+            server
+                .post_json(Some(key), conflict, &json!({"party": party, "note": "n"}))
+                .0,
+            server.get(Some(key), "/metrics").0,
+            server
+                .get(
+                    Some(key),
+                    &format!("/v1/exports/statement?performer={ADA}&format=json"),
+                )
+                .0,
+        ];
+        for (i, (status, granted)) in answers.into_iter().zip(row).enumerate() {
+            if granted == 1 {
+                assert!(
+                    status != 403 && status != 401,
+                    "{role} action {i}: granted, answered {status}"
+                );
+            } else {
+                assert_eq!(status, 403, "{role} action {i}: not granted");
+            }
+        }
+    }
+}
+
+/// A producer creates the performer records of its cast and amends them
+/// until the performer takes the record over; a performer amends its own
+/// profile and reads its own statement, not another's.
+#[test]
+fn producers_create_cast_records_that_performers_take_over() {
+    let server = Server::start(&[]);
+    let (studio, rival, ada, _) = server.parties();
+    let cast = "0190a000-0000-7000-8000-000000000031";
+    let record = |name: &str| json!({"version": 1, "id": cast, "display_name": name});
+    // The studio creates the record: it is its steward, whatever the body
+    // says.
+    let mut body = record("Cai Noor");
+    body["steward"] = org(RIVAL);
+    let (status, v) = server.post_json(Some(&studio), "/v1/performers", &body);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        v["revisions"][0]["entity"]["entity"]["steward"],
+        org(STUDIO)
+    );
+    // It may amend it; the rival may not.
+    let path = format!("/v1/performers/{cast}");
+    let (status, v) = server.send("PUT", &studio, &path, &record("Cai Noor-Lind"));
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = server.send("PUT", &rival, &path, &record("Stolen"));
+    assert_eq!(status, 403);
+    // Cai gets a key and takes the record over with a first write.
+    let cai = server.bound_key("performer", json!({"performers": [cast]}));
+    let mut own = record("Cai Noor");
+    own["legal_name"] = json!("Caitlin Noor");
+    let (status, v) = server.send("PUT", &cai, &path, &own);
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["revisions"][0]["entity"]["entity"]
+            .get("steward")
+            .is_none(),
+        "{v}"
+    );
+    // From then on the studio edits nothing of it.
+    let (status, _) = server.send("PUT", &studio, &path, &record("Cai N."));
+    assert_eq!(status, 403);
+    // Only Cai (and admin) see the legal name.
+    let (_, v) = server.get(Some(&cai), &path);
+    assert_eq!(
+        v["revision"]["entity"]["entity"]["legal_name"],
+        "Caitlin Noor"
+    );
+    let (_, v) = server.get(Some(&studio), &path);
+    assert!(v["revision"]["entity"]["entity"]
+        .get("legal_name")
+        .is_none());
+    // Ada amends her own profile, not Cai's.
+    let (status, v) = server.send(
+        "PUT",
+        &ada,
+        &format!("/v1/performers/{ADA}"),
+        &json!({"version": 1, "id": ADA, "display_name": "Ada Lind", "pseudonyms": ["A. L."]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = server.send("PUT", &ada, &path, &record("Not Ada's"));
+    assert_eq!(status, 403);
+    // Ada reads her own statement, not Cai's.
+    let (status, v) = server.get(
+        Some(&ada),
+        &format!("/v1/exports/statement?performer={ADA}&format=json"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = server.get(
+        Some(&ada),
+        &format!("/v1/exports/statement?performer={cast}&format=json"),
+    );
+    assert_eq!(status, 403);
+    // A producer amends its own profile but cannot make itself a society
+    // or register another organisation.
+    let (status, v) = server.send(
+        "PUT",
+        &studio,
+        &format!("/v1/organisations/{STUDIO}"),
+        &json!({"version": 1, "id": STUDIO, "kind": "producer", "name": "Nordlicht Film"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = server.send(
+        "PUT",
+        &studio,
+        &format!("/v1/organisations/{STUDIO}"),
+        &json!({"version": 1, "id": STUDIO, "kind": "collecting_society", "name": "Nordlicht"}),
+    );
+    assert_eq!(status, 403);
+    let (status, _) = server.post_json(
+        Some(&studio),
+        "/v1/organisations",
+        &json!({"version": 1, "id": "0190a000-0000-7000-8000-000000000077",
+            "kind": "collecting_society", "name": "Fake"}),
+    );
+    assert_eq!(status, 403);
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}

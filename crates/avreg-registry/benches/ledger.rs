@@ -138,6 +138,7 @@ fn setup(reg: &Registry) {
             nationalities: Default::default(),
             residences: Default::default(),
             date_of_death: None,
+            steward: None,
         })));
     }
     for o in 0..PRODUCERS {

@@ -47,25 +47,105 @@ pub enum Action {
     RespondConflict,
     /// Read the Prometheus metrics.
     ReadMetrics,
+    /// Read the statement of a performer the key acts for.
+    ReadOwnStatement,
 }
 
-/// The role table: which roles may perform which actions at all.
-pub fn allowed(role: Role, action: Action) -> bool {
+impl Action {
+    /// Every action, for tests over the whole table.
+    pub const ALL: [Action; 11] = [
+        Action::RegisterRecording,
+        Action::ReadRecordings,
+        Action::Lookup,
+        Action::Audit,
+        Action::ManageKeys,
+        Action::WriteLedger,
+        Action::ReadLedger,
+        Action::Export,
+        Action::RespondConflict,
+        Action::ReadMetrics,
+        Action::ReadOwnStatement,
+    ];
+}
+
+/// The role table, default-deny: each role and the actions granted to it.
+/// A role not listed, or an action not in its row, is refused; a new role
+/// or action gets nothing until a row grants it.
+const GRANTS: &[(Role, &[Action])] = {
     use Action as A;
-    use Role as R;
-    match action {
-        A::RegisterRecording => matches!(role, R::Admin | R::Performer | R::Agent | R::Producer),
-        A::ReadRecordings => !matches!(role, R::Platform | R::Monitor),
-        A::Lookup => !matches!(role, R::Monitor),
-        A::Audit => matches!(role, R::Admin | R::Society),
-        A::ManageKeys => matches!(role, R::Admin),
-        A::WriteLedger | A::RespondConflict => {
-            matches!(role, R::Admin | R::Performer | R::Agent | R::Producer)
-        }
-        A::ReadLedger => !matches!(role, R::Platform | R::Monitor),
-        A::Export => matches!(role, R::Admin | R::Society),
-        A::ReadMetrics => matches!(role, R::Admin | R::Monitor),
-    }
+    &[
+        (
+            Role::Admin,
+            &[
+                A::RegisterRecording,
+                A::ReadRecordings,
+                A::Lookup,
+                A::Audit,
+                A::ManageKeys,
+                A::WriteLedger,
+                A::ReadLedger,
+                A::Export,
+                A::RespondConflict,
+                A::ReadMetrics,
+                A::ReadOwnStatement,
+            ],
+        ),
+        (
+            Role::Performer,
+            &[
+                A::RegisterRecording,
+                A::ReadRecordings,
+                A::Lookup,
+                A::WriteLedger,
+                A::ReadLedger,
+                A::RespondConflict,
+                A::ReadOwnStatement,
+            ],
+        ),
+        (
+            Role::Agent,
+            &[
+                A::RegisterRecording,
+                A::ReadRecordings,
+                A::Lookup,
+                A::WriteLedger,
+                A::ReadLedger,
+                A::RespondConflict,
+                A::ReadOwnStatement,
+            ],
+        ),
+        (
+            Role::Producer,
+            &[
+                A::RegisterRecording,
+                A::ReadRecordings,
+                A::Lookup,
+                A::WriteLedger,
+                A::ReadLedger,
+                A::RespondConflict,
+            ],
+        ),
+        (Role::Platform, &[A::Lookup]),
+        (
+            Role::Society,
+            &[
+                A::ReadRecordings,
+                A::Lookup,
+                A::Audit,
+                A::ReadLedger,
+                A::Export,
+            ],
+        ),
+        (Role::Monitor, &[A::ReadMetrics]),
+    ]
+};
+
+/// Whether `role` may perform `action` at all ([`GRANTS`]; ownership is
+/// checked once the entity is known).
+pub fn allowed(role: Role, action: Action) -> bool {
+    GRANTS
+        .iter()
+        .any(|(r, actions)| *r == role && actions.contains(&action))
 }
 
 /// The authenticated key of a request, with the request's commit gate

@@ -1,18 +1,25 @@
-//! Who may write which ledger change (issue 5): admin everything;
-//! performer and agent keys the credits, holdings (as holder), moral rights
-//! and mandates of their performers, and fixations registered by them;
-//! producer keys the fixations their organisation registered (the
-//! registrant of a new fixation must be the caller's own party),
-//! and credits, holdings and moral rights in those fixations. Platforms and
-//! societies write nothing. A change that amends or withdraws is judged
-//! against the stored entity as well as the new one.
+//! Who may write which ledger change: admin everything; performer and
+//! agent keys their performers' own records (profile, credits, holdings as
+//! holder, moral rights, mandates) and fixations registered by them;
+//! producer keys their organisation's profile, the fixations it registered
+//! (the registrant of a new fixation must be the caller's own party), the
+//! credits, holdings and moral rights in those fixations, and the
+//! performer records of their cast: a producer may create a performer
+//! record, and amend it while it stewards it, until the performer's own
+//! first write takes it over. Platforms, societies and monitors write
+//! nothing. A change that amends or withdraws is judged against the stored
+//! entity as well as the new one.
+//!
+//! What the registry decides rather than the client is set by [`stamp`]
+//! first: who asserted a credit or holding (a third party, or the
+//! registrant), and who stewards a performer record.
 
 use std::collections::BTreeSet;
 
 use avreg_registry::accounts::{Binding, Role};
-use avreg_registry::domain::ids::FixationId;
+use avreg_registry::domain::ids::{FixationId, PerformerId};
 use avreg_registry::domain::model::{Fixation, Party};
-use avreg_registry::ledger::{Change, Entity, View};
+use avreg_registry::ledger::{Change, Entity, EntityRef, View};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Code};
@@ -43,6 +50,11 @@ pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result
             Change::Amend(e) => (Some(e), Some(e.reference())),
             Change::Withdraw(r) => (None, Some(*r)),
         };
+        if let Change::Create(Entity::Organisation(_)) = change {
+            // Organisations (and so what kind each is) are the operator's
+            // to register; a producer amends its own profile.
+            return Err(forbidden("a new organisation").field(format!("changes[{i}]")));
+        }
         if let Some(e) = new {
             check(caller, view, &own_new, e).map_err(|e| e.field(format!("changes[{i}]")))?;
         }
@@ -50,6 +62,16 @@ pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result
             if let Some(stored) = view.live(&r)? {
                 check(caller, view, &own_new, &stored)
                     .map_err(|e| e.field(format!("changes[{i}]")))?;
+                // An organisation's kind is the registry's to decide: a
+                // producer does not make itself a collecting society.
+                if let (Some(Entity::Organisation(new)), Entity::Organisation(old)) = (new, &stored)
+                {
+                    if new.kind != old.kind {
+                        return Err(
+                            forbidden("an organisation's kind").field(format!("changes[{i}].kind"))
+                        );
+                    }
+                }
             }
         }
         if let Change::Create(Entity::Fixation(f)) = change {
@@ -81,6 +103,9 @@ pub fn stamp(caller: &Caller, view: &View<'_>, changes: &mut [Change]) -> Result
             Entity::Holding(h) => {
                 h.third_party = third_party(caller, view, &own_new, h.fixation, h.holder)?;
             }
+            Entity::Performer(p) => {
+                p.steward = steward(caller, view, p.id)?;
+            }
             _ => {}
         }
     }
@@ -99,6 +124,24 @@ fn third_party(
     } else {
         Ok(Some(claimant))
     }
+}
+
+/// Who stewards a performer record after this write: the producer that
+/// creates one; unchanged when its steward or an admin amends it; nobody
+/// once the performer (or its agent) writes it.
+fn steward(caller: &Caller, view: &View<'_>, id: PerformerId) -> Result<Option<Party>, ApiError> {
+    let stored = match view.live(&EntityRef::Performer(id))? {
+        Some(Entity::Performer(p)) => Some(p),
+        _ => None,
+    };
+    Ok(match (&caller.0.bound_to, stored) {
+        (_, _) if !caller.is_admin() && caller.acts_for_performer(&id) => None,
+        (_, Some(p)) => p.steward,
+        (Binding::Organisation(o), None) if caller.0.role == Role::Producer => {
+            Some(Party::Organisation(*o))
+        }
+        (_, None) => None,
+    })
 }
 
 fn owns_fixation(caller: &Caller, f: &Fixation) -> bool {
@@ -143,6 +186,11 @@ fn check(
     let producer =
         matches!(caller.0.bound_to, Binding::Organisation(_)) && caller.0.role == Role::Producer;
     let ok = match e {
+        Entity::Performer(p) => {
+            caller.acts_for_performer(&p.id)
+                || (producer && p.steward.is_some_and(|s| acts_for_party(caller, &s)))
+        }
+        Entity::Organisation(o) => caller.acts_for_organisation(&o.id),
         Entity::Fixation(f) => owns_fixation(caller, f),
         Entity::Credit(c) => {
             if producer {

@@ -274,6 +274,12 @@ pub struct Performer {
     /// Date of death, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_death: Option<Date>,
+    /// The producer that created this record for its cast and may amend it
+    /// until the performer takes it over (the performer's first write of
+    /// it clears this). Set by the registry from the writing key, never by
+    /// a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steward: Option<Party>,
 }
 
 impl Performer {
@@ -1357,6 +1363,7 @@ pub(crate) mod tests {
             nationalities: [c("CN")].into(),
             residences: [c("JP")].into(),
             date_of_death: Some(d("2030-01-01")),
+            steward: None,
         };
         assert_eq!(
             p.validate(d("2025-01-01")).unwrap_err().field,

@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use super::view::View;
 use super::write::{Applied, Change};
 use crate::domain::ids::ConflictId;
 use crate::domain::model::{Conflict, Party, Resolution};
@@ -69,6 +70,26 @@ impl Gated<'_> {
     pub fn apply(&self, actor: &str, changes: Vec<Change>) -> Result<Applied> {
         self.registry
             .apply_behind(actor, changes, super::write::today(), Some(self.gate))
+    }
+
+    /// [`Registry::apply`] behind the gate, `authorise` first running
+    /// under the ledger lock on the state the write will be judged against
+    /// (so that no other write changes what it saw): it may refuse the
+    /// write, or set the fields the registry decides (who asserted a
+    /// claim).
+    pub fn apply_authorised<E: From<crate::Error>>(
+        &self,
+        actor: &str,
+        changes: Vec<Change>,
+        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Applied, E> {
+        self.registry.apply_checked(
+            actor,
+            changes,
+            super::write::today(),
+            Some(self.gate),
+            authorise,
+        )
     }
 
     /// [`Registry::respond_to_conflict`] behind the gate.
@@ -138,6 +159,7 @@ mod tests {
             nationalities: Default::default(),
             residences: Default::default(),
             date_of_death: None,
+            steward: None,
         }))
     }
 

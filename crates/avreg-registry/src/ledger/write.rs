@@ -745,14 +745,30 @@ impl Registry {
         today: Date,
         gate: Option<&CommitGate>,
     ) -> Result<Applied> {
+        self.apply_checked(actor, changes, today, gate, |_, _| Ok::<(), Error>(()))
+    }
+
+    /// A write whose `authorise` runs under the ledger lock, on the state
+    /// the write will be validated against, before anything else: it may
+    /// refuse the write or set what the caller may not (server-set
+    /// fields).
+    pub(crate) fn apply_checked<E: From<Error>>(
+        &self,
+        actor: &str,
+        mut changes: Vec<Change>,
+        today: Date,
+        gate: Option<&CommitGate>,
+        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Applied, E> {
         let _guard = self.ledger_guard();
+        authorise(&self.view(), &mut changes)?;
         let mut batch = Batch::new(self, actor, today);
         batch.gate = gate;
         for c in changes {
             batch.change(c)?;
         }
         batch.detect()?;
-        batch.commit()
+        Ok(batch.commit()?)
     }
 
     fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {

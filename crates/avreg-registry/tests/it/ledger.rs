@@ -39,6 +39,7 @@ pub fn performer(id: u128, name: &str) -> Performer {
         nationalities: BTreeSet::new(),
         residences: BTreeSet::new(),
         date_of_death: None,
+        steward: None,
     }
 }
 

@@ -227,13 +227,13 @@ async fn write(
     caller.require(Action::WriteLedger)?;
     let c = caller.clone();
     let actor = caller.actor();
-    let mut changes = changes;
     let applied = state
         .blocking(move |r| -> Result<Applied, ApiError> {
-            let view = r.view();
-            crate::ownership::stamp(&c, &view, &mut changes)?;
-            crate::ownership::authorise(&c, &view, &changes)?;
-            Ok(r.gated(c.gate()).apply(&actor, changes)?)
+            r.gated(c.gate())
+                .apply_authorised(&actor, changes, |view, changes| {
+                    crate::ownership::stamp(&c, view, changes)?;
+                    crate::ownership::authorise(&c, view, changes)
+                })
         })
         .await??;
     Ok((status, Json(AppliedDoc::new(&applied)?)).into_response())

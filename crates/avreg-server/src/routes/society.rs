@@ -293,7 +293,8 @@ fn emit<T: Serialize + Send + 'static>(
     }
 }
 
-/// Exports (society and admin keys): `repertoire` (`society`, `date`),
+/// Exports (society and admin keys; a performer's or agent's key reads its
+/// performers' own statement): `repertoire` (`society`, `date`),
 /// `statement` (`performer`), `conflicts` (`all`), `expiring` (`year`,
 /// `territory`), `rmi` (`fixation`, `territory`, `date`; JSON only), as CSV
 /// (`text/csv`) or JSON, like `avreg export`.
@@ -309,8 +310,19 @@ pub async fn exports(
     Path(kind): Path<String>,
     q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::Export)?;
     let q = query(q)?;
+    // A performer (or its agent) reads its own statement; every other
+    // export is a society's or an admin's.
+    let own_statement = kind == "statement"
+        && parse::<PerformerId>("performer", q.performer.as_deref())
+            .ok()
+            .flatten()
+            .is_some_and(|p| caller.acts_for_performer(&p));
+    if own_statement {
+        caller.require(Action::ReadOwnStatement)?;
+    } else {
+        caller.require(Action::Export)?;
+    }
     let format = q.format.clone().unwrap_or_else(|| "csv".into());
     if format != "csv" && format != "json" {
         return Err(ApiError::invalid("format is csv or json").field("format"));
