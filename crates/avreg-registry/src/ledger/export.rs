@@ -117,7 +117,14 @@ fn fixation_fields(f: &Fixation) -> [String; 6] {
     ]
 }
 
-fn credit_fields(c: &Credit, name: Option<&str>) -> [String; 8] {
+/// Who asserted a claim when it is a third party's (`performer:ID`), else
+/// empty.
+fn third_party(p: Option<crate::domain::model::Party>) -> String {
+    p.map(|p| crate::ledger::EntityRef::from(p).to_string())
+        .unwrap_or_default()
+}
+
+fn credit_fields(c: &Credit, name: Option<&str>) -> [String; 9] {
     [
         c.performer.to_string(),
         name.unwrap_or_default().to_owned(),
@@ -127,11 +134,12 @@ fn credit_fields(c: &Credit, name: Option<&str>) -> [String; 8] {
         c.featured.to_string(),
         segments(&c.segments),
         format!("{:?}", c.status).to_lowercase(),
+        third_party(c.third_party),
     ]
 }
 
 /// Columns of [`repertoire_csv`].
-pub const REPERTOIRE_COLUMNS: [&str; 16] = [
+pub const REPERTOIRE_COLUMNS: [&str; 17] = [
     "fixation_id",
     "title",
     "isan",
@@ -147,6 +155,7 @@ pub const REPERTOIRE_COLUMNS: [&str; 16] = [
     "featured",
     "segments",
     "status",
+    "third_party",
     "mandated_rights",
 ];
 
@@ -190,7 +199,7 @@ pub fn repertoire_csv(entries: &[RepertoireEntry]) -> String {
 }
 
 /// Columns of [`statement_csv`].
-pub const STATEMENT_COLUMNS: [&str; 15] = [
+pub const STATEMENT_COLUMNS: [&str; 16] = [
     "fixation_id",
     "title",
     "isan",
@@ -204,6 +213,7 @@ pub const STATEMENT_COLUMNS: [&str; 15] = [
     "featured",
     "segments",
     "status",
+    "third_party",
     "attribution",
     "holdings",
 ];
@@ -244,6 +254,7 @@ pub fn statement_csv(entries: &[StatementEntry]) -> String {
             c.featured.to_string(),
             segments(&c.segments),
             format!("{:?}", c.status).to_lowercase(),
+            third_party(c.third_party),
             attribution,
             holdings,
         ]);
