@@ -55,7 +55,7 @@ impl CommitGate {
     }
 }
 
-/// The registry's ledger writes behind a [`CommitGate`] (see
+/// The registry's ledger and key writes behind a [`CommitGate`] (see
 /// [`Registry::gated`]): each either commits or, if the gate was abandoned
 /// before it could, fails with [`crate::Error::Abandoned`] having written
 /// nothing.
@@ -90,6 +90,24 @@ impl Gated<'_> {
             Some(self.gate),
             authorise,
         )
+    }
+
+    /// [`Registry::create_key`] behind the gate.
+    pub fn create_key(
+        &self,
+        actor: &str,
+        new: crate::accounts::NewKey,
+    ) -> Result<crate::accounts::CreatedKey> {
+        self.registry.create_key_behind(actor, new, Some(self.gate))
+    }
+
+    /// [`Registry::revoke_key`] behind the gate.
+    pub fn revoke_key(
+        &self,
+        actor: &str,
+        id: crate::accounts::ApiKeyId,
+    ) -> Result<Option<crate::accounts::KeyRecord>> {
+        self.registry.revoke_key_behind(actor, id, Some(self.gate))
     }
 
     /// [`Registry::respond_to_conflict`] behind the gate.
@@ -185,6 +203,27 @@ mod tests {
         reg.gated(&gate).apply("key:x", vec![performer()]).unwrap();
         assert!(!gate.abandon());
         assert_eq!(reg.audit_log(0).unwrap().len(), before + 1);
+    }
+
+    #[test]
+    fn an_abandoned_key_write_writes_nothing() {
+        use crate::accounts::{Binding, NewKey, Role};
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path(), Default::default()).unwrap();
+        let new = || NewKey {
+            role: Role::Admin,
+            bound_to: Binding::None,
+            label: "k".into(),
+        };
+        let gate = CommitGate::new();
+        assert!(gate.abandon());
+        let r = reg.gated(&gate).create_key("key:x", new());
+        assert!(matches!(r, Err(crate::Error::Abandoned)));
+        assert!(reg.list_keys().unwrap().is_empty());
+        let created = reg.create_key("local", new()).unwrap();
+        let r = reg.gated(&gate).revoke_key("key:x", created.record.id);
+        assert!(matches!(r, Err(crate::Error::Abandoned)));
+        assert!(reg.list_keys().unwrap()[0].is_active());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use super::{now_ms, Registry};
 use crate::accounts::{ApiKeyId, CreatedKey, KeyRecord, NewKey, Secret, KEY_RECORD_VERSION};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ledger::CommitGate;
 use crate::store::sled::accounts::KeyAudit;
 
 impl Registry {
@@ -12,6 +13,15 @@ impl Registry {
     /// command line, `key:ID` over HTTP). The secret is in the answer and
     /// nowhere else.
     pub fn create_key(&self, actor: &str, new: NewKey) -> Result<CreatedKey> {
+        self.create_key_behind(actor, new, None)
+    }
+
+    pub(crate) fn create_key_behind(
+        &self,
+        actor: &str,
+        new: NewKey,
+        gate: Option<&CommitGate>,
+    ) -> Result<CreatedKey> {
         new.bound_to.check(new.role)?;
         let secret = Secret::generate()?;
         let record = KeyRecord {
@@ -24,6 +34,7 @@ impl Registry {
             revoked_at_ms: None,
             hash: secret.hash(),
         };
+        pass(gate)?;
         self.store.put_key(
             &record,
             &KeyAudit {
@@ -48,6 +59,15 @@ impl Registry {
     /// Revokes a key: `None` if there is no such key; a key revoked before
     /// is returned as it is, and nothing is written.
     pub fn revoke_key(&self, actor: &str, id: ApiKeyId) -> Result<Option<KeyRecord>> {
+        self.revoke_key_behind(actor, id, None)
+    }
+
+    pub(crate) fn revoke_key_behind(
+        &self,
+        actor: &str,
+        id: ApiKeyId,
+        gate: Option<&CommitGate>,
+    ) -> Result<Option<KeyRecord>> {
         let Some(mut record) = self.store.key(id)? else {
             return Ok(None);
         };
@@ -56,6 +76,7 @@ impl Registry {
         }
         let at_ms = now_ms();
         record.revoked_at_ms = Some(at_ms);
+        pass(gate)?;
         self.store.put_key(
             &record,
             &KeyAudit {
@@ -77,6 +98,14 @@ impl Registry {
             .store
             .key_by_hash(&secret.hash())?
             .filter(KeyRecord::is_active))
+    }
+}
+
+/// Passes `gate` (if any) just before a key write commits.
+fn pass(gate: Option<&CommitGate>) -> Result<()> {
+    match gate {
+        Some(g) if !g.try_commit() => Err(Error::Abandoned),
+        _ => Ok(()),
     }
 }
 

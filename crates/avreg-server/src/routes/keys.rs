@@ -68,7 +68,10 @@ pub async fn create(
         bound_to,
         label: j.label,
     };
-    let created = state.blocking(move |r| r.create_key(&actor, new)).await??;
+    let gate = caller.gate().clone();
+    let created = state
+        .blocking(move |r| r.gated(&gate).create_key(&actor, new))
+        .await??;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKeyDoc {
@@ -123,8 +126,9 @@ pub async fn revoke(
     caller.require(Action::ManageKeys)?;
     let id: ApiKeyId = id.parse().map_err(|_| ApiError::not_found("no such key"))?;
     let actor = caller.actor();
+    let gate = caller.gate().clone();
     let key = state
-        .blocking(move |r| r.revoke_key(&actor, id))
+        .blocking(move |r| r.gated(&gate).revoke_key(&actor, id))
         .await??
         .ok_or_else(|| ApiError::not_found("no such key"))?;
     Ok(Json(KeyDoc {
