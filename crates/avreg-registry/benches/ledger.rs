@@ -127,19 +127,10 @@ fn registration(i: u128, rng: &mut Rng) -> Vec<Change> {
 fn setup(reg: &Registry) {
     let mut changes = Vec::new();
     for p in 0..PERFORMERS {
-        changes.push(Change::Create(Entity::Performer(Performer {
-            version: MODEL_VERSION,
-            id: PerformerId::from_u128(p),
-            display_name: format!("Performer {p}"),
-            pseudonyms: vec![],
-            legal_name: None,
-            isni: None,
-            ipn: None,
-            nationalities: Default::default(),
-            residences: Default::default(),
-            date_of_death: None,
-            steward: None,
-        })));
+        changes.push(Change::Create(Entity::Performer(Performer::named(
+            PerformerId::from_u128(p),
+            format!("Performer {p}"),
+        ))));
     }
     for o in 0..PRODUCERS {
         changes.push(Change::Create(Entity::Organisation(Organisation {

@@ -283,6 +283,23 @@ pub struct Performer {
 }
 
 impl Performer {
+    /// A performer known by `display_name` only.
+    pub fn named(id: PerformerId, display_name: impl Into<String>) -> Performer {
+        Performer {
+            version: MODEL_VERSION,
+            id,
+            display_name: display_name.into(),
+            pseudonyms: Vec::new(),
+            legal_name: None,
+            isni: None,
+            ipn: None,
+            nationalities: BTreeSet::new(),
+            residences: BTreeSet::new(),
+            date_of_death: None,
+            steward: None,
+        }
+    }
+
     /// The performer without private details (the legal name).
     pub fn public(&self) -> Performer {
         Performer {

@@ -162,23 +162,14 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::domain::ids::PerformerId;
-    use crate::domain::model::{Performer, MODEL_VERSION};
+    use crate::domain::model::Performer;
     use crate::ledger::Entity;
 
     fn performer() -> Change {
-        Change::Create(Entity::Performer(Performer {
-            version: MODEL_VERSION,
-            id: PerformerId::from_u128(7),
-            display_name: "Ada".into(),
-            pseudonyms: vec![],
-            legal_name: None,
-            isni: None,
-            ipn: None,
-            nationalities: Default::default(),
-            residences: Default::default(),
-            date_of_death: None,
-            steward: None,
-        }))
+        Change::Create(Entity::Performer(Performer::named(
+            PerformerId::from_u128(7),
+            "Ada",
+        )))
     }
 
     #[test]
