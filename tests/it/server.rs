@@ -2056,3 +2056,67 @@ fn producers_create_cast_records_that_performers_take_over() {
     let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
     assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 }
+
+// Robustness (issue 13): what one client can make the service spend.
+
+/// A fingerprint denser than the analysis makes (the 3 M-peak lookup that
+/// held a worker for 263 s) is refused at once with a 400 naming the field,
+/// for a lookup and a registration alike.
+#[test]
+fn an_implausibly_dense_fingerprint_is_refused_before_any_search() {
+    use avreg_fingerprint::audio::{AudioFingerprint, Peak};
+    use base64::Engine;
+    let server = Server::start(&[]);
+    let producer = server.bound_key("producer", json!({"organisation": STUDIO}));
+    let peaks: Vec<Peak> = (0..200_000u32)
+        .map(|i| Peak {
+            time_ms: i % 10_000,
+            freq: (i % 4000) as u16,
+            level: 2,
+        })
+        .collect();
+    let fp = AudioFingerprint::from_parts(10_000, peaks);
+    let data = base64::engine::general_purpose::STANDARD.encode(fp.to_bytes());
+    let doc = json!({"version": 1, "fingerprint": {"data": data}});
+    let started = std::time::Instant::now();
+    let (status, v) = server.post_json(Some(&server.admin), "/v1/lookup", &doc);
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("fingerprint.data")),
+        "{v}"
+    );
+    let (status, v) = server.post_json(
+        Some(&producer),
+        "/v1/recordings",
+        &json!({"title": "Dense", "fingerprint": doc}),
+    );
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("fingerprint.data")),
+        "{v}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "refused without a search"
+    );
+}
+
+/// Made-up HTTP methods share one metrics label.
+#[test]
+fn made_up_methods_do_not_grow_the_metrics() {
+    let server = Server::start(&[]);
+    for i in 0..20 {
+        let (status, _) = raw(
+            &server.addr,
+            &format!("MADEUP{i} /v1/recordings HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            b"",
+        );
+        assert!(status >= 400, "{status}");
+    }
+    let (status, Value::String(metrics)) = server.get(Some(&server.admin), "/metrics") else {
+        panic!("metrics are text")
+    };
+    assert_eq!(status, 200);
+    assert!(!metrics.contains("MADEUP"), "{metrics}");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+}

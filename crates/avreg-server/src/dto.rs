@@ -308,6 +308,11 @@ impl FingerprintDoc {
             .map_err(|_| ApiError::invalid("not base64").field("fingerprint.data"))?;
         let fp = AudioFingerprint::from_bytes(&bytes)
             .map_err(|e| ApiError::from(e).field("fingerprint.data"))?;
+        // A search costs more than linearly in peaks: a fingerprint the
+        // analysis could not have made is refused before any search.
+        if let Some(why) = fp.implausible() {
+            return Err(ApiError::invalid(why).field("fingerprint.data"));
+        }
         let video = match &self.video {
             Some(v) => {
                 let bytes = base64::engine::general_purpose::STANDARD

@@ -342,7 +342,13 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    // A label per method HTTP defines, one for any other: a client making
+    // up methods cannot grow the metrics.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "CONNECT"
+        | "TRACE") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
     let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
     // The handler's writes pass this gate just before they commit: past

@@ -47,6 +47,13 @@ pub const HOP_SIZE: usize = 64;
 pub const FRAME_MS: u32 = 8;
 /// Peak frequencies are stored in 1/`SUBDIV` of a bin.
 pub const SUBDIV: u32 = 16;
+/// The most peaks per second of audio [`AudioFingerprint::implausible`]
+/// accepts. The analysis keeps at most one peak in any neighbourhood of
+/// `query_dt + 1` frames by `query_df + 1` bins (13 × 13 by default): about
+/// 10 × 20 = 200 per second at 125 frames per second and 257 bins, and
+/// white noise makes about half of that; this leaves twice the theoretical
+/// bound.
+pub const MAX_PEAKS_PER_SECOND: u64 = 400;
 
 /// Identifies the algorithm and its parameters. Fingerprints of different
 /// algorithm versions are never compared.
@@ -158,6 +165,30 @@ impl AudioFingerprint {
     /// The peaks, sorted by time then frequency.
     pub fn peaks(&self) -> &[Peak] {
         &self.peaks
+    }
+
+    /// Why this fingerprint cannot have come from the analysis (peaks past
+    /// its duration, or denser than [`MAX_PEAKS_PER_SECOND`]), if it
+    /// cannot: what a service checks before searching a fingerprint a
+    /// client sent, whose cost grows with its peaks.
+    pub fn implausible(&self) -> Option<String> {
+        let last = self.peaks.iter().map(|p| u64::from(p.time_ms)).max()?;
+        if last > self.duration_ms + u64::from(FRAME_MS) {
+            return Some(format!(
+                "a peak at {last} ms lies past the fingerprint's duration ({} ms)",
+                self.duration_ms
+            ));
+        }
+        let seconds = self.duration_ms.div_ceil(1000).max(1);
+        let most = seconds * MAX_PEAKS_PER_SECOND;
+        if self.peaks.len() as u64 > most {
+            return Some(format!(
+                "{} peaks in {} ms: more than the analysis makes ({MAX_PEAKS_PER_SECOND} per second)",
+                self.peaks.len(),
+                self.duration_ms
+            ));
+        }
+        None
     }
 
     /// Whether the audio had anything to fingerprint.

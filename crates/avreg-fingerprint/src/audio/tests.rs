@@ -187,3 +187,40 @@ fn binary_form_round_trips_and_rejects_damage() {
         Err(Error::UnsupportedVersion { found: 9, .. })
     ));
 }
+
+#[test]
+fn the_densest_real_audio_is_plausible_and_forged_density_is_not() {
+    // White noise at full scale makes the most peaks.
+    let mut rng = super::synth::Rng::new(9);
+    let noise: Vec<f32> = (0..44_100 * 10).map(|_| rng.unit() * 2.0 - 1.0).collect();
+    let fp = fingerprint(&noise, 44_100, 4096);
+    let per_s = fp.peaks().len() as u64 / 10;
+    println!("white noise: {per_s} peaks per second");
+    assert!(
+        per_s * 2 <= MAX_PEAKS_PER_SECOND,
+        "{per_s} peaks per second"
+    );
+    assert_eq!(fp.implausible(), None);
+    let music = fingerprint(&music(3, 44_100, 10.0), 44_100, 4096);
+    assert_eq!(music.implausible(), None);
+    // A client's fingerprint with more peaks than its duration allows, or
+    // peaks past its end.
+    let dense: Vec<Peak> = (0..(MAX_PEAKS_PER_SECOND as u32 * 2 + 1))
+        .map(|i| Peak {
+            time_ms: i % 1000,
+            freq: (i % 4000) as u16,
+            level: 2,
+        })
+        .collect();
+    assert!(AudioFingerprint::from_parts(1000, dense)
+        .implausible()
+        .is_some());
+    let late = vec![Peak {
+        time_ms: 5000,
+        freq: 10,
+        level: 2,
+    }];
+    assert!(AudioFingerprint::from_parts(1000, late)
+        .implausible()
+        .is_some());
+}
