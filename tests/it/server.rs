@@ -2120,3 +2120,53 @@ fn made_up_methods_do_not_grow_the_metrics() {
     assert!(!metrics.contains("MADEUP"), "{metrics}");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
 }
+
+/// Slow uploads hold neither the fingerprinting pool nor more than their
+/// key's share of upload places: with one fingerprinting slot, a key
+/// trickling five uploads gets 429 for the fifth, and another key's lookup
+/// and registration still answer.
+#[test]
+fn slow_uploads_of_one_key_starve_no_one_else() {
+    let server = Server::start(&[
+        ("AVREG_SERVER__FINGERPRINT_WORKERS", "1"),
+        ("AVREG_SERVER__FINGERPRINT_QUEUE", "0"),
+    ]);
+    let slow = server.bound_key("producer", json!({"organisation": STUDIO}));
+    let head = |key: &str| {
+        format!(
+            "POST /v1/recordings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a.wav\"\r\n\r\nRIFF"
+        )
+    };
+    // Four uploads that never finish: each holds one of the key's places.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(&server.addr).expect("connect");
+        s.write_all(head(&slow).as_bytes()).expect("write");
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, v) = raw(&server.addr, &head(&slow), b"");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{v}"
+    );
+    // Everyone else is served: the one fingerprinting slot is free.
+    let other = server.key("platform");
+    let (path, _) = song(&server.avreg, "probe.wav", 5, 6.0);
+    let (status, v) = server.upload(
+        Some(&other),
+        "/v1/lookup",
+        &[],
+        ("probe.wav", &std::fs::read(&path).expect("read")),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.upload(
+        Some(&server.admin),
+        "/v1/recordings",
+        &[("title", "Probe")],
+        ("probe.wav", &std::fs::read(&path).expect("read")),
+    );
+    assert_eq!(status, 201, "{v}");
+    drop(held);
+}

@@ -41,6 +41,7 @@ mod ownership;
 mod pool;
 mod rights;
 mod routes;
+mod uploads;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -89,6 +90,11 @@ pub struct ServerOptions {
     pub sync_wait: Duration,
     /// Most fingerprints in a batch lookup.
     pub max_batch: usize,
+    /// Most bodies of the fingerprinting routes arriving at once (503
+    /// beyond).
+    pub max_uploads: usize,
+    /// Most such bodies arriving at once for one key (429 beyond).
+    pub max_uploads_per_key: usize,
     /// Longest clip a lookup accepts, ms.
     pub max_clip_ms: u64,
     /// Shortest clip a lookup accepts, ms.
@@ -131,6 +137,8 @@ impl Default for ServerOptions {
             retry_after_s: 5,
             sync_wait: Duration::from_secs(10),
             max_batch: 32,
+            max_uploads: 64,
+            max_uploads_per_key: 4,
             max_clip_ms: 60_000,
             min_query_ms: 2_000,
             max_media_ms: 6 * 3600 * 1000,
@@ -151,6 +159,7 @@ struct Inner {
     pool: pool::Pool,
     metrics: metrics::Metrics,
     limiter: auth::RateLimiter,
+    uploads: uploads::Uploads,
     openapi: OnceLock<String>,
 }
 
@@ -177,6 +186,11 @@ impl AppState {
                 options.retry_after_s,
             ),
             limiter: auth::RateLimiter::new(options.rate_per_s, options.rate_burst),
+            uploads: uploads::Uploads::new(
+                options.max_uploads,
+                options.max_uploads_per_key,
+                options.retry_after_s,
+            ),
             metrics: metrics::Metrics::default(),
             openapi: OnceLock::new(),
             registry,
@@ -204,6 +218,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
+    }
+
+    pub(crate) fn uploads(&self) -> &uploads::Uploads {
+        &self.0.uploads
     }
 
     pub(crate) fn limiter(&self) -> &auth::RateLimiter {

@@ -152,7 +152,7 @@ async fn openapi_document_is_served() {
 }
 
 #[tokio::test]
-async fn a_full_pool_answers_503_with_retry_after_before_reading_the_body() {
+async fn a_full_pool_answers_503_with_retry_after_once_the_body_is_read() {
     let f = Fixture::new(ServerOptions {
         fingerprint_workers: 1,
         fingerprint_queue: 0,
@@ -161,10 +161,23 @@ async fn a_full_pool_answers_503_with_retry_after_before_reading_the_body() {
     });
     let key = f.key(Role::Platform);
     let _held = f.state.pool().admit().expect("the only slot");
+    // A well-formed fingerprint: the body is read and checked first (bad
+    // ones get their 400), and only then is a slot looked for.
+    use base64::Engine;
+    let peaks = (0..200u32)
+        .map(|i| avreg_fingerprint::audio::Peak {
+            time_ms: i * 20,
+            freq: (i * 37 % 4000) as u16,
+            level: 2,
+        })
+        .collect();
+    let fp = avreg_fingerprint::audio::AudioFingerprint::from_parts(4_000, peaks);
+    let doc = serde_json::json!({"version": 1, "fingerprint": {
+        "data": base64::engine::general_purpose::STANDARD.encode(fp.to_bytes())}});
     let req = Request::post("/v1/lookup")
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
-        .body(Body::from("{}"))
+        .body(Body::from(doc.to_string()))
         .expect("req");
     let (status, headers, body) = f.send(req).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -628,7 +628,7 @@ pub async fn attach_media(
             "this key may not attach media to this fixation",
         ));
     }
-    let slot = state.pool().admit()?;
+    let _upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     let body = body::read(
         req,
@@ -638,6 +638,9 @@ pub async fn attach_media(
         &["title"],
     )
     .await?;
+    // The fingerprinting slot once the body has arrived: slow
+    // uploads hold only their own upload places.
+    let slot = state.pool().admit()?;
     let registry = state.registry_arc();
     let actor = caller.actor();
     let recording = super::recordings::recording_from(body, &state, Some(f.title.clone()))?;

@@ -117,7 +117,7 @@ pub async fn lookup(
     req: Request,
 ) -> Result<Json<LookupDoc>, ApiError> {
     caller.require(Action::Lookup)?;
-    let slot = state.pool().admit()?;
+    let _upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     // A clip's bytes at CD quality are ~10 MB a minute; allow the clip
     // limit's worth of uncompressed stereo 48 kHz, bounded by the media limit.
@@ -149,6 +149,9 @@ pub async fn lookup(
             (Query::Fingerprint(fp, hash), rights)
         }
     };
+    // The fingerprinting slot once the body has arrived: slow
+    // uploads hold only their own upload places.
+    let slot = state.pool().admit()?;
     let st = state.clone();
     let result = state
         .pool()
@@ -182,7 +185,7 @@ pub async fn batch(
     req: Request,
 ) -> Result<Json<BatchDoc>, ApiError> {
     caller.require(Action::Lookup)?;
-    let slot = state.pool().admit()?;
+    let _upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     let Body::Json(bytes) = body::read(req, &state, None, o.fingerprint_body_limit, &[]).await?
     else {
@@ -191,6 +194,9 @@ pub async fn batch(
             "send application/json",
         ));
     };
+    // The fingerprinting slot once the body has arrived: slow
+    // uploads hold only their own upload places.
+    let slot = state.pool().admit()?;
     let req: BatchRequest = body::parse_json(&bytes)?;
     if req.fingerprints.len() > o.max_batch {
         return Err(ApiError::new(

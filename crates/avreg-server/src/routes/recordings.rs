@@ -126,8 +126,7 @@ pub async fn register(
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::RegisterRecording)?;
-    // Admission before the body: a full pool costs the client no upload.
-    let slot = state.pool().admit()?;
+    let _upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     let body = body::read(
         req,
@@ -137,6 +136,9 @@ pub async fn register(
         &["title"],
     )
     .await?;
+    // The fingerprinting slot once the body has arrived: slow
+    // uploads hold only their own upload places.
+    let slot = state.pool().admit()?;
     let registry = state.registry_arc();
     let (actor, registrant) = (caller.actor(), caller.registrant());
     let recording = recording_from(body, &state, None)?;
