@@ -1807,7 +1807,10 @@ fn a_third_party_claim_is_marked_notified_and_stays_settled_once_agreed() {
 
 #[test]
 fn a_write_answered_408_writes_nothing() {
-    let server = Server::start(&[("AVREG_SERVER__REQUEST_TIMEOUT_MS", "300")]);
+    let server = Server::start(&[
+        ("AVREG_SERVER__REQUEST_TIMEOUT_MS", "300"),
+        ("AVREG_SERVER__MAX_CHANGES", "2000"),
+    ]);
     let (studio, _, _, _) = server.parties();
     let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
     assert_eq!(status, 201, "{v}");
@@ -2169,4 +2172,60 @@ fn slow_uploads_of_one_key_starve_no_one_else() {
     );
     assert_eq!(status, 201, "{v}");
     drop(held);
+}
+
+/// A write has at most `max_changes` changes (413, nothing written), and
+/// conflict lists come a page at a time, for admin (all) and for a party
+/// (its own, read from its links).
+#[test]
+fn writes_are_bounded_and_conflicts_are_paged() {
+    let server = Server::start(&[("AVREG_SERVER__MAX_CHANGES", "3")]);
+    let (studio, _, ada, _) = server.parties();
+    let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
+    assert_eq!(status, 201, "{v}");
+    let claim = |i: u64| {
+        json!({"create": {"kind": "credit", "entity": credit(
+            &format!("0190a000-0000-7000-8000-{:012}", 7000 + i), ADA, "actor", None,
+            (i * 1000, i * 1000 + 500))}})
+    };
+    let before = server.head_seq();
+    let four = json!({"version": 1, "changes": (0..4).map(claim).collect::<Vec<_>>()});
+    let (status, v) = server.post_json(Some(&ada), "/v1/ledger", &four);
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (413, Some("changes")),
+        "{v}"
+    );
+    assert_eq!(server.head_seq(), before);
+    let three = json!({"version": 1, "changes": (0..3).map(claim).collect::<Vec<_>>()});
+    let (status, v) = server.post_json(Some(&ada), "/v1/ledger", &three);
+    assert_eq!(status, 200, "{v}");
+    // Three third-party notices, two to a page.
+    for key in [&server.admin, &ada, &studio] {
+        let (status, first) = server.get(Some(key), "/v1/conflicts?limit=2");
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(
+            first["conflicts"].as_array().map(Vec::len),
+            Some(2),
+            "{first}"
+        );
+        let after = first["next_after"]
+            .as_str()
+            .expect("a next page")
+            .to_owned();
+        let (_, second) = server.get(Some(key), &format!("/v1/conflicts?limit=2&after={after}"));
+        assert_eq!(
+            second["conflicts"].as_array().map(Vec::len),
+            Some(1),
+            "{second}"
+        );
+        assert!(second["next_after"].is_null(), "{second}");
+        assert!(second["conflicts"][0]["id"].as_str() > Some(after.as_str()));
+    }
+    let (status, v) = server.get(Some(&ada), "/v1/conflicts?after=nonsense");
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("after")),
+        "{v}"
+    );
 }

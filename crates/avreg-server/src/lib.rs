@@ -95,6 +95,8 @@ pub struct ServerOptions {
     pub max_uploads: usize,
     /// Most such bodies arriving at once for one key (429 beyond).
     pub max_uploads_per_key: usize,
+    /// Most changes in one ledger write (413 beyond).
+    pub max_changes: usize,
     /// Longest clip a lookup accepts, ms.
     pub max_clip_ms: u64,
     /// Shortest clip a lookup accepts, ms.
@@ -139,6 +141,7 @@ impl Default for ServerOptions {
             max_batch: 32,
             max_uploads: 64,
             max_uploads_per_key: 4,
+            max_changes: 500,
             max_clip_ms: 60_000,
             min_query_ms: 2_000,
             max_media_ms: 6 * 3600 * 1000,

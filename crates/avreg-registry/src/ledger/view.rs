@@ -627,6 +627,53 @@ impl<'a> View<'a> {
             .collect())
     }
 
+    /// A page of conflicts in id order after `after`: of any party (`None`),
+    /// or of these parties only. At most `limit` conflicts are read (then
+    /// filtered to the open ones if asked); the second value is the id to
+    /// continue after, when there may be more.
+    pub fn conflicts_page(
+        &self,
+        open_only: bool,
+        parties: Option<&[Party]>,
+        after: Option<ConflictId>,
+        limit: usize,
+    ) -> Result<(Vec<Conflict>, Option<ConflictId>)> {
+        let limit = limit.max(1);
+        let read: Vec<Conflict> = match parties {
+            None => {
+                let after = after.map(EntityRef::Conflict);
+                self.list(EntityKind::Conflict, after.as_ref(), limit)?
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Entity::Conflict(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            Some(parties) => {
+                let mut all = BTreeMap::new();
+                for p in parties {
+                    for e in self.live_children(&(*p).into(), EntityKind::Conflict)? {
+                        if let Entity::Conflict(c) = e {
+                            if after.is_none_or(|a| c.id > a) {
+                                all.insert(c.id, c);
+                            }
+                        }
+                    }
+                }
+                all.into_values().take(limit).collect()
+            }
+        };
+        let next = (read.len() == limit)
+            .then(|| read.last().map(|c| c.id))
+            .flatten();
+        let page = read
+            .into_iter()
+            .filter(|c| !open_only || c.status == ConflictStatus::Open)
+            .collect();
+        Ok((page, next))
+    }
+
     /// Fixations whose term in `territory` ends during `year`, with the
     /// term.
     pub fn expiring(

@@ -274,6 +274,14 @@ pub async fn apply(
     if doc.version != 1 {
         return Err(ApiError::invalid("changes version 1 is supported").field("version"));
     }
+    let most = state.options().max_changes;
+    if doc.changes.len() > most {
+        return Err(ApiError::new(
+            crate::error::Code::PayloadTooLarge,
+            format!("at most {most} changes per write"),
+        )
+        .field("changes"));
+    }
     let changes = parse_changes(doc.changes)?;
     write(&state, &caller, changes, StatusCode::OK).await
 }

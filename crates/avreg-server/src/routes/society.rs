@@ -49,6 +49,11 @@ where
 pub struct ConflictQuery {
     /// Only open conflicts (default true).
     pub open: Option<bool>,
+    /// The last conflict id of the previous page.
+    pub after: Option<String>,
+    /// Conflicts read per page (default 100, at most the server's
+    /// `max_page`); the open ones among them are listed.
+    pub limit: Option<u64>,
 }
 
 /// A list of conflicts.
@@ -59,6 +64,9 @@ pub struct ConflictsDoc {
     /// The conflicts.
     #[schema(value_type = Vec<Object>)]
     pub conflicts: serde_json::Value,
+    /// The id to pass as `after` for the next page, when there may be
+    /// more.
+    pub next_after: Option<String>,
 }
 
 /// One conflict.
@@ -71,8 +79,9 @@ pub struct ConflictDoc {
     pub conflict: serde_json::Value,
 }
 
-/// The conflicts (open ones by default). Performer and producer keys see
-/// those where they are a party; admin and society keys see all.
+/// The conflicts (open ones by default), a page at a time in id order.
+/// Performer and producer keys see those where they are a party; admin and
+/// society keys see all.
 #[utoipa::path(get, path = "/v1/conflicts", tag = "ledger", params(ConflictQuery),
     responses((status = 200, body = ConflictsDoc), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -83,19 +92,33 @@ pub async fn conflicts(
     q: Result<Query<ConflictQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ConflictsDoc>, ApiError> {
     caller.require(Action::ReadLedger)?;
-    let open = query(q)?.open.unwrap_or(true);
-    let mut list = state
-        .blocking(move |r| r.view().conflicts(open, None))
-        .await??;
-    if !matches!(
+    let q = query(q)?;
+    let open = q.open.unwrap_or(true);
+    let after = match q.after.as_deref() {
+        Some(a) => Some(
+            conflict_id(a)
+                .map_err(|_| ApiError::invalid("after is a conflict id").field("after"))?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, state.options().max_page) as usize;
+    // Admin and society keys page through every conflict; the others
+    // through their own parties' only (read from those parties' links).
+    let parties = (!matches!(
         caller.0.role,
         avreg_registry::accounts::Role::Admin | avreg_registry::accounts::Role::Society
-    ) {
-        list.retain(|c| c.parties.iter().any(|p| acts_for(&caller, p)));
-    }
+    ))
+    .then(|| caller.parties());
+    let (list, next) = state
+        .blocking(move |r| {
+            r.view()
+                .conflicts_page(open, parties.as_deref(), after, limit)
+        })
+        .await??;
     Ok(Json(ConflictsDoc {
         version: API_VERSION,
         conflicts: json(&list)?,
+        next_after: next.map(|id| id.to_string()),
     }))
 }
 
