@@ -68,6 +68,8 @@ pub struct ServerConfig {
     pub max_uploads: usize,
     pub max_uploads_per_key: usize,
     pub max_changes: usize,
+    pub max_connections: usize,
+    pub header_read_timeout_ms: u64,
     pub max_clip_s: u64,
     pub max_page: u64,
     pub rate_per_s: f64,
@@ -96,6 +98,8 @@ impl Default for ServerConfig {
             max_uploads: o.max_uploads,
             max_uploads_per_key: o.max_uploads_per_key,
             max_changes: o.max_changes,
+            max_connections: o.max_connections,
+            header_read_timeout_ms: o.header_read_timeout.as_millis() as u64,
             max_clip_s: o.max_clip_ms / 1000,
             max_page: o.max_page,
             rate_per_s: o.rate_per_s,
@@ -209,7 +213,11 @@ impl Config {
             bail!("lookup.speed_range / lookup.speed_step is more than 100 speeds");
         }
         let s = &self.server;
-        if s.request_timeout_ms == 0 || s.upload_timeout_ms == 0 || s.body_idle_timeout_ms == 0 {
+        if s.request_timeout_ms == 0
+            || s.upload_timeout_ms == 0
+            || s.body_idle_timeout_ms == 0
+            || s.header_read_timeout_ms == 0
+        {
             bail!("server timeouts must be more than 0 ms");
         }
         if s.rate_per_s.is_nan() || s.rate_per_s < 0.0 {
@@ -251,6 +259,8 @@ impl Config {
             max_uploads: s.max_uploads,
             max_uploads_per_key: s.max_uploads_per_key,
             max_changes: s.max_changes,
+            max_connections: s.max_connections,
+            header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
             max_clip_ms: s.max_clip_s.saturating_mul(1000),
             min_query_ms: self.lookup.min_query_ms,
             max_media_ms: self.media.max_duration_s.saturating_mul(1000),

@@ -2229,3 +2229,70 @@ fn writes_are_bounded_and_conflicts_are_paged() {
         "{v}"
     );
 }
+
+/// Whether the server closed `stream` (EOF or reset) within `within`.
+fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Connections cannot be hoarded: one over `max_connections` is closed at
+/// once, a connection that does not finish its request head in
+/// `header_read_timeout` is closed, and so is one idling between
+/// keep-alive requests; the service answers everyone else throughout.
+#[test]
+fn connections_with_unfinished_heads_are_capped_and_closed() {
+    let server = Server::start(&[
+        ("AVREG_SERVER__HEADER_READ_TIMEOUT_MS", "600"),
+        ("AVREG_SERVER__MAX_CONNECTIONS", "10"),
+    ]);
+    let mut hoarded: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut s = TcpStream::connect(&server.addr).expect("connect");
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                .expect("write");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut extra = TcpStream::connect(&server.addr).expect("connect");
+    assert!(
+        closed_by_server(&mut extra, Duration::from_millis(400)),
+        "the 11th connection is closed at once"
+    );
+    for s in &mut hoarded {
+        assert!(
+            closed_by_server(s, Duration::from_secs(3)),
+            "an unfinished head is closed after its timeout"
+        );
+    }
+    // Idle between keep-alive requests: closed too.
+    let mut idle = TcpStream::connect(&server.addr).expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut buf = [0u8; 1024];
+    idle.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let n = idle.read(&mut buf).expect("an answer");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_by_server(&mut idle, Duration::from_secs(3)),
+        "idle keep-alive closed"
+    );
+    assert_eq!(server.get(None, "/health").0, 200);
+}

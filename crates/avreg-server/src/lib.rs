@@ -97,6 +97,11 @@ pub struct ServerOptions {
     pub max_uploads_per_key: usize,
     /// Most changes in one ledger write (413 beyond).
     pub max_changes: usize,
+    /// Most connections open at once (one more is closed at once).
+    pub max_connections: usize,
+    /// Longest a connection may take to send a request head (at its start
+    /// and between keep-alive requests) before it is closed.
+    pub header_read_timeout: Duration,
     /// Longest clip a lookup accepts, ms.
     pub max_clip_ms: u64,
     /// Shortest clip a lookup accepts, ms.
@@ -142,6 +147,8 @@ impl Default for ServerOptions {
             max_uploads: 64,
             max_uploads_per_key: 4,
             max_changes: 500,
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
             max_clip_ms: 60_000,
             min_query_ms: 2_000,
             max_media_ms: 6 * 3600 * 1000,
@@ -440,9 +447,7 @@ pub async fn serve(
         Err(e) => tracing::warn!(error = %e.message, "cannot settle the registration jobs"),
     }
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    connections(listener, app, state.options(), shutdown).await;
     if !state.pool().close(state.options().shutdown_grace).await {
         tracing::warn!("fingerprinting work still running at the end of the grace period");
     }
@@ -451,6 +456,67 @@ pub async fn serve(
         Ok(Err(e)) => Err(std::io::Error::other(e)),
         Err(e) => Err(std::io::Error::other(e)),
     }
+}
+
+/// Accepts connections until `shutdown`, then lets each finish its
+/// request in flight and closes it. A connection must send a whole request
+/// head within `header_read_timeout` (at its start and between keep-alive
+/// requests), and at most `max_connections` are open at once: one over the
+/// cap is closed at once, so that clients holding connections open cannot
+/// take the service from everyone else.
+async fn connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    options: &ServerOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let cap = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut open = tokio::task::JoinSet::new();
+    let header_read_timeout = options.header_read_timeout;
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+            // Reap finished connections as they end.
+            Some(_) = open.join_next(), if !open.is_empty() => continue,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors and the like: wait, then go on.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = cap.clone().try_acquire_owned() else {
+            tracing::debug!("connection closed: max_connections are open");
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stopped = stopped.clone();
+        open.spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { let _ = stopped.wait_for(|s| *s).await.map(|_| ()); } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    let _ = stop.send(true);
+    while open.join_next().await.is_some() {}
 }
 
 #[cfg(test)]
