@@ -69,6 +69,8 @@ pub struct ServerConfig {
     pub max_uploads_per_key: usize,
     pub max_changes: usize,
     pub max_connections: usize,
+    pub anonymous_rate_per_s: f64,
+    pub anonymous_burst: u32,
     pub header_read_timeout_ms: u64,
     pub max_clip_s: u64,
     pub max_page: u64,
@@ -99,6 +101,8 @@ impl Default for ServerConfig {
             max_uploads_per_key: o.max_uploads_per_key,
             max_changes: o.max_changes,
             max_connections: o.max_connections,
+            anonymous_rate_per_s: o.anonymous_rate_per_s,
+            anonymous_burst: o.anonymous_burst,
             header_read_timeout_ms: o.header_read_timeout.as_millis() as u64,
             max_clip_s: o.max_clip_ms / 1000,
             max_page: o.max_page,
@@ -223,6 +227,9 @@ impl Config {
         if s.rate_per_s.is_nan() || s.rate_per_s < 0.0 {
             bail!("server.rate_per_s must be 0 (unlimited) or more");
         }
+        if s.anonymous_rate_per_s.is_nan() || s.anonymous_rate_per_s < 0.0 {
+            bail!("server.anonymous_rate_per_s must be 0 (unlimited) or more");
+        }
         if l.min_aligned < 3 {
             bail!("lookup.min_aligned below 3 would accept chance coincidences");
         }
@@ -260,6 +267,8 @@ impl Config {
             max_uploads_per_key: s.max_uploads_per_key,
             max_changes: s.max_changes,
             max_connections: s.max_connections,
+            anonymous_rate_per_s: s.anonymous_rate_per_s,
+            anonymous_burst: s.anonymous_burst,
             header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
             max_clip_ms: s.max_clip_s.saturating_mul(1000),
             min_query_ms: self.lookup.min_query_ms,

@@ -2296,3 +2296,22 @@ fn connections_with_unfinished_heads_are_capped_and_closed() {
     );
     assert_eq!(server.get(None, "/health").0, 200);
 }
+
+/// Requests without a valid key (none, or a wrong one) are rate-limited by
+/// address, so a flood of them, or of key guesses, is answered 429; keyed
+/// requests keep their own buckets.
+#[test]
+fn anonymous_requests_and_key_guesses_are_rate_limited() {
+    let server = Server::start(&[
+        ("AVREG_SERVER__ANONYMOUS_RATE_PER_S", "0.5"),
+        ("AVREG_SERVER__ANONYMOUS_BURST", "5"),
+    ]);
+    let anonymous: Vec<u16> = (0..8).map(|_| server.get(None, "/health").0).collect();
+    assert_eq!(&anonymous[..5], &[200; 5], "{anonymous:?}");
+    assert!(anonymous[5..].iter().all(|&s| s == 429), "{anonymous:?}");
+    let guesses: Vec<u16> = (0..3)
+        .map(|_| server.get(Some("avreg_not-a-key"), "/v1/recordings").0)
+        .collect();
+    assert_eq!(guesses, [429; 3], "the address's bucket is empty");
+    assert_eq!(server.get(Some(&server.admin), "/v1/recordings").0, 200);
+}

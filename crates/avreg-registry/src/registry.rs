@@ -580,7 +580,14 @@ impl Registry {
         self.video_index.compact()
     }
 
-    /// Sizes of the registry.
+    /// Whether the store answers, at a cost that does not grow with it
+    /// (for readiness probes, which anyone may call).
+    pub fn ping(&self) -> Result<()> {
+        self.store.ping()
+    }
+
+    /// Counts and sizes of the store and indexes (reads that grow with the
+    /// store: for operators, not for probes).
     pub fn stats(&self) -> Result<RegistryStats> {
         let (recordings, audio_ms) = self.store.counts()?;
         let snap = self.index.snapshot();

@@ -222,11 +222,23 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = |m: &str| ApiError::new(Code::Unauthorized, m);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| unauthorized("an Authorization: Bearer key is required"))?;
+        // Requests without a valid key are limited by address (the
+        // anonymous ones already were, in `observe`).
+        let peer = parts.extensions.get::<Peer>().copied();
+        let unauthorized = |m: &str| {
+            if let Some(Peer(ip)) = peer {
+                if let Err(e) = state.anonymous_limiter().check(ip) {
+                    return e;
+                }
+            }
+            ApiError::new(Code::Unauthorized, m)
+        };
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                Code::Unauthorized,
+                "an Authorization: Bearer key is required",
+            )
+        })?;
         let secret = header
             .to_str()
             .ok()
@@ -248,15 +260,25 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Per-key token buckets: `rate` tokens a second, at most `burst` stored.
+/// Token buckets per key (an API key, or a client address for requests
+/// without a valid key): `rate` tokens a second, at most `burst` stored.
+/// Buckets that have refilled are forgotten once there are many, so
+/// clients cycling addresses cannot grow it without bound.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = ApiKeyId> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<ApiKeyId, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl RateLimiter {
+/// Buckets kept before the full ones are forgotten.
+const MAX_BUCKETS: usize = 10_000;
+
+/// The address a request came from (set by the connection loop).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::IpAddr);
+
+impl<K: std::hash::Hash + Eq + Copy> RateLimiter<K> {
     /// A limiter; a `rate` of 0 disables it.
     pub fn new(rate: f64, burst: u32) -> Self {
         Self {
@@ -267,12 +289,17 @@ impl RateLimiter {
     }
 
     /// Takes a token for `key`, or says when one will be there.
-    pub fn check(&self, key: ApiKeyId) -> Result<(), ApiError> {
+    pub fn check(&self, key: K) -> Result<(), ApiError> {
         if self.rate <= 0.0 {
             return Ok(());
         }
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets
+                .retain(|_, (t, last)| *t + now.duration_since(*last).as_secs_f64() * rate < burst);
+        }
         let (tokens, last) = buckets.entry(key).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
         *last = now;
@@ -281,10 +308,7 @@ impl RateLimiter {
             Ok(())
         } else {
             let wait = ((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64;
-            Err(
-                ApiError::new(Code::RateLimited, "rate limit exceeded for this key")
-                    .retry_after(wait),
-            )
+            Err(ApiError::new(Code::RateLimited, "rate limit exceeded").retry_after(wait))
         }
     }
 }

@@ -99,6 +99,12 @@ pub struct ServerOptions {
     pub max_changes: usize,
     /// Most connections open at once (one more is closed at once).
     pub max_connections: usize,
+    /// Requests a second from one address without a valid key (requests
+    /// without one, and 401s), refilled into a bucket of
+    /// `anonymous_burst` (0: unlimited).
+    pub anonymous_rate_per_s: f64,
+    /// The bucket of `anonymous_rate_per_s`.
+    pub anonymous_burst: u32,
     /// Longest a connection may take to send a request head (at its start
     /// and between keep-alive requests) before it is closed.
     pub header_read_timeout: Duration,
@@ -148,6 +154,8 @@ impl Default for ServerOptions {
             max_uploads_per_key: 4,
             max_changes: 500,
             max_connections: 1024,
+            anonymous_rate_per_s: 20.0,
+            anonymous_burst: 100,
             header_read_timeout: Duration::from_secs(10),
             max_clip_ms: 60_000,
             min_query_ms: 2_000,
@@ -170,6 +178,7 @@ struct Inner {
     metrics: metrics::Metrics,
     limiter: auth::RateLimiter,
     uploads: uploads::Uploads,
+    anonymous: auth::RateLimiter<std::net::IpAddr>,
     openapi: OnceLock<String>,
 }
 
@@ -196,6 +205,10 @@ impl AppState {
                 options.retry_after_s,
             ),
             limiter: auth::RateLimiter::new(options.rate_per_s, options.rate_burst),
+            anonymous: auth::RateLimiter::new(
+                options.anonymous_rate_per_s,
+                options.anonymous_burst,
+            ),
             uploads: uploads::Uploads::new(
                 options.max_uploads,
                 options.max_uploads_per_key,
@@ -228,6 +241,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
+    }
+
+    pub(crate) fn anonymous_limiter(&self) -> &auth::RateLimiter<std::net::IpAddr> {
+        &self.0.anonymous
     }
 
     pub(crate) fn uploads(&self) -> &uploads::Uploads {
@@ -379,6 +396,23 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     };
     let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
     let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
+    if !req
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        if let Some(auth::Peer(ip)) = req.extensions().get::<auth::Peer>().copied() {
+            if let Err(e) = state.anonymous_limiter().check(ip) {
+                let response = e.into_response();
+                state.metrics().request(
+                    &route,
+                    &method,
+                    response.status().as_u16(),
+                    start.elapsed(),
+                );
+                return response;
+            }
+        }
+    }
     // The handler's writes pass this gate just before they commit: past
     // the deadline, a write that has not reached it is abandoned (nothing
     // is written, 408), and one that has is waited for (its answer is the
@@ -483,8 +517,8 @@ async fn connections(
             // Reap finished connections as they end.
             Some(_) = open.join_next(), if !open.is_empty() => continue,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors and the like: wait, then go on.
                 tracing::warn!(error = %e, "cannot accept a connection");
@@ -497,7 +531,17 @@ async fn connections(
             drop(stream);
             continue;
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // Each request learns the address it came from (rate limits for
+        // requests without a valid key).
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(auth::Peer(peer.ip()));
+                let mut app = app.clone();
+                async move {
+                    tower_service::Service::call(&mut app, req.map(axum::body::Body::new)).await
+                }
+            });
         let mut stopped = stopped.clone();
         open.spawn(async move {
             let _permit = permit;

@@ -345,6 +345,12 @@ impl SledStore {
     }
 
     /// Bytes used on disk.
+    /// Whether the store answers: one read of one key, whatever its size.
+    pub(crate) fn ping(&self) -> Result<()> {
+        self.meta.get(AUDIO_MS_KEY).map_err(db_err)?;
+        Ok(())
+    }
+
     pub(crate) fn size_on_disk(&self) -> Result<u64> {
         self.db.size_on_disk().map_err(db_err)
     }
