@@ -2,8 +2,6 @@
 //! detected and resolved on write, queries, `as_of`, exports, and the audit
 //! log covering it all.
 
-use std::collections::BTreeSet;
-
 use avreg_registry::domain::date::{Date, Period};
 use avreg_registry::domain::ids::{
     CreditId, FixationId, HoldingId, MandateId, OrganisationId, PerformerId,
@@ -29,17 +27,8 @@ pub fn c(s: &str) -> Country {
 
 pub fn performer(id: u128, name: &str) -> Performer {
     Performer {
-        version: MODEL_VERSION,
-        id: PerformerId::from_u128(id),
-        display_name: name.into(),
-        pseudonyms: vec![],
         legal_name: Some(format!("{name} (legal)")),
-        isni: None,
-        ipn: None,
-        nationalities: BTreeSet::new(),
-        residences: BTreeSet::new(),
-        date_of_death: None,
-        steward: None,
+        ..Performer::named(PerformerId::from_u128(id), name)
     }
 }
 
