@@ -1807,25 +1807,28 @@ fn a_third_party_claim_is_marked_notified_and_stays_settled_once_agreed() {
 
 #[test]
 fn a_write_answered_408_writes_nothing() {
-    let server = Server::start(&[
-        ("AVREG_SERVER__REQUEST_TIMEOUT_MS", "300"),
-        ("AVREG_SERVER__MAX_CHANGES", "2000"),
-    ]);
+    let server = Server::start(&[]);
     let (studio, _, _, _) = server.parties();
     let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
     assert_eq!(status, 201, "{v}");
-    // A batch of staggered holdings that takes longer than the request
-    // timeout to check, and a small write queued behind it.
+    // Then a short request timeout, and a batch of 8,000 holdings that
+    // takes longer than it to read, check and commit, with a small write
+    // queued behind it.
+    let server = server.restart(&[
+        ("AVREG_SERVER__REQUEST_TIMEOUT_MS", "100"),
+        ("AVREG_SERVER__MAX_CHANGES", "10000"),
+        ("AVREG_SERVER__JSON_BODY_LIMIT", "8388608"),
+    ]);
     let holding = |i: usize| {
         json!({"create": {"kind": "holding", "entity": {"version": 1,
             "id": format!("0190a000-0000-7000-8000-{:012}", 500_000 + i),
             "holder": org(STUDIO), "fixation": FILM,
             "right": "making_available", "nature": "exclusive",
             "territories": {"worldwide_except": []},
-            "period": {"start": format!("{}-{:02}-01", 1880 + i / 12, 1 + i % 12)},
+            "period": {"start": format!("{}-{:02}-01", 1300 + i / 12, 1 + i % 12)},
             "share_ppm": 400_000, "basis": "contract"}}})
     };
-    let batch = json!({"version": 1, "changes": (0..1500).map(holding).collect::<Vec<_>>()});
+    let batch = json!({"version": 1, "changes": (0..8000).map(holding).collect::<Vec<_>>()});
     let before = server.head_seq();
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| server.post_json(Some(&studio), "/v1/ledger", &batch));

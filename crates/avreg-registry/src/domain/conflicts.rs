@@ -20,9 +20,11 @@ use super::model::{
 };
 use super::territory::{Country, Territories};
 
-/// Holdings of one fixation, right and nature whose shares sum to more than
-/// 100% somewhere: in `country` during `period` (one witness; the same
-/// holdings may overclaim elsewhere too).
+/// The holdings of one fixation, right and nature whose shares sum to more
+/// than 100% somewhere: every holding in force at some country and day
+/// where they do (at most [`MAX_OVERCLAIM_HOLDINGS`] listed, the largest
+/// shares first), with one witness: the country and period of the largest
+/// sum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overclaim {
     /// The fixation.
@@ -31,17 +33,24 @@ pub struct Overclaim {
     pub right: RightKind,
     /// Exclusive or remuneration.
     pub nature: Nature,
-    /// The holdings that together overclaim, sorted.
+    /// The holdings that take part, sorted (at most
+    /// [`MAX_OVERCLAIM_HOLDINGS`]).
     pub holdings: Vec<HoldingId>,
+    /// How many take part in all (more than `holdings` lists when capped).
+    pub implicated: usize,
     /// Their holders, sorted and deduplicated.
     pub holders: Vec<Party>,
-    /// The sum of their shares, ppm.
+    /// The largest sum of shares in force at one place and time, ppm.
     pub total_ppm: u64,
-    /// A country where they all apply.
+    /// A country where that sum is reached.
     pub country: Country,
-    /// A period during which they all apply.
+    /// A period during which it is.
     pub period: Period,
 }
+
+/// The most holdings one overclaim lists: a conflict about more is still
+/// one conflict, naming the largest claims.
+pub const MAX_OVERCLAIM_HOLDINGS: usize = 100;
 
 /// The countries worth testing for a group of territory sets: every named
 /// one, plus one country that none names (where every "worldwide except"
@@ -68,11 +77,17 @@ fn period_of_days(start: i64, end: i64) -> Result<Period, DateError> {
     }
 }
 
-/// Overclaims among `holdings` (any number of fixations): for each
-/// fixation, right kind and nature, every distinct set of holdings that
-/// all apply at one country and day and whose shares sum to more than
-/// [`WHOLE_PPM`]. Remuneration entitlements are checked among themselves
-/// and never count toward the exclusive 100%.
+/// Overclaims among `holdings` (any number of fixations): one per
+/// fixation, right kind and nature whose shares sum to more than
+/// [`WHOLE_PPM`] at some country and day. Remuneration entitlements are
+/// checked among themselves and never count toward the exclusive 100%.
+///
+/// A sweep: for each country that behaves differently (those the
+/// territories name, and one they do not), the holdings' start and end
+/// days are swept in order, keeping the running sum; the day intervals
+/// where it exceeds 100% are merged, and a holding takes part if its
+/// period meets one of them. `O(C · n log n)` for `n` holdings and `C`
+/// named countries, whatever the periods.
 pub fn overclaims(holdings: &[Holding]) -> Vec<Overclaim> {
     let mut groups: BTreeMap<(FixationId, RightKind, Nature), Vec<&Holding>> = BTreeMap::new();
     for h in holdings.iter().filter(|h| h.status != Status::Withdrawn) {
@@ -87,59 +102,85 @@ pub fn overclaims(holdings: &[Holding]) -> Vec<Overclaim> {
         if total <= u64::from(WHOLE_PPM) {
             continue;
         }
-        // Elementary day intervals: between two consecutive boundaries the
-        // set of holdings in force does not change.
-        let mut bounds: Vec<i64> = group
-            .iter()
-            .flat_map(|h| {
-                let (s, e) = h.period.epoch_days();
-                [s, e]
-            })
-            .collect();
-        bounds.sort_unstable();
-        bounds.dedup();
         let countries = representative_countries(group.iter().map(|h| &h.territories));
-        let mut seen: BTreeSet<Vec<HoldingId>> = BTreeSet::new();
-        for w in bounds.windows(2) {
-            let (start, end) = (w[0], w[1]);
-            let in_force: Vec<&&Holding> = group
-                .iter()
-                .filter(|h| {
-                    let (s, e) = h.period.epoch_days();
-                    s <= start && end <= e
-                })
+        let mut implicated: BTreeSet<usize> = BTreeSet::new();
+        // (sum, country, start, end) of the largest sum seen.
+        let mut witness: Option<(u64, Country, i64, i64)> = None;
+        for &country in &countries {
+            let here: Vec<usize> = (0..group.len())
+                .filter(|&i| group[i].territories.contains(country))
                 .collect();
-            for &country in &countries {
-                let here: Vec<&&Holding> = in_force
-                    .iter()
-                    .copied()
-                    .filter(|h| h.territories.contains(country))
-                    .collect();
-                let sum: u64 = here.iter().map(|h| u64::from(h.share_ppm)).sum();
-                if sum <= u64::from(WHOLE_PPM) {
-                    continue;
+            let mut events: Vec<(i64, i64)> = Vec::with_capacity(here.len() * 2);
+            for &i in &here {
+                let (s, e) = group[i].period.epoch_days();
+                let share = i64::from(group[i].share_ppm);
+                events.push((s, share));
+                if e != i64::MAX {
+                    events.push((e, -share));
                 }
-                let mut ids: Vec<HoldingId> = here.iter().map(|h| h.id).collect();
-                ids.sort_unstable();
-                if !seen.insert(ids.clone()) {
-                    continue;
+            }
+            events.sort_unstable();
+            // Merged day intervals [start, end) where the sum exceeds 100%.
+            let mut over: Vec<(i64, i64)> = Vec::new();
+            let mut sum = 0i64;
+            let mut k = 0;
+            while k < events.len() {
+                let day = events[k].0;
+                while k < events.len() && events[k].0 == day {
+                    sum += events[k].1;
+                    k += 1;
                 }
-                let Ok(period) = period_of_days(start, end) else {
-                    continue;
-                };
-                let holders: BTreeSet<Party> = here.iter().map(|h| h.holder).collect();
-                out.push(Overclaim {
-                    fixation,
-                    right,
-                    nature,
-                    holdings: ids,
-                    holders: holders.into_iter().collect(),
-                    total_ppm: sum,
-                    country,
-                    period,
-                });
+                let next = events.get(k).map_or(i64::MAX, |e| e.0);
+                if sum > i64::from(WHOLE_PPM) {
+                    match over.last_mut() {
+                        Some(last) if last.1 == day => last.1 = next,
+                        _ => over.push((day, next)),
+                    }
+                    let better = witness.is_none_or(|(best, ..)| sum as u64 > best);
+                    if better {
+                        witness = Some((sum as u64, country, day, next));
+                    }
+                }
+            }
+            if over.is_empty() {
+                continue;
+            }
+            for &i in &here {
+                let (s, e) = group[i].period.epoch_days();
+                // The first over-interval ending after `s` meets [s, e) if
+                // it starts before `e`.
+                let at = over.partition_point(|&(_, end)| end <= s);
+                if over.get(at).is_some_and(|&(start, _)| start < e) {
+                    implicated.insert(i);
+                }
             }
         }
+        let Some((sum, country, start, end)) = witness else {
+            continue;
+        };
+        let Ok(period) = period_of_days(start, end) else {
+            continue;
+        };
+        let mut listed: Vec<&Holding> = implicated.iter().map(|&i| group[i]).collect();
+        let count = listed.len();
+        if count > MAX_OVERCLAIM_HOLDINGS {
+            listed.sort_by(|a, b| b.share_ppm.cmp(&a.share_ppm).then(a.id.cmp(&b.id)));
+            listed.truncate(MAX_OVERCLAIM_HOLDINGS);
+        }
+        let mut ids: Vec<HoldingId> = listed.iter().map(|h| h.id).collect();
+        ids.sort_unstable();
+        let holders: BTreeSet<Party> = listed.iter().map(|h| h.holder).collect();
+        out.push(Overclaim {
+            fixation,
+            right,
+            nature,
+            holdings: ids,
+            implicated: count,
+            holders: holders.into_iter().collect(),
+            total_ppm: sum,
+            country,
+            period,
+        });
     }
     out
 }
@@ -569,6 +610,33 @@ mod tests {
     }
 
     #[test]
+    fn a_thousand_staggered_holdings_are_one_overclaim_naming_the_largest() {
+        // The batch of issue 13: every holding overlaps the next ones, so
+        // every day has its own set over 100 %. One conflict, not 1,499.
+        let holdings: Vec<Holding> = (0..1000u32)
+            .map(|i| {
+                let start = Date::from_days_since_epoch(i64::from(i) * 10).unwrap();
+                let end = Date::from_days_since_epoch(i64::from(i) * 10 + 35).unwrap();
+                holding(
+                    u128::from(i) + 1,
+                    400_000 + i,
+                    Territories::worldwide(),
+                    Period::between(start, end),
+                )
+            })
+            .collect();
+        let found = overclaims(&holdings);
+        assert_eq!(found.len(), 1);
+        let o = &found[0];
+        assert_eq!(o.implicated, 1000);
+        assert_eq!(o.holdings.len(), MAX_OVERCLAIM_HOLDINGS);
+        // The largest shares are the ones listed.
+        assert!(o.holdings.contains(&HoldingId::from_u128(1000)));
+        assert!(!o.holdings.contains(&HoldingId::from_u128(1)));
+        assert!(o.total_ppm > u64::from(WHOLE_PPM));
+    }
+
+    #[test]
     fn overclaim_pairwise_is_not_enough() {
         // Each pair intersects, but the three never hold at once.
         let y = |a: &str, b: &str| Period::between(d(a), d(b));
@@ -699,9 +767,10 @@ mod tests {
     }
 
     // Brute force: every country of a small pool plus one outside it, and
-    // every day of the range.
-    fn brute_overclaims(holdings: &[Holding]) -> BTreeSet<Vec<HoldingId>> {
-        let mut out = BTreeSet::new();
+    // every day of the range; per nature, the holdings in force at some
+    // point over 100 %, and the largest sum.
+    fn brute_overclaims(holdings: &[Holding]) -> BTreeMap<Nature, (BTreeSet<HoldingId>, u64)> {
+        let mut out: BTreeMap<Nature, (BTreeSet<HoldingId>, u64)> = BTreeMap::new();
         let countries: Vec<Country> = ["DE", "FR", "US", "JP", "BR"]
             .iter()
             .map(|s| c(s))
@@ -710,19 +779,15 @@ mod tests {
             let date = Date::from_days_since_epoch(day).unwrap();
             for &country in &countries {
                 for nature in [Nature::Exclusive, Nature::Remuneration] {
-                    let mut ids: Vec<HoldingId> = holdings
+                    let here: Vec<&Holding> = holdings
                         .iter()
                         .filter(|h| h.nature == nature && h.applies(country, date))
-                        .map(|h| h.id)
                         .collect();
-                    let sum: u64 = holdings
-                        .iter()
-                        .filter(|h| ids.contains(&h.id))
-                        .map(|h| u64::from(h.share_ppm))
-                        .sum();
+                    let sum: u64 = here.iter().map(|h| u64::from(h.share_ppm)).sum();
                     if sum > u64::from(WHOLE_PPM) {
-                        ids.sort_unstable();
-                        out.insert(ids);
+                        let e = out.entry(nature).or_default();
+                        e.0.extend(here.iter().map(|h| h.id));
+                        e.1 = e.1.max(sum);
                     }
                 }
             }
@@ -779,22 +844,25 @@ mod tests {
         #[test]
         fn overclaims_match_brute_force(holdings in arb_holdings()) {
             let found = overclaims(&holdings);
-            // Each witness is genuine: exactly these holdings are in force
-            // there, on the first and the last day of its period.
+            // The witness is genuine: the largest sum is reached there, on
+            // the first and the last day of its period.
             for o in &found {
                 let last = o.period.end.unwrap_or(o.period.start);
                 for day in [o.period.start, last] {
-                    let mut here: Vec<HoldingId> = holdings
+                    let sum: u64 = holdings
                         .iter()
                         .filter(|h| h.nature == o.nature && h.applies(o.country, day))
-                        .map(|h| h.id)
-                        .collect();
-                    here.sort_unstable();
-                    prop_assert_eq!(&here, &o.holdings);
+                        .map(|h| u64::from(h.share_ppm))
+                        .sum();
+                    prop_assert_eq!(sum, o.total_ppm);
                 }
                 prop_assert!(o.total_ppm > u64::from(WHOLE_PPM));
+                prop_assert_eq!(o.implicated, o.holdings.len());
             }
-            let fast: BTreeSet<Vec<HoldingId>> = found.into_iter().map(|o| o.holdings).collect();
+            let fast: BTreeMap<Nature, (BTreeSet<HoldingId>, u64)> = found
+                .into_iter()
+                .map(|o| (o.nature, (o.holdings.into_iter().collect(), o.total_ppm)))
+                .collect();
             prop_assert_eq!(fast, brute_overclaims(&holdings));
         }
     }
