@@ -44,7 +44,10 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         // stdout (and so to service logs). A key nobody can learn is
         // revoked, so that the next start makes a new one.
         let path = config.store.data_dir.join(ADMIN_KEY_FILE);
-        if let Err(e) = write_owner_only(&path, &created.secret.expose()) {
+        if let Err(e) = avreg_registry::private_dir::write_private_file(
+            &path,
+            format!("{}\n", created.secret.expose()).as_bytes(),
+        ) {
             registry.revoke_key(avreg_registry::LOCAL_ACTOR, created.record.id)?;
             return Err(Failure::Internal(anyhow::anyhow!(e).context(format!(
                 "writing the first admin key to {}",
@@ -110,30 +113,3 @@ async fn shutdown_signal() {
 
 /// The file, in the data folder, that receives the first admin key.
 pub const ADMIN_KEY_FILE: &str = "first-admin-key";
-
-/// Writes `secret` to a new file `path` readable by its owner only (an
-/// existing file is never overwritten): written to a temporary file,
-/// synced, then renamed into place.
-fn write_owner_only(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if path.exists() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "a file of that name exists; move it away",
-        ));
-    }
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&tmp)?;
-    f.write_all(secret.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-}

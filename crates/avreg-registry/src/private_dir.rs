@@ -1,6 +1,7 @@
-//! Directories only their owner may read: the registry's data directory
-//! (sled's files, the index segments, the signing key, legal names) and the
-//! server's upload directory.
+//! Directories and files only their owner may read: the registry's data
+//! directory (sled's files, the index segments, the signing key, legal
+//! names), the server's upload directory, and secrets written to files
+//! (the audit signing key, the first admin key).
 
 use std::io;
 use std::path::Path;
@@ -55,6 +56,38 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     {
         std::fs::create_dir_all(dir)
     }
+}
+
+/// Writes `bytes` to a new file `path` that only its owner may read (mode
+/// 0600 on unix), whole or not at all: to a temporary file beside it,
+/// synced, then renamed into place, so that a crash never leaves half a
+/// secret. An existing `path` is never overwritten.
+///
+/// # Errors
+///
+/// `AlreadyExists` if `path` exists, else the error of writing, syncing or
+/// renaming.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "a file of that name exists; move it away",
+        ));
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(all(test, unix))]

@@ -177,21 +177,7 @@ fn load_signing_key(path: &Path) -> Result<ed25519_dalek::SigningKey> {
                 path: path.to_path_buf(),
                 source: std::io::Error::other(e.to_string()),
             })?;
-            let tmp = path.with_extension("tmp");
-            {
-                use std::io::Write;
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.mode(0o600);
-                }
-                let mut f = options.open(&tmp).map_err(Error::io(&tmp))?;
-                f.write_all(&secret).map_err(Error::io(&tmp))?;
-                f.sync_all().map_err(Error::io(&tmp))?;
-            }
-            std::fs::rename(&tmp, path).map_err(Error::io(path))?;
+            crate::private_dir::write_private_file(path, &secret).map_err(Error::io(path))?;
             Ok(ed25519_dalek::SigningKey::from_bytes(&secret))
         }
         Err(e) => Err(Error::Io {
