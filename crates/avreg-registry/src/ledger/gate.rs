@@ -7,11 +7,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use super::view::View;
-use super::write::{Applied, Change};
-use crate::domain::ids::ConflictId;
-use crate::domain::model::{Conflict, Party, Resolution};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::registry::Registry;
 
 const PENDING: u8 = 0;
@@ -41,6 +37,16 @@ impl CommitGate {
         }
     }
 
+    /// [`CommitGate::try_commit`] as a result: [`Error::Abandoned`] if the
+    /// write may not commit.
+    pub(crate) fn pass(&self) -> Result<()> {
+        if self.try_commit() {
+            Ok(())
+        } else {
+            Err(Error::Abandoned)
+        }
+    }
+
     /// Called by the waiting side when it gives up: true if the write is
     /// now abandoned (it will write nothing), false if it is already
     /// committing (wait for its result).
@@ -58,93 +64,13 @@ impl CommitGate {
 /// The registry's ledger and key writes behind a [`CommitGate`] (see
 /// [`Registry::gated`]): each either commits or, if the gate was abandoned
 /// before it could, fails with [`crate::Error::Abandoned`] having written
-/// nothing.
+/// nothing. The registry's own methods of the same names run behind a gate
+/// nobody abandons; the methods are written next to them (`ledger::write`,
+/// `registry::accounts`).
 #[derive(Debug)]
 pub struct Gated<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) gate: &'a CommitGate,
-}
-
-impl Gated<'_> {
-    /// [`Registry::apply`] behind the gate.
-    pub fn apply(&self, actor: &str, changes: Vec<Change>) -> Result<Applied> {
-        self.registry
-            .apply_behind(actor, changes, super::write::today(), Some(self.gate))
-    }
-
-    /// [`Registry::apply`] behind the gate, `authorise` first running
-    /// under the ledger lock on the state the write will be judged against
-    /// (so that no other write changes what it saw): it may refuse the
-    /// write, or set the fields the registry decides (who asserted a
-    /// claim).
-    pub fn apply_authorised<E: From<crate::Error>>(
-        &self,
-        actor: &str,
-        changes: Vec<Change>,
-        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
-    ) -> std::result::Result<Applied, E> {
-        self.registry.apply_checked(
-            actor,
-            changes,
-            super::write::today(),
-            Some(self.gate),
-            authorise,
-        )
-    }
-
-    /// [`Registry::create_key`] behind the gate.
-    pub fn create_key(
-        &self,
-        actor: &str,
-        new: crate::accounts::NewKey,
-    ) -> Result<crate::accounts::CreatedKey> {
-        self.registry.create_key_behind(actor, new, Some(self.gate))
-    }
-
-    /// [`Registry::revoke_key`] behind the gate.
-    pub fn revoke_key(
-        &self,
-        actor: &str,
-        id: crate::accounts::ApiKeyId,
-    ) -> Result<Option<crate::accounts::KeyRecord>> {
-        self.registry.revoke_key_behind(actor, id, Some(self.gate))
-    }
-
-    /// [`Registry::respond_to_conflict`] behind the gate.
-    pub fn respond_to_conflict(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        party: Party,
-        note: &str,
-    ) -> Result<Conflict> {
-        self.registry
-            .respond_behind(actor, id, party, note, Some(self.gate))
-    }
-
-    /// [`Registry::agree_to_resolve`] behind the gate.
-    pub fn agree_to_resolve(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        party: Party,
-        resolution: Resolution,
-    ) -> Result<Conflict> {
-        self.registry
-            .agree_behind(actor, id, party, resolution, Some(self.gate))
-    }
-
-    /// [`Registry::rule_on_conflict`] behind the gate.
-    pub fn rule_on_conflict(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        resolution: Resolution,
-        note: &str,
-    ) -> Result<Conflict> {
-        self.registry
-            .rule_behind(actor, id, resolution, note, Some(self.gate))
-    }
 }
 
 impl Registry {
@@ -163,7 +89,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::PerformerId;
     use crate::domain::model::Performer;
-    use crate::ledger::Entity;
+    use crate::ledger::{Change, Entity};
 
     fn performer() -> Change {
         Change::Create(Entity::Performer(Performer::named(

@@ -7,7 +7,7 @@ use avreg_fingerprint::audio::AudioFingerprint;
 use serde::{Deserialize, Serialize};
 
 use super::entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
-use super::gate::CommitGate;
+use super::gate::{CommitGate, Gated};
 use super::view::View;
 use crate::domain::conflicts::{
     credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, third_party_claims,
@@ -646,8 +646,8 @@ impl<'a> Batch<'a> {
 
     /// Commits everything pending: one transaction, durable on return.
     fn commit(self) -> Result<Applied> {
-        if self.gate.is_some_and(|g| !g.try_commit()) {
-            return Err(Error::Abandoned);
+        if let Some(gate) = self.gate {
+            gate.pass()?;
         }
         let committed = self.registry.store.commit_ledger(
             self.actor,
@@ -735,49 +735,8 @@ impl Registry {
     /// [`Registry::apply`] with an explicit today (dates in the future are
     /// judged against it; conflicts are dated by it).
     pub fn apply_on(&self, actor: &str, changes: Vec<Change>, today: Date) -> Result<Applied> {
-        self.apply_behind(actor, changes, today, None)
-    }
-
-    pub(crate) fn apply_behind(
-        &self,
-        actor: &str,
-        changes: Vec<Change>,
-        today: Date,
-        gate: Option<&CommitGate>,
-    ) -> Result<Applied> {
-        self.apply_checked(actor, changes, today, gate, |_, _| Ok::<(), Error>(()))
-    }
-
-    /// A write whose `authorise` runs under the ledger lock, on the state
-    /// the write will be validated against, before anything else: it may
-    /// refuse the write or set what the caller may not (server-set
-    /// fields).
-    pub(crate) fn apply_checked<E: From<Error>>(
-        &self,
-        actor: &str,
-        mut changes: Vec<Change>,
-        today: Date,
-        gate: Option<&CommitGate>,
-        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
-    ) -> std::result::Result<Applied, E> {
-        let _guard = self.ledger_guard();
-        authorise(&self.view(), &mut changes)?;
-        let mut batch = Batch::new(self, actor, today);
-        batch.gate = gate;
-        for c in changes {
-            batch.change(c)?;
-        }
-        batch.detect()?;
-        Ok(batch.commit()?)
-    }
-
-    fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        // A panic while holding the lock cannot leave a half-written
-        // ledger (the transaction is all or nothing), so a poisoned lock is
-        // safe to take.
-        self.ledger_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.gated(&CommitGate::new())
+            .apply_checked(actor, changes, today, unchecked)
     }
 
     /// Records `party`'s response to an open conflict.
@@ -788,29 +747,8 @@ impl Registry {
         party: Party,
         note: &str,
     ) -> Result<Conflict> {
-        self.respond_behind(actor, id, party, note, None)
-    }
-
-    pub(crate) fn respond_behind(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        party: Party,
-        note: &str,
-        gate: Option<&CommitGate>,
-    ) -> Result<Conflict> {
-        if note.trim().is_empty() {
-            return invalid("note", Reason::Empty);
-        }
-        self.conflict_write(actor, id, gate, |c, today, _| {
-            check_party(c, party)?;
-            c.responses.push(ConflictResponse {
-                party,
-                on: today,
-                note: note.to_owned(),
-            });
-            Ok(Op::Respond)
-        })
+        self.gated(&CommitGate::new())
+            .respond_to_conflict(actor, id, party, note)
     }
 
     /// Records that `party` (one of the conflict's parties) agrees to
@@ -825,35 +763,8 @@ impl Registry {
         party: Party,
         resolution: Resolution,
     ) -> Result<Conflict> {
-        self.agree_behind(actor, id, party, resolution, None)
-    }
-
-    pub(crate) fn agree_behind(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        party: Party,
-        resolution: Resolution,
-        gate: Option<&CommitGate>,
-    ) -> Result<Conflict> {
-        self.conflict_write(actor, id, gate, |c, today, view| {
-            check_party(c, party)?;
-            c.agreements.retain(|a| a.party != party);
-            c.agreements.push(ConflictAgreement {
-                party,
-                resolution,
-                on: today,
-            });
-            match c.agreed() {
-                Some(r) => {
-                    check_cause_gone(view, c)?;
-                    c.status = ConflictStatus::Resolved;
-                    c.resolution = Some(r);
-                    Ok(Op::Resolve)
-                }
-                None => Ok(Op::Respond),
-            }
-        })
+        self.gated(&CommitGate::new())
+            .agree_to_resolve(actor, id, party, resolution)
     }
 
     /// An administrator's ruling: closes the conflict as `resolution`,
@@ -866,39 +777,24 @@ impl Registry {
         resolution: Resolution,
         note: &str,
     ) -> Result<Conflict> {
-        self.rule_behind(actor, id, resolution, note, None)
+        self.gated(&CommitGate::new())
+            .rule_on_conflict(actor, id, resolution, note)
     }
 
-    pub(crate) fn rule_behind(
-        &self,
-        actor: &str,
-        id: ConflictId,
-        resolution: Resolution,
-        note: &str,
-        gate: Option<&CommitGate>,
-    ) -> Result<Conflict> {
-        if note.trim().is_empty() {
-            return invalid("note", Reason::Empty);
-        }
-        self.conflict_write(actor, id, gate, |c, today, view| {
-            check_cause_gone(view, c)?;
-            c.status = ConflictStatus::Resolved;
-            c.resolution = Some(resolution);
-            c.ruling = Some(Ruling {
-                by: actor.to_owned(),
-                resolution,
-                note: note.to_owned(),
-                on: today,
-            });
-            Ok(Op::Resolve)
-        })
+    fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave a half-written
+        // ledger (the transaction is all or nothing), so a poisoned lock is
+        // safe to take.
+        self.ledger_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn conflict_write(
         &self,
         actor: &str,
         id: ConflictId,
-        gate: Option<&CommitGate>,
+        gate: &CommitGate,
         edit: impl FnOnce(&mut Conflict, Date, &View<'_>) -> Result<Op>,
     ) -> Result<Conflict> {
         let _guard = self.ledger_guard();
@@ -915,7 +811,7 @@ impl Registry {
         let today = today();
         let op = edit(&mut c, today, &self.view())?;
         let mut batch = Batch::new(self, actor, today);
-        batch.gate = gate;
+        batch.gate = Some(gate);
         batch.push(op, Entity::Conflict(c.clone()))?;
         batch.asked = 1;
         batch.commit()?;
@@ -1037,5 +933,131 @@ impl Registry {
         batch.reconcile(fresh, Recorded::default())?;
         let applied = batch.commit()?;
         Ok((registration, applied))
+    }
+}
+
+/// A write with nothing to authorise (the operator's own).
+fn unchecked(_: &View<'_>, _: &mut [Change]) -> Result<()> {
+    Ok(())
+}
+
+/// The ledger writes, behind the gate: each commits, or fails with
+/// [`Error::Abandoned`] having written nothing if the gate was abandoned
+/// before it could.
+impl Gated<'_> {
+    /// [`Registry::apply`] behind the gate.
+    pub fn apply(&self, actor: &str, changes: Vec<Change>) -> Result<Applied> {
+        self.apply_checked(actor, changes, today(), unchecked)
+    }
+
+    /// [`Registry::apply`] behind the gate, `authorise` first running
+    /// under the ledger lock on the state the write will be judged against
+    /// (so that no other write changes what it saw): it may refuse the
+    /// write, or set the fields the registry decides (who asserted a
+    /// claim).
+    pub fn apply_authorised<E: From<Error>>(
+        &self,
+        actor: &str,
+        changes: Vec<Change>,
+        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Applied, E> {
+        self.apply_checked(actor, changes, today(), authorise)
+    }
+
+    fn apply_checked<E: From<Error>>(
+        &self,
+        actor: &str,
+        mut changes: Vec<Change>,
+        today: Date,
+        authorise: impl FnOnce(&View<'_>, &mut [Change]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Applied, E> {
+        let registry = self.registry;
+        let _guard = registry.ledger_guard();
+        authorise(&registry.view(), &mut changes)?;
+        let mut batch = Batch::new(registry, actor, today);
+        batch.gate = Some(self.gate);
+        for c in changes {
+            batch.change(c)?;
+        }
+        batch.detect()?;
+        Ok(batch.commit()?)
+    }
+
+    /// [`Registry::respond_to_conflict`] behind the gate.
+    pub fn respond_to_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        note: &str,
+    ) -> Result<Conflict> {
+        if note.trim().is_empty() {
+            return invalid("note", Reason::Empty);
+        }
+        self.registry
+            .conflict_write(actor, id, self.gate, |c, today, _| {
+                check_party(c, party)?;
+                c.responses.push(ConflictResponse {
+                    party,
+                    on: today,
+                    note: note.to_owned(),
+                });
+                Ok(Op::Respond)
+            })
+    }
+
+    /// [`Registry::agree_to_resolve`] behind the gate.
+    pub fn agree_to_resolve(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        party: Party,
+        resolution: Resolution,
+    ) -> Result<Conflict> {
+        self.registry
+            .conflict_write(actor, id, self.gate, |c, today, view| {
+                check_party(c, party)?;
+                c.agreements.retain(|a| a.party != party);
+                c.agreements.push(ConflictAgreement {
+                    party,
+                    resolution,
+                    on: today,
+                });
+                match c.agreed() {
+                    Some(r) => {
+                        check_cause_gone(view, c)?;
+                        c.status = ConflictStatus::Resolved;
+                        c.resolution = Some(r);
+                        Ok(Op::Resolve)
+                    }
+                    None => Ok(Op::Respond),
+                }
+            })
+    }
+
+    /// [`Registry::rule_on_conflict`] behind the gate.
+    pub fn rule_on_conflict(
+        &self,
+        actor: &str,
+        id: ConflictId,
+        resolution: Resolution,
+        note: &str,
+    ) -> Result<Conflict> {
+        if note.trim().is_empty() {
+            return invalid("note", Reason::Empty);
+        }
+        self.registry
+            .conflict_write(actor, id, self.gate, |c, today, view| {
+                check_cause_gone(view, c)?;
+                c.status = ConflictStatus::Resolved;
+                c.resolution = Some(resolution);
+                c.ruling = Some(Ruling {
+                    by: actor.to_owned(),
+                    resolution,
+                    note: note.to_owned(),
+                    on: today,
+                });
+                Ok(Op::Resolve)
+            })
     }
 }

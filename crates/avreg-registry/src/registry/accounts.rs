@@ -4,8 +4,8 @@
 
 use super::{now_ms, Registry};
 use crate::accounts::{ApiKeyId, CreatedKey, KeyRecord, NewKey, Secret, KEY_RECORD_VERSION};
-use crate::error::{Error, Result};
-use crate::ledger::CommitGate;
+use crate::error::Result;
+use crate::ledger::{CommitGate, Gated};
 use crate::store::sled::accounts::KeyAudit;
 
 impl Registry {
@@ -13,37 +13,7 @@ impl Registry {
     /// command line, `key:ID` over HTTP). The secret is in the answer and
     /// nowhere else.
     pub fn create_key(&self, actor: &str, new: NewKey) -> Result<CreatedKey> {
-        self.create_key_behind(actor, new, None)
-    }
-
-    pub(crate) fn create_key_behind(
-        &self,
-        actor: &str,
-        new: NewKey,
-        gate: Option<&CommitGate>,
-    ) -> Result<CreatedKey> {
-        new.bound_to.check(new.role)?;
-        let secret = Secret::generate()?;
-        let record = KeyRecord {
-            version: KEY_RECORD_VERSION,
-            id: ApiKeyId::new(),
-            role: new.role,
-            bound_to: new.bound_to,
-            label: new.label,
-            created_at_ms: now_ms(),
-            revoked_at_ms: None,
-            hash: secret.hash(),
-        };
-        pass(gate)?;
-        self.store.put_key(
-            &record,
-            &KeyAudit {
-                actor,
-                operation: "create_key",
-                at_ms: record.created_at_ms,
-            },
-        )?;
-        Ok(CreatedKey { record, secret })
+        self.gated(&CommitGate::new()).create_key(actor, new)
     }
 
     /// Every key (revoked ones too), oldest first. Secrets are not in them.
@@ -59,33 +29,7 @@ impl Registry {
     /// Revokes a key: `None` if there is no such key; a key revoked before
     /// is returned as it is, and nothing is written.
     pub fn revoke_key(&self, actor: &str, id: ApiKeyId) -> Result<Option<KeyRecord>> {
-        self.revoke_key_behind(actor, id, None)
-    }
-
-    pub(crate) fn revoke_key_behind(
-        &self,
-        actor: &str,
-        id: ApiKeyId,
-        gate: Option<&CommitGate>,
-    ) -> Result<Option<KeyRecord>> {
-        let Some(mut record) = self.store.key(id)? else {
-            return Ok(None);
-        };
-        if record.revoked_at_ms.is_some() {
-            return Ok(Some(record));
-        }
-        let at_ms = now_ms();
-        record.revoked_at_ms = Some(at_ms);
-        pass(gate)?;
-        self.store.put_key(
-            &record,
-            &KeyAudit {
-                actor,
-                operation: "revoke_key",
-                at_ms,
-            },
-        )?;
-        Ok(Some(record))
+        self.gated(&CommitGate::new()).revoke_key(actor, id)
     }
 
     /// The active key whose secret is `secret` (`avreg_…`), or `None` for a
@@ -101,11 +45,54 @@ impl Registry {
     }
 }
 
-/// Passes `gate` (if any) just before a key write commits.
-fn pass(gate: Option<&CommitGate>) -> Result<()> {
-    match gate {
-        Some(g) if !g.try_commit() => Err(Error::Abandoned),
-        _ => Ok(()),
+/// The key writes, behind the gate.
+impl Gated<'_> {
+    /// [`Registry::create_key`] behind the gate.
+    pub fn create_key(&self, actor: &str, new: NewKey) -> Result<CreatedKey> {
+        new.bound_to.check(new.role)?;
+        let secret = Secret::generate()?;
+        let record = KeyRecord {
+            version: KEY_RECORD_VERSION,
+            id: ApiKeyId::new(),
+            role: new.role,
+            bound_to: new.bound_to,
+            label: new.label,
+            created_at_ms: now_ms(),
+            revoked_at_ms: None,
+            hash: secret.hash(),
+        };
+        self.gate.pass()?;
+        self.registry.store.put_key(
+            &record,
+            &KeyAudit {
+                actor,
+                operation: "create_key",
+                at_ms: record.created_at_ms,
+            },
+        )?;
+        Ok(CreatedKey { record, secret })
+    }
+
+    /// [`Registry::revoke_key`] behind the gate.
+    pub fn revoke_key(&self, actor: &str, id: ApiKeyId) -> Result<Option<KeyRecord>> {
+        let Some(mut record) = self.registry.store.key(id)? else {
+            return Ok(None);
+        };
+        if record.revoked_at_ms.is_some() {
+            return Ok(Some(record));
+        }
+        let at_ms = now_ms();
+        record.revoked_at_ms = Some(at_ms);
+        self.gate.pass()?;
+        self.registry.store.put_key(
+            &record,
+            &KeyAudit {
+                actor,
+                operation: "revoke_key",
+                at_ms,
+            },
+        )?;
+        Ok(Some(record))
     }
 }
 
