@@ -10,8 +10,8 @@
 //! nothing. A change that amends or withdraws is judged against the stored
 //! entity as well as the new one.
 //!
-//! What the registry decides rather than the client is set by [`stamp`]
-//! first: who asserted a credit or holding (a third party, or the
+//! What the registry decides rather than the client is set first, in the
+//! same pass: who asserted a credit or holding (a third party, or the
 //! registrant), and who stewards a performer record.
 
 use std::collections::BTreeSet;
@@ -28,24 +28,35 @@ fn forbidden(what: impl std::fmt::Display) -> ApiError {
     ApiError::new(Code::Forbidden, format!("this key may not write {what}"))
 }
 
-/// Checks a whole write before anything is applied; fixations created
+/// Authorises a whole write before anything is applied, change by change:
+/// first sets on each what the registry, not the client, decides (a
+/// credit or holding written by a key that does not act for the
+/// fixation's registrant is a third-party claim, marked with the party it
+/// is asserted for; a performer record's steward), whatever the client
+/// wrote there; then checks that the key may write it. Fixations created
 /// earlier in the same write count as the caller's.
-pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result<(), ApiError> {
-    if caller.is_admin() {
-        return Ok(());
-    }
-    if !matches!(
-        caller.0.role,
-        Role::Performer | Role::Agent | Role::Producer
-    ) {
+pub fn authorise(caller: &Caller, view: &View<'_>, changes: &mut [Change]) -> Result<(), ApiError> {
+    let admin = caller.is_admin();
+    if !admin
+        && !matches!(
+            caller.0.role,
+            Role::Performer | Role::Agent | Role::Producer
+        )
+    {
         return Err(ApiError::new(
             Code::Forbidden,
             format!("a {} key may not write the ledger", caller.0.role),
         ));
     }
     let mut own_new: BTreeSet<FixationId> = BTreeSet::new();
-    for (i, change) in changes.iter().enumerate() {
-        let (new, reference) = match change {
+    for (i, change) in changes.iter_mut().enumerate() {
+        if let Change::Create(e) | Change::Amend(e) = change {
+            stamp(caller, view, &own_new, e)?;
+        }
+        if admin {
+            continue;
+        }
+        let (new, reference) = match &*change {
             Change::Create(e) => (Some(e), None),
             Change::Amend(e) => (Some(e), Some(e.reference())),
             Change::Withdraw(r) => (None, Some(*r)),
@@ -81,66 +92,42 @@ pub fn authorise(caller: &Caller, view: &View<'_>, changes: &[Change]) -> Result
     Ok(())
 }
 
-/// Sets what the registry, not the client, decides about a write: a
-/// credit or holding written by a key that does not act for the
-/// fixation's registrant is a third-party claim, marked with the party it
-/// is asserted for (whatever the client wrote there); anything else is
-/// unmarked. Runs before [`authorise`], over the same changes.
-pub fn stamp(caller: &Caller, view: &View<'_>, changes: &mut [Change]) -> Result<(), ApiError> {
-    let mut own_new: BTreeSet<FixationId> = BTreeSet::new();
-    for change in changes.iter_mut() {
-        let (Change::Create(e) | Change::Amend(e)) = change else {
-            continue;
-        };
-        match e {
-            Entity::Fixation(f) if owns_fixation(caller, f) => {
-                own_new.insert(f.id);
-            }
-            Entity::Credit(c) => {
-                let claimant = Party::Performer(c.performer);
-                c.third_party = third_party(caller, view, &own_new, c.fixation, claimant)?;
-            }
-            Entity::Holding(h) => {
-                h.third_party = third_party(caller, view, &own_new, h.fixation, h.holder)?;
-            }
-            Entity::Performer(p) => {
-                p.steward = steward(caller, view, p.id)?;
-            }
-            _ => {}
+/// Sets the fields of `e` the registry decides.
+fn stamp(
+    caller: &Caller,
+    view: &View<'_>,
+    own_new: &BTreeSet<FixationId>,
+    e: &mut Entity,
+) -> Result<(), ApiError> {
+    let registrants = |fixation| -> Result<bool, ApiError> {
+        Ok(caller.is_admin() || fixation_is_callers(caller, view, own_new, fixation)?)
+    };
+    match e {
+        Entity::Credit(c) => {
+            c.third_party = (!registrants(c.fixation)?).then_some(Party::Performer(c.performer));
         }
+        Entity::Holding(h) => {
+            h.third_party = (!registrants(h.fixation)?).then_some(h.holder);
+        }
+        Entity::Performer(p) => p.steward = steward(caller, view, p.id)?,
+        _ => {}
     }
     Ok(())
 }
 
-fn third_party(
-    caller: &Caller,
-    view: &View<'_>,
-    own_new: &BTreeSet<FixationId>,
-    fixation: FixationId,
-    claimant: Party,
-) -> Result<Option<Party>, ApiError> {
-    if caller.is_admin() || fixation_is_callers(caller, view, own_new, fixation)? {
-        Ok(None)
-    } else {
-        Ok(Some(claimant))
-    }
-}
-
-/// Who stewards a performer record after this write: the producer that
-/// creates one; unchanged when its steward or an admin amends it; nobody
-/// once the performer (or its agent) writes it.
+/// Who stewards a performer record after this write: nobody once the
+/// performer (or its agent) writes it; unchanged when its steward or an
+/// admin amends it; the producer that creates one.
 fn steward(caller: &Caller, view: &View<'_>, id: PerformerId) -> Result<Option<Party>, ApiError> {
-    let stored = match view.live(&EntityRef::Performer(id))? {
-        Some(Entity::Performer(p)) => Some(p),
+    if !caller.is_admin() && caller.acts_for_performer(&id) {
+        return Ok(None);
+    }
+    if let Some(Entity::Performer(stored)) = view.live(&EntityRef::Performer(id))? {
+        return Ok(stored.steward);
+    }
+    Ok(match caller.0.bound_to {
+        Binding::Organisation(o) if caller.0.role == Role::Producer => Some(Party::Organisation(o)),
         _ => None,
-    };
-    Ok(match (&caller.0.bound_to, stored) {
-        (_, _) if !caller.is_admin() && caller.acts_for_performer(&id) => None,
-        (_, Some(p)) => p.steward,
-        (Binding::Organisation(o), None) if caller.0.role == Role::Producer => {
-            Some(Party::Organisation(*o))
-        }
-        (_, None) => None,
     })
 }
 

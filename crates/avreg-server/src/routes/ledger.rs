@@ -231,7 +231,6 @@ async fn write(
         .blocking(move |r| -> Result<Applied, ApiError> {
             r.gated(c.gate())
                 .apply_authorised(&actor, changes, |view, changes| {
-                    crate::ownership::stamp(&c, view, changes)?;
                     crate::ownership::authorise(&c, view, changes)
                 })
         })
@@ -627,7 +626,7 @@ pub async fn attach_media(
         && crate::ownership::authorise(
             &caller,
             &state.registry().view(),
-            &[Change::Amend(Entity::Fixation(f.clone()))],
+            &mut [Change::Amend(Entity::Fixation(f.clone()))],
         )
         .is_err()
     {
