@@ -11,7 +11,7 @@ use super::gate::{CommitGate, Gated};
 use super::view::View;
 use crate::domain::conflicts::{
     credit_overlaps, mandate_conflicts, overclaims, reference_overlaps, third_party_claims,
-    Finding, FingerprintMatch,
+    Finding, FingerprintMatch, ThirdPartyClaim,
 };
 use crate::domain::date::Date;
 use crate::domain::ids::{ConflictId, FixationId, PerformerId};
@@ -100,7 +100,6 @@ struct Scopes {
     credits: BTreeSet<FixationId>,
     mandates: BTreeSet<PerformerId>,
     references: BTreeSet<FixationId>,
-    claims: BTreeSet<FixationId>,
 }
 
 /// The recorded conflicts of a scope (see `Batch::recorded_conflicts`).
@@ -356,11 +355,9 @@ impl<'a> Batch<'a> {
         match entity {
             Entity::Holding(h) => {
                 self.scopes.holdings.insert(h.fixation);
-                self.scopes.claims.insert(h.fixation);
             }
             Entity::Credit(c) => {
                 self.scopes.credits.insert(c.fixation);
-                self.scopes.claims.insert(c.fixation);
             }
             Entity::Mandate(m) => {
                 self.scopes.mandates.insert(m.performer);
@@ -368,7 +365,6 @@ impl<'a> Batch<'a> {
             Entity::Fixation(f) => {
                 self.scopes.references.insert(f.id);
                 self.scopes.credits.insert(f.id);
-                self.scopes.claims.insert(f.id);
             }
             _ => {}
         }
@@ -560,30 +556,40 @@ impl<'a> Batch<'a> {
                 .view()
                 .children(&EntityRef::Fixation(f), EntityKind::Holding)?;
             let live = self.view().holdings_of(f)?;
-            let findings = if self.view().fixation(f)?.is_some() {
-                overclaims(&live)
-                    .into_iter()
-                    .map(Finding::Overclaim)
-                    .collect()
-            } else {
-                Vec::new()
+            let (findings, claims) = match self.view().fixation(f)? {
+                Some(fixation) => (
+                    overclaims(&live)
+                        .into_iter()
+                        .map(Finding::Overclaim)
+                        .collect(),
+                    third_party_claims(&fixation, &[], &live),
+                ),
+                None => (Vec::new(), Vec::new()),
             };
-            let open = self.recorded_conflicts(ConflictKind::Overclaim, all)?;
+            let open = self.recorded_conflicts(ConflictKind::Overclaim, all.iter().copied())?;
             self.reconcile(findings, open)?;
+            self.reconcile_claims(claims, all)?;
         }
         for f in scopes.credits {
             let all = self
                 .view()
                 .children(&EntityRef::Fixation(f), EntityKind::Credit)?;
-            let findings = match self.view().fixation(f)? {
-                Some(fixation) => credit_overlaps(&fixation, &self.view().credits_of(f)?)
-                    .into_iter()
-                    .map(Finding::CreditOverlap)
-                    .collect(),
-                None => Vec::new(),
+            let (findings, claims) = match self.view().fixation(f)? {
+                Some(fixation) => {
+                    let live = self.view().credits_of(f)?;
+                    (
+                        credit_overlaps(&fixation, &live)
+                            .into_iter()
+                            .map(Finding::CreditOverlap)
+                            .collect(),
+                        third_party_claims(&fixation, &live, &[]),
+                    )
+                }
+                None => (Vec::new(), Vec::new()),
             };
-            let open = self.recorded_conflicts(ConflictKind::CreditOverlap, all)?;
+            let open = self.recorded_conflicts(ConflictKind::CreditOverlap, all.iter().copied())?;
             self.reconcile(findings, open)?;
+            self.reconcile_claims(claims, all)?;
         }
         for p in scopes.mandates {
             let all = self
@@ -597,21 +603,6 @@ impl<'a> Batch<'a> {
             let open = self.recorded_conflicts(ConflictKind::MandateConflict, all)?;
             self.reconcile(findings, open)?;
         }
-        for f in scopes.claims {
-            let view = self.view();
-            let fixation = EntityRef::Fixation(f);
-            let mut all = view.children(&fixation, EntityKind::Credit)?;
-            all.extend(view.children(&fixation, EntityKind::Holding)?);
-            let findings = match view.fixation(f)? {
-                Some(fx) => third_party_claims(&fx, &view.credits_of(f)?, &view.holdings_of(f)?)
-                    .into_iter()
-                    .map(Finding::ThirdPartyClaim)
-                    .collect(),
-                None => Vec::new(),
-            };
-            let open = self.recorded_conflicts(ConflictKind::ThirdPartyClaim, all)?;
-            self.reconcile(findings, open)?;
-        }
         for f in scopes.references {
             let open =
                 self.recorded_conflicts(ConflictKind::ReferenceOverlap, [EntityRef::Fixation(f)])?;
@@ -622,6 +613,18 @@ impl<'a> Batch<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Reconciles the third-party claims found among some of a fixation's
+    /// credits or holdings (`subjects`) with the notices about them.
+    fn reconcile_claims(
+        &mut self,
+        claims: Vec<ThirdPartyClaim>,
+        subjects: Vec<EntityRef>,
+    ) -> Result<()> {
+        let open = self.recorded_conflicts(ConflictKind::ThirdPartyClaim, subjects)?;
+        let findings = claims.into_iter().map(Finding::ThirdPartyClaim).collect();
+        self.reconcile(findings, open)
     }
 
     /// Whether a reference overlap still has a cause: both fixations live,
