@@ -68,52 +68,27 @@ impl Action {
     ];
 }
 
+/// What performer keys, and the agents acting for performers, may do.
+const PERFORMERS_GRANTS: &[Action] = &[
+    Action::RegisterRecording,
+    Action::ReadRecordings,
+    Action::Lookup,
+    Action::WriteLedger,
+    Action::ReadLedger,
+    Action::RespondConflict,
+    Action::ReadOwnStatement,
+];
+
 /// The role table, default-deny: each role and the actions granted to it.
 /// A role not listed, or an action not in its row, is refused; a new role
-/// or action gets nothing until a row grants it.
+/// or action gets nothing until a row grants it (admin has every action).
 const GRANTS: &[(Role, &[Action])] = {
     use Action as A;
     &[
-        (
-            Role::Admin,
-            &[
-                A::RegisterRecording,
-                A::ReadRecordings,
-                A::Lookup,
-                A::Audit,
-                A::ManageKeys,
-                A::WriteLedger,
-                A::ReadLedger,
-                A::Export,
-                A::RespondConflict,
-                A::ReadMetrics,
-                A::ReadOwnStatement,
-            ],
-        ),
-        (
-            Role::Performer,
-            &[
-                A::RegisterRecording,
-                A::ReadRecordings,
-                A::Lookup,
-                A::WriteLedger,
-                A::ReadLedger,
-                A::RespondConflict,
-                A::ReadOwnStatement,
-            ],
-        ),
-        (
-            Role::Agent,
-            &[
-                A::RegisterRecording,
-                A::ReadRecordings,
-                A::Lookup,
-                A::WriteLedger,
-                A::ReadLedger,
-                A::RespondConflict,
-                A::ReadOwnStatement,
-            ],
-        ),
+        (Role::Admin, &Action::ALL),
+        (Role::Performer, PERFORMERS_GRANTS),
+        // An agent acts for its performers, with their grants.
+        (Role::Agent, PERFORMERS_GRANTS),
         (
             Role::Producer,
             &[

@@ -396,23 +396,15 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     };
     let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
     let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
-    if !req
+    // A request without a key spends its address's tokens (one with a
+    // wrong key does, in `Caller`).
+    let anonymous = !req
         .headers()
-        .contains_key(axum::http::header::AUTHORIZATION)
-    {
-        if let Some(auth::Peer(ip)) = req.extensions().get::<auth::Peer>().copied() {
-            if let Err(e) = state.anonymous_limiter().check(ip) {
-                let response = e.into_response();
-                state.metrics().request(
-                    &route,
-                    &method,
-                    response.status().as_u16(),
-                    start.elapsed(),
-                );
-                return response;
-            }
-        }
-    }
+        .contains_key(axum::http::header::AUTHORIZATION);
+    let limited = match req.extensions().get::<auth::Peer>() {
+        Some(auth::Peer(ip)) if anonymous => state.anonymous_limiter().check(*ip).err(),
+        _ => None,
+    };
     // The handler's writes pass this gate just before they commit: past
     // the deadline, a write that has not reached it is abandoned (nothing
     // is written, 408), and one that has is waited for (its answer is the
@@ -421,7 +413,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let mut req = req;
     req.extensions_mut().insert(gate.clone());
     let run = tracing::Instrument::instrument(next.run(req), span.clone());
-    let response = if upload {
+    let response = if let Some(refused) = limited {
+        refused.into_response()
+    } else if upload {
         run.await
     } else {
         let deadline = tokio::time::Instant::now() + state.options().request_timeout;
@@ -552,7 +546,7 @@ async fn connections(
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = async { let _ = stopped.wait_for(|s| *s).await.map(|_| ()); } => {
+                _ = stopped.changed() => {
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;
                 }
