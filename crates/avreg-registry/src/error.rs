@@ -33,6 +33,22 @@ pub enum Error {
         /// Newest version this build understands.
         supported: u32,
     },
+    /// The store's disk has less free space than the registry keeps in
+    /// reserve (or is full): the write was refused, nothing was written.
+    /// Writes succeed again once space is freed.
+    #[error("the disk of the store in {dir} is full ({free} bytes free, {reserve} kept in reserve): nothing was written")]
+    StorageFull {
+        /// The store's folder.
+        dir: PathBuf,
+        /// Bytes free for the store's user.
+        free: u64,
+        /// Bytes kept free (the reserve).
+        reserve: u64,
+    },
+    /// The disk filled up under a write (the store or an index file): the
+    /// write failed as a whole.
+    #[error("the disk is full")]
+    DiskFull(#[source] std::io::Error),
     /// The write's caller gave up on it (its request ran out of time)
     /// before it could commit: nothing was written.
     #[error("the write was abandoned before it committed: nothing was written")]
@@ -101,6 +117,18 @@ impl From<crate::domain::model::ValidationError> for Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { path, source }
+        move |source| {
+            if disk_full(&source) {
+                Error::DiskFull(source)
+            } else {
+                Error::Io { path, source }
+            }
+        }
     }
+}
+
+/// Whether an I/O error says the disk (or the user's quota) is full.
+pub(crate) fn disk_full(e: &std::io::Error) -> bool {
+    // ENOSPC and EDQUOT on Linux.
+    e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28 | 122))
 }

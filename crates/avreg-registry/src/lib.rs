@@ -59,7 +59,8 @@ pub use model::{
     Registration, RegistryStats, VideoEvidence, VideoSummary,
 };
 pub use registry::{
-    Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, JOB_RETENTION_MS, LOCAL_ACTOR,
+    Registry, RegistryOptions, DEFAULT_STORE_CACHE_BYTES, DEFAULT_VIDEO_CACHE_BYTES,
+    JOB_RETENTION_MS, LOCAL_ACTOR,
 };
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::RwLock;
 
 use avreg_fingerprint::audio::{AudioFingerprint, ALGORITHM, ALGORITHM_VERSION};
 use avreg_fingerprint::matching::{self, DocId, HashKey, MatchConfig, PostingSource};
@@ -45,6 +45,10 @@ use crate::store::{Insert, Store};
 
 mod accounts;
 mod jobs;
+mod video_frames;
+
+use video_frames::VideoFrames;
+pub use video_frames::DEFAULT_VIDEO_CACHE_BYTES;
 
 pub use jobs::JOB_RETENTION_MS;
 
@@ -67,6 +71,14 @@ pub struct RegistryOptions {
     pub conflict_respond_days: u32,
     /// The store's page cache, bytes (0 = the default, 256 MiB).
     pub store_cache_bytes: u64,
+    /// Free disk space the store keeps: a write is refused with
+    /// [`Error::StorageFull`] when less is free, before it writes anything,
+    /// so that the store itself never meets a full disk (0: no reserve).
+    pub min_free_bytes: u64,
+    /// Video fingerprints kept in memory for matching, bytes of frame
+    /// hashes (0 = the default, [`DEFAULT_VIDEO_CACHE_BYTES`]); the others
+    /// are read from the store when a search needs them.
+    pub video_cache_bytes: u64,
 }
 
 /// The store's page cache when the options leave it at 0.
@@ -82,9 +94,12 @@ pub struct Registry {
     /// The video index: band keys of reference frame hashes → (document,
     /// frame number).
     video_index: Arc<SegmentIndex>,
-    /// Every registered video fingerprint, by document number: matching
-    /// reads frame times and full hashes from it.
-    video_frames: RwLock<HashMap<u32, Arc<VideoFingerprint>>>,
+    /// The registered video fingerprints matching reads frame times and
+    /// full hashes from: the recently used in memory, within a budget.
+    video_frames: VideoFrames,
+    /// The audit head this process last verified (see
+    /// [`Registry::verify_audit`]).
+    audit_verified: std::sync::Mutex<Option<Head>>,
     pub(crate) options: RegistryOptions,
     /// The jurisdictions' term rules (from the options, or the embedded
     /// edition).
@@ -203,7 +218,16 @@ impl Registry {
             0 => DEFAULT_STORE_CACHE_BYTES,
             n => n,
         };
-        let store = Arc::new(Store::open(&dir.join("store"), cache)?);
+        // Once a store exists, a marker beside it says so: sled would
+        // otherwise start an empty database over lost or emptied files,
+        // and the index files it no longer names would be deleted.
+        let marker = dir.join(crate::store::STORE_MARKER);
+        let existing = marker.exists();
+        let store = Arc::new(Store::open_existing(&dir.join("store"), cache, existing)?);
+        if !existing {
+            std::fs::write(&marker, b"avreg: this folder holds a registry store\n")
+                .map_err(Error::io(&marker))?;
+        }
         let manifest: Arc<dyn Manifest> = store.clone();
         let index = Arc::new(SegmentIndex::open(
             &dir.join("index"),
@@ -248,7 +272,8 @@ impl Registry {
             video_manifest,
             options.index.clone(),
         )?);
-        let mut video_frames = HashMap::new();
+        let video_frames = VideoFrames::new(options.video_cache_bytes);
+        let mut video_docs = std::collections::HashSet::new();
         let mut video_rebuilt = 0usize;
         for (doc, id) in store.docs()? {
             let Some(bytes) = store.video_forward(id)? else {
@@ -259,12 +284,13 @@ impl Registry {
                 video_index.add(doc, &video_hashes(doc, &fp, &options.video_matching))?;
                 video_rebuilt += 1;
             }
-            video_frames.insert(doc.0, Arc::new(fp));
+            video_docs.insert(doc.0);
+            video_frames.insert(doc, Arc::new(fp));
         }
         if let Some(d) = video_index
             .indexed_docs()?
             .into_iter()
-            .find(|d| !video_frames.contains_key(d))
+            .find(|d| !video_docs.contains(d))
         {
             return Err(Error::Corrupt(format!(
                 "video index holds document {d}, which has no video fingerprint"
@@ -288,7 +314,8 @@ impl Registry {
             maintenance: Maintenance::start(vec![index.clone(), video_index.clone()])?,
             index,
             video_index,
-            video_frames: RwLock::new(video_frames),
+            video_frames,
+            audit_verified: std::sync::Mutex::new(None),
             options,
         })
     }
@@ -377,6 +404,7 @@ impl Registry {
                 return Ok(Registration::Existing(r));
             }
         }
+        self.ensure_space()?;
         let recording = Recording {
             id: RecordingId::new(),
             title: new.title,
@@ -411,10 +439,7 @@ impl Registry {
                 if let Some(v) = video {
                     self.video_index
                         .add(doc, &video_hashes(doc, &v, &self.options.video_matching))?;
-                    self.video_frames
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(doc.0, Arc::new(v));
+                    self.video_frames.insert(doc, Arc::new(v));
                 }
                 // The registration is committed; segment writing happens in
                 // the background (a failure only delays it: the buffer
@@ -432,7 +457,14 @@ impl Registry {
         Ok(self.store.recording(id)?.map(|s| s.recording))
     }
 
-    /// Every recording, in registration order.
+    /// At most `limit` recordings from the `offset`-th on, in registration
+    /// order, and how many there are (reads only the page).
+    pub fn recordings_page(&self, offset: u64, limit: usize) -> Result<(Vec<Recording>, u64)> {
+        let (page, total) = self.store.recordings_page(offset, limit)?;
+        Ok((page.into_iter().map(|s| s.recording).collect(), total))
+    }
+
+    /// Every registered recording, in registration order.
     pub fn recordings(&self) -> Result<Vec<Recording>> {
         Ok(self
             .store
@@ -485,7 +517,7 @@ impl Registry {
     /// Identifies a query clip by its picture: matches best first.
     pub fn lookup_video(&self, query: &VideoFingerprint) -> Result<Vec<LookupMatch>> {
         let mut out = Vec::new();
-        for m in self.video_matches(query) {
+        for m in self.video_matches(query)? {
             let Some(recording) = self.doc_recording(m.doc)? else {
                 tracing::error!(doc = m.doc.0, "video index matched an unknown document");
                 continue;
@@ -495,17 +527,26 @@ impl Registry {
         Ok(out)
     }
 
-    fn video_matches(&self, query: &VideoFingerprint) -> Vec<VideoMatch> {
+    fn video_matches(&self, query: &VideoFingerprint) -> Result<Vec<VideoMatch>> {
         let snapshot = self.video_index.snapshot();
-        let frames = self
-            .video_frames
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let source = VideoSource {
             snapshot: &snapshot,
-            frames: &frames,
+            frames: &self.video_frames,
+            store: &self.store,
+            seen: RefCell::default(),
+            error: RefCell::default(),
         };
-        search_video(query, &source, &self.options.video_matching)
+        let matches = search_video(query, &source, &self.options.video_matching);
+        match source.error.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(matches),
+        }
+    }
+
+    /// Frame hashes of video fingerprints held in memory now (at most the
+    /// budget of [`RegistryOptions::video_cache_bytes`]).
+    pub fn resident_video_frames(&self) -> usize {
+        self.video_frames.resident_frames()
     }
 
     /// Identifies a clip by its sound, its picture or both, and fuses the
@@ -522,7 +563,7 @@ impl Registry {
             _ => Vec::new(),
         };
         if let Some(v) = video {
-            for m in self.video_matches(v) {
+            for m in self.video_matches(v)? {
                 let Some(recording) = self.doc_recording(m.doc)? else {
                     continue;
                 };
@@ -566,6 +607,26 @@ impl Registry {
         self.video_index.compact()
     }
 
+    /// Refuses a write with [`Error::StorageFull`] when the store's disk
+    /// has less free space than [`RegistryOptions::min_free_bytes`] (what
+    /// every write checks first; a service also checks it while it
+    /// streams an upload to the same disk).
+    pub fn ensure_space(&self) -> Result<()> {
+        let reserve = self.options.min_free_bytes;
+        if reserve == 0 {
+            return Ok(());
+        }
+        let free = fs2::available_space(&self.dir).map_err(Error::io(&self.dir))?;
+        if free < reserve {
+            return Err(Error::StorageFull {
+                dir: self.dir.clone(),
+                free,
+                reserve,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether the store answers, at a cost that does not grow with it
     /// (for readiness probes, which anyone may call).
     pub fn ping(&self) -> Result<()> {
@@ -594,11 +655,44 @@ impl Registry {
         self.store.audit_events(since)
     }
 
-    /// Walks the whole audit log: returns its head (`None` if empty), or the
+    /// At most `limit` audit events from sequence number `since` on, in
+    /// order: reads only those.
+    pub fn audit_page(&self, since: u64, limit: usize) -> Result<Vec<AuditEvent>> {
+        self.store.audit_page(since, limit)
+    }
+
+    /// Verifies the audit log: returns its head (`None` if empty), or the
     /// first event that does not fit. `held` is a head an auditor kept from
     /// an earlier verification: the log must still contain it.
+    ///
+    /// The first verification of a process walks the whole log (a page at
+    /// a time); later ones walk only the events appended since the head
+    /// last verified, which nothing can change (events are only appended),
+    /// and read the one event at `held`. Verifications run one at a time.
     pub fn verify_audit(&self, held: Option<Head>) -> Result<Option<Head>> {
-        Ok(audit::verify(&self.store.audit_events(0)?, held)?)
+        const PAGE: usize = 4096;
+        let mut verified = self
+            .audit_verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut head = *verified;
+        loop {
+            let since = head.map_or(0, |h| h.seq + 1);
+            let page = self.store.audit_page(since, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            head = audit::verify_after(head, &page)?;
+            *verified = head;
+        }
+        let found = match (held, head) {
+            (Some(h), Some(top)) if h.seq <= top.seq => {
+                self.store.audit_event(h.seq)?.map(|e| e.hash)
+            }
+            _ => None,
+        };
+        audit::check_held(held, found)?;
+        Ok(head)
     }
 
     /// Verifies the whole audit log and signs its head with the registry's
@@ -781,7 +875,29 @@ fn video_hashes(
 /// snapshot, frame times and full hashes from the registered fingerprints.
 struct VideoSource<'a> {
     snapshot: &'a Snapshot,
-    frames: &'a HashMap<u32, Arc<VideoFingerprint>>,
+    frames: &'a VideoFrames,
+    store: &'a Store,
+    /// The fingerprints this search has read (`None`: no video).
+    seen: RefCell<HashMap<u32, Option<Arc<VideoFingerprint>>>>,
+    /// The first store error met (the search's answer is then an error).
+    error: RefCell<Option<Error>>,
+}
+
+impl VideoSource<'_> {
+    fn fingerprint(&self, doc: DocId) -> Option<Arc<VideoFingerprint>> {
+        if let Some(fp) = self.seen.borrow().get(&doc.0) {
+            return fp.clone();
+        }
+        let fp = match self.frames.get(self.store, doc) {
+            Ok(fp) => fp,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        };
+        self.seen.borrow_mut().insert(doc.0, fp.clone());
+        fp
+    }
 }
 
 impl VideoPostingSource for VideoSource<'_> {
@@ -789,18 +905,21 @@ impl VideoPostingSource for VideoSource<'_> {
         let mut raw = Vec::new();
         self.snapshot.postings(key, &mut raw);
         out.extend(raw.into_iter().filter_map(|p| {
-            let f = self.frames.get(&p.doc.0)?.frames.get(p.frame as usize)?;
+            let time_ms = self
+                .fingerprint(p.doc)?
+                .frames
+                .get(p.frame as usize)?
+                .time_ms;
             Some(VideoPosting {
                 doc: p.doc,
                 frame: p.frame,
-                time_ms: f.time_ms,
+                time_ms,
             })
         }));
     }
 
     fn frame_hash(&self, doc: DocId, frame: u32) -> Option<PdqHash> {
-        self.frames
-            .get(&doc.0)?
+        self.fingerprint(doc)?
             .frames
             .get(frame as usize)
             .map(|f| f.hash)

@@ -35,6 +35,9 @@ pub enum Code {
     UnsupportedMedia,
     /// 409: the request conflicts with the registry's state.
     Conflict,
+    /// 507: the store's disk is full; nothing was written (retry once
+    /// the operator has freed space).
+    InsufficientStorage,
     /// 500: something failed on our side.
     Internal,
 }
@@ -53,6 +56,7 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::Conflict => StatusCode::CONFLICT,
+            Code::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +134,22 @@ impl ApiError {
         Self::new(Code::Internal, "internal error")
     }
 
+    /// A failed read or write of a local file: 507 when the disk is full,
+    /// else 500 `internal` (logged).
+    pub fn io(e: &std::io::Error) -> Self {
+        // ENOSPC and EDQUOT on Linux.
+        if e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28 | 122))
+        {
+            tracing::warn!(error = %e, "an upload was refused: the disk is full");
+            return Self::new(
+                Code::InsufficientStorage,
+                "the registry's disk is full: nothing was written; retry later",
+            )
+            .retry_after(60);
+        }
+        Self::internal(e)
+    }
+
     /// The body of this error.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
@@ -181,6 +201,14 @@ impl From<avreg_registry::Error> for ApiError {
                 Code::Timeout,
                 "the request took too long; nothing was written",
             ),
+            E::StorageFull { .. } | E::DiskFull(_) => {
+                tracing::warn!(error = %e, "a write was refused: the disk is full");
+                ApiError::new(
+                    Code::InsufficientStorage,
+                    "the registry's disk is full: nothing was written; retry later",
+                )
+                .retry_after(60)
+            }
             E::Locked(_) => {
                 ApiError::new(Code::Busy, "the store is locked by another process").retry_after(5)
             }
@@ -241,6 +269,7 @@ mod tests {
             (Code::RateLimited, "rate_limited", 429),
             (Code::UnsupportedMedia, "unsupported_media", 415),
             (Code::Conflict, "conflict", 409),
+            (Code::InsufficientStorage, "insufficient_storage", 507),
             (Code::Internal, "internal", 500),
         ];
         for (code, name, status) in all {

@@ -214,7 +214,38 @@ impl VideoFingerprint {
     pub fn sampled_frames(&self) -> usize {
         self.frames.iter().filter(|f| f.view == View::Full).count()
     }
+
+    /// Why this fingerprint cannot have come from the fingerprinter (a
+    /// frame past its duration, or more hashes than [`MAX_SAMPLED_FPS`]
+    /// sampled times a second with every view), if it cannot: what a service checks before indexing or searching a
+    /// fingerprint a client sent, whose cost and memory grow with its
+    /// frames.
+    pub fn implausible(&self) -> Option<String> {
+        let last = self.frames.iter().map(|f| u64::from(f.time_ms)).max()?;
+        if last >= self.duration_ms {
+            return Some(format!(
+                "a frame at {last} ms lies past the video fingerprint's duration ({} ms)",
+                self.duration_ms
+            ));
+        }
+        let seconds = self.duration_ms.div_ceil(1000).max(1);
+        let most = seconds * MAX_SAMPLED_FPS * View::ALL.len() as u64;
+        if self.frames.len() as u64 > most {
+            return Some(format!(
+                "{} frame hashes in {} ms: more than the fingerprinter makes \
+                 ({MAX_SAMPLED_FPS} sampled frames a second, {} views each)",
+                self.frames.len(),
+                self.duration_ms,
+                View::ALL.len()
+            ));
+        }
+        None
+    }
 }
+
+/// Most sampled times a second a video fingerprint may hold (the default
+/// sampling is 4; a fingerprint sent to a service may use up to this).
+pub const MAX_SAMPLED_FPS: u64 = 10;
 
 /// Streaming video fingerprinter: push luma frames in presentation order,
 /// then [`VideoFingerprinter::finish`].

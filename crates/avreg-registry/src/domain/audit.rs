@@ -343,8 +343,25 @@ pub fn verify<'a>(
     events: impl IntoIterator<Item = &'a AuditEvent>,
     held: Option<Head>,
 ) -> Result<Option<Head>, ChainError> {
-    let mut last: Option<&AuditEvent> = None;
-    let mut held_seen = false;
+    let mut found = None;
+    let events = events.into_iter().inspect(|e| {
+        if held.is_some_and(|h| h.seq == e.seq) {
+            found = Some(e.hash);
+        }
+    });
+    let head = verify_after(None, events)?;
+    check_held(held, found)?;
+    Ok(head)
+}
+
+/// Walks the events that follow `start` (a head already verified; `None`:
+/// the log from event 0) and returns the new head (`start` if there are
+/// none), or the first event that does not fit.
+pub fn verify_after<'a>(
+    start: Option<Head>,
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> Result<Option<Head>, ChainError> {
+    let mut last: Option<Head> = start;
     for e in events {
         let expected = last.map_or(0, |l| l.seq + 1);
         if e.seq != expected {
@@ -365,27 +382,24 @@ pub fn verify<'a>(
         if e.prev != last.map_or(ChainHash::GENESIS, |l| l.hash) {
             return Err(ChainError::Link { seq: e.seq });
         }
-        if let Some(h) = held.filter(|h| h.seq == e.seq) {
-            if h.hash != e.hash {
-                return Err(ChainError::HeadMismatch {
-                    seq: h.seq,
-                    head: h.hash,
-                });
-            }
-            held_seen = true;
-        }
-        last = Some(e);
-    }
-    if let Some(h) = held.filter(|_| !held_seen) {
-        return Err(ChainError::HeadMismatch {
-            seq: h.seq,
-            head: h.hash,
+        last = Some(Head {
+            seq: e.seq,
+            hash: e.hash,
         });
     }
-    Ok(last.map(|e| Head {
-        seq: e.seq,
-        hash: e.hash,
-    }))
+    Ok(last)
+}
+
+/// A kept head `held` against the hash `found` at its position in a
+/// verified log (`None`: the log has no event there).
+pub fn check_held(held: Option<Head>, found: Option<ChainHash>) -> Result<(), ChainError> {
+    match held {
+        Some(h) if found != Some(h.hash) => Err(ChainError::HeadMismatch {
+            seq: h.seq,
+            head: h.hash,
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

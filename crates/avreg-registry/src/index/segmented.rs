@@ -126,6 +126,23 @@ impl PostingSource for Snapshot {
     }
 }
 
+/// Sets a damaged segment file aside (`corrupt-` + its name, if it is
+/// there) and says so: its documents are re-indexed from the store.
+fn drop_damaged(path: &Path, e: &Error) {
+    let aside = path.with_file_name(format!(
+        "corrupt-{}",
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    let kept = path.exists() && std::fs::rename(path, &aside).is_ok();
+    tracing::warn!(
+        file = %path.display(),
+        error = %e,
+        kept_as = %if kept { aside.display().to_string() } else { String::new() },
+        "index segment unreadable: dropped; its documents are re-indexed from the store"
+    );
+}
+
 /// Writer-side state, under the writer mutex.
 #[derive(Debug, Default)]
 struct WriterState {
@@ -188,13 +205,26 @@ impl SegmentIndex {
                     outdated.push(m.id);
                     continue;
                 }
+                // A missing, truncated or damaged segment (its meta
+                // checksum fails) is dropped the same way and kept aside
+                // as `corrupt-seg-…` for inspection: the store still has
+                // every document's fingerprint, so nothing is lost.
+                Err(e @ (Error::Corrupt(_) | Error::Io { .. })) => {
+                    drop_damaged(&path, &e);
+                    outdated.push(m.id);
+                    continue;
+                }
                 other => other?,
             };
             if seg.postings() != m.postings || seg.docs().len() as u64 != m.docs {
-                return Err(Error::Corrupt(format!(
+                let e = Error::Corrupt(format!(
                     "segment {} does not match its manifest entry",
                     path.display()
-                )));
+                ));
+                drop(seg);
+                drop_damaged(&path, &e);
+                outdated.push(m.id);
+                continue;
             }
             for &d in seg.docs() {
                 if !docs.insert(d) {

@@ -649,6 +649,7 @@ impl<'a> Batch<'a> {
 
     /// Commits everything pending: one transaction, durable on return.
     fn commit(self) -> Result<Applied> {
+        self.registry.ensure_space()?;
         if let Some(gate) = self.gate {
             gate.pass()?;
         }

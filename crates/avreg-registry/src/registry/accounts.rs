@@ -61,6 +61,7 @@ impl Gated<'_> {
             revoked_at_ms: None,
             hash: secret.hash(),
         };
+        self.registry.ensure_space()?;
         self.gate.pass()?;
         self.registry.store.put_key(
             &record,

@@ -12,6 +12,7 @@ pub const JOB_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
 impl Registry {
     /// Records a new running job of `owner`.
     pub fn start_job(&self, owner: ApiKeyId) -> Result<JobRecord> {
+        self.ensure_space()?;
         let job = JobRecord::start(owner, now_ms());
         self.store.put_job(&job)?;
         Ok(job)

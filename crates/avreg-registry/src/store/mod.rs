@@ -17,6 +17,7 @@ use crate::model::{Recording, RecordingId};
 
 pub(crate) use self::sled::Pending;
 pub(crate) use self::sled::SledStore as Store;
+pub(crate) use self::sled::STORE_MARKER;
 
 /// Version of the store layout (trees, keys, value encodings). A store
 /// written with a newer version is refused.

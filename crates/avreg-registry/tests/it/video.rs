@@ -138,3 +138,34 @@ fn sound_and_picture_fuse_and_the_video_index_survives_a_reopen() {
     });
     assert!(empty.is_err());
 }
+
+#[test]
+fn registered_video_stays_within_its_memory_budget_and_is_still_found() {
+    // A budget of about two videos' frame hashes: the others are read from
+    // the store when a lookup needs them.
+    let frame = std::mem::size_of::<avreg_fingerprint::video::FrameHash>() as u64;
+    let one = video(1, 0, 30_000, Role::Reference, |p| p).frames.len() as u64;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = avreg_registry::RegistryOptions {
+        video_cache_bytes: 2 * one * frame + frame,
+        ..Default::default()
+    };
+    let budget = (2 * one + 1) as usize;
+    let ids: Vec<_> = {
+        let reg = Registry::open(dir.path(), options.clone()).expect("open");
+        let ids = (1..=6)
+            .map(|seed| register_video(&reg, seed, None).id)
+            .collect();
+        assert!(reg.resident_video_frames() <= budget);
+        ids
+    };
+    let reg = Registry::open(dir.path(), options).expect("reopen");
+    assert!(reg.resident_video_frames() <= budget, "after a reopen too");
+    for (seed, id) in (1..=6).zip(&ids) {
+        let q = video(seed, 9_000, 6_000, Role::Query, |p| p);
+        let m = reg.lookup_video(&q).expect("lookup");
+        assert_eq!(m.first().map(|m| m.recording.id), Some(*id), "video {seed}");
+        assert!(reg.resident_video_frames() <= budget);
+    }
+    reg.verify().expect("verify");
+}

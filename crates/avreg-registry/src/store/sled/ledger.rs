@@ -346,7 +346,8 @@ impl SledStore {
                 None => Err(Error::Corrupt(format!("audit event {seq} missing"))),
             }
         };
-        let n = self.audit.len() as u64;
+        // The head kept beside the log, not `len()`, which walks the tree.
+        let n = self.audit_last()?.map_or(0, |e| e.seq + 1);
         if n == 0 || time_of(0)? > at_ms {
             return Ok(None);
         }

@@ -39,6 +39,9 @@ use crate::index::{Manifest, SegmentMeta};
 use crate::model::{Recording, RecordingId};
 
 const FORMAT_VERSION_KEY: &[u8] = b"format_version";
+/// A file beside the store's folder, written once the store exists: a
+/// store found empty where it is is refused rather than started anew.
+pub(crate) const STORE_MARKER: &str = "store-created";
 const NEXT_DOC_KEY: &[u8] = b"next_doc";
 const AUDIO_MS_KEY: &[u8] = b"audio_ms";
 /// The last audit event (JSON), read by the next write's transaction: sled
@@ -46,7 +49,10 @@ const AUDIO_MS_KEY: &[u8] = b"audio_ms";
 pub(super) const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 
 pub(crate) fn db_err(e: sled::Error) -> Error {
-    Error::Store(Box::new(e))
+    match e {
+        sled::Error::Io(io) if crate::error::disk_full(&io) => Error::DiskFull(io),
+        e => Error::Store(Box::new(e)),
+    }
 }
 
 pub(super) fn tx_err(e: TransactionError<Error>) -> Error {
@@ -118,6 +124,12 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
 impl SledStore {
     /// Opens (or creates) the store in `dir`, refusing newer formats.
     pub(crate) fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
+        Self::open_existing(dir, cache_bytes, false)
+    }
+
+    /// [`SledStore::open`]; with `existing`, a store found empty is refused
+    /// (its files were lost or damaged) instead of being started anew.
+    pub(crate) fn open_existing(dir: &Path, cache_bytes: u64, existing: bool) -> Result<Self> {
         let db = open_db(dir, cache_bytes)?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Self {
@@ -145,6 +157,15 @@ impl SledStore {
                         supported: STORE_FORMAT_VERSION,
                     });
                 }
+            }
+            None if existing => {
+                return Err(Error::Corrupt(format!(
+                    "the store in {} is empty or unreadable, but this data directory held \
+                     one (its `{STORE_MARKER}` file says so): its files were lost or damaged; \
+                     restore them from a backup (or, to start an empty registry, delete the \
+                     folder)",
+                    dir.display()
+                )));
             }
             None if store.recordings.is_empty() && store.docs.is_empty() => {
                 store
@@ -240,10 +261,35 @@ impl SledStore {
 
     /// Audit events from sequence number `since` on, in order.
     pub(crate) fn audit_events(&self, since: u64) -> Result<Vec<AuditEvent>> {
+        self.audit_page(since, usize::MAX)
+    }
+
+    /// At most `limit` audit events from sequence number `since` on, in
+    /// order (reads only those).
+    pub(crate) fn audit_page(&self, since: u64, limit: usize) -> Result<Vec<AuditEvent>> {
         self.audit
             .range(since.to_be_bytes()..)
+            .take(limit)
             .map(|kv| decode_event(&kv.map_err(db_err)?.1))
             .collect()
+    }
+
+    /// The audit event with sequence number `seq`.
+    pub(crate) fn audit_event(&self, seq: u64) -> Result<Option<AuditEvent>> {
+        self.audit
+            .get(seq.to_be_bytes())
+            .map_err(db_err)?
+            .map(|v| decode_event(&v))
+            .transpose()
+    }
+
+    /// The last audit event (one read of the head kept beside the log).
+    pub(crate) fn audit_last(&self) -> Result<Option<AuditEvent>> {
+        self.meta
+            .get(AUDIT_HEAD_KEY)
+            .map_err(db_err)?
+            .map(|v| decode_event(&v))
+            .transpose()
     }
 
     /// A recording and its document number.
@@ -253,6 +299,32 @@ impl SledStore {
             .map_err(db_err)?
             .map(|v| decode_record(&v))
             .transpose()
+    }
+
+    /// At most `limit` recordings from the `offset`-th on, in registration
+    /// (document number) order, and how many there are: reads only those.
+    pub(crate) fn recordings_page(
+        &self,
+        offset: u64,
+        limit: usize,
+    ) -> Result<(Vec<StoredRecording>, u64)> {
+        let total = match self.meta.get(NEXT_DOC_KEY).map_err(db_err)? {
+            Some(v) => u64::from(be_u32(&v)?),
+            None => 0,
+        };
+        let Ok(from) = u32::try_from(offset) else {
+            return Ok((Vec::new(), total));
+        };
+        let mut page = Vec::new();
+        for kv in self.docs.range(from.to_be_bytes()..).take(limit) {
+            let (_, id) = kv.map_err(db_err)?;
+            let id = id_from(&id)?;
+            let stored = self.recording(id)?.ok_or_else(|| {
+                Error::Corrupt(format!("document of recording {id} without its record"))
+            })?;
+            page.push(stored);
+        }
+        Ok((page, total))
     }
 
     /// Every recording, in id (registration) order.
