@@ -234,23 +234,28 @@ async fn read_multipart(
                 .prefix(UPLOAD_PREFIX)
                 .suffix(&extension(file_name.as_deref()))
                 .tempfile_in(&dir)
-                .map_err(|e| ApiError::internal(&e))?;
-            let mut out =
-                tokio::fs::File::from_std(tmp.reopen().map_err(|e| ApiError::internal(&e))?);
+                .map_err(|e| ApiError::io(&e))?;
+            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(|e| ApiError::io(&e))?);
             let mut hasher = blake3::Hasher::new();
             let mut bytes = 0u64;
+            let mut checked = 0u64;
             while let Some(chunk) = within(deadline, idle, field.chunk()).await?.map_err(bad)? {
                 total += chunk.len() as u64;
                 if total > limit {
                     return Err(too_large(limit));
                 }
                 bytes += chunk.len() as u64;
+                // The upload shares the store's disk: each MiB, the store's
+                // reserve must still be free (507 otherwise, and the file
+                // goes), so that an upload never fills the disk under it.
+                if bytes - checked >= 1 << 20 {
+                    state.registry().ensure_space()?;
+                    checked = bytes;
+                }
                 hasher.update(&chunk);
-                out.write_all(&chunk)
-                    .await
-                    .map_err(|e| ApiError::internal(&e))?;
+                out.write_all(&chunk).await.map_err(|e| ApiError::io(&e))?;
             }
-            out.flush().await.map_err(|e| ApiError::internal(&e))?;
+            out.flush().await.map_err(|e| ApiError::io(&e))?;
             upload = Some(Upload {
                 file: tmp,
                 content_hash: ContentHash::from_bytes(*hasher.finalize().as_bytes()),

@@ -318,10 +318,12 @@ impl FingerprintDoc {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(&v.data)
                     .map_err(|_| ApiError::invalid("not base64").field("video.data"))?;
-                Some(
-                    VideoFingerprint::from_bytes(&bytes)
-                        .map_err(|e| ApiError::from(e).field("video.data"))?,
-                )
+                let v = VideoFingerprint::from_bytes(&bytes)
+                    .map_err(|e| ApiError::from(e).field("video.data"))?;
+                if let Some(why) = v.implausible() {
+                    return Err(ApiError::invalid(why).field("video.data"));
+                }
+                Some(v)
             }
             None => None,
         };

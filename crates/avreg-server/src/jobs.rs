@@ -20,6 +20,7 @@ use crate::dto::{JobAccepted, RecordingJson, RegisterDoc, API_VERSION};
 use crate::error::{ApiError, Code, ErrorBody, ErrorDetail};
 use crate::pool::Slot;
 use crate::routes::ledger::AttachDoc;
+use crate::uploads::UploadPermit;
 use crate::AppState;
 
 /// A job's state, as polled.
@@ -54,11 +55,14 @@ pub enum JobResult {
 /// Runs `work` in the fingerprinting pool as job `owner`'s: the answer
 /// (`answer` of its result) if it ends within `sync_wait`, else 202 with
 /// the job to poll. `done` says what the job records when it succeeds;
-/// the registration metrics count the outcome.
+/// the registration metrics count the outcome. The job keeps the upload's
+/// place (`upload`) until its work ends, as it keeps the upload's temporary
+/// file: a key's jobs count against its uploads in flight, so one key
+/// cannot fill the pool's queue with 202s.
 pub async fn run<T: Send + 'static>(
     state: &AppState,
     owner: ApiKeyId,
-    slot: Slot,
+    (slot, upload): (Slot, UploadPermit),
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     done: impl FnOnce(&T) -> JobOutcome + Send + 'static,
     answer: impl FnOnce(T) -> Result<Response, ApiError>,
@@ -68,6 +72,7 @@ pub async fn run<T: Send + 'static>(
     let st = state.clone();
     tokio::spawn(async move {
         let result = st.pool().run(slot, work).await.and_then(|r| r);
+        drop(upload);
         let outcome = match &result {
             Ok(r) => done(r),
             Err(e) => failed(e),

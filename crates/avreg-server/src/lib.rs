@@ -97,6 +97,9 @@ pub struct ServerOptions {
     pub max_uploads_per_key: usize,
     /// Most changes in one ledger write (413 beyond).
     pub max_changes: usize,
+    /// Most reads whose work grows with the store (exports, audit
+    /// verification and signed heads) running at once (503 beyond).
+    pub max_heavy_reads: usize,
     /// Most connections open at once (one more is closed at once).
     pub max_connections: usize,
     /// Requests a second from one address without a valid key (requests
@@ -166,6 +169,7 @@ impl Default for ServerOptions {
             shutdown_grace: Duration::from_secs(30),
             temp_dir: None,
             metrics_public: false,
+            max_heavy_reads: 1,
             audio: AudioConfig::default(),
         }
     }
@@ -179,6 +183,7 @@ struct Inner {
     limiter: auth::RateLimiter,
     uploads: uploads::Uploads,
     anonymous: auth::RateLimiter<std::net::IpAddr>,
+    heavy: Arc<tokio::sync::Semaphore>,
     openapi: OnceLock<String>,
 }
 
@@ -215,6 +220,7 @@ impl AppState {
                 options.retry_after_s,
             ),
             metrics: metrics::Metrics::default(),
+            heavy: Arc::new(tokio::sync::Semaphore::new(options.max_heavy_reads.max(1))),
             openapi: OnceLock::new(),
             registry,
             options,
@@ -260,6 +266,28 @@ impl AppState {
             .openapi
             .get_or_init(|| openapi_document().to_pretty_json().unwrap_or_default())
             .clone()
+    }
+
+    /// Runs a registry read whose work grows with the store (an export,
+    /// a verification of the audit chain) on a blocking thread, at most
+    /// `max_heavy_reads` at once: beyond, 503 with `Retry-After`, so that
+    /// such reads cannot take every core from lookups and writes.
+    pub(crate) async fn heavy<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Registry) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let Ok(permit) = self.0.heavy.clone().try_acquire_owned() else {
+            return Err(ApiError::new(
+                error::Code::Busy,
+                "a report or a verification is running already; retry later",
+            )
+            .retry_after(self.options().retry_after_s));
+        };
+        self.blocking(move |r| {
+            let _permit = permit;
+            f(r)
+        })
+        .await
     }
 
     /// Runs a short registry call (a sled read or write) on a blocking
@@ -366,7 +394,52 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    let mut doc = api().split_for_parts().1;
+    common_responses(&mut doc);
+    doc
+}
+
+/// The answers any operation may give whatever its own: 429 (a rate
+/// limit), 503 (busy or stopping) and, on the operations that write, 507
+/// (the disk is full).
+fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{path::HttpMethod, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        // Lookups are POSTs that write nothing.
+        let reads_only = path.starts_with("/v1/lookup");
+        let writes = [
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+            (HttpMethod::Get, item.get.as_mut()),
+        ];
+        for (method, op) in writes {
+            let Some(op) = op else { continue };
+            let responses = &mut op.responses.responses;
+            responses
+                .entry("429".into())
+                .or_insert_with(|| error("rate limited (Retry-After)").into());
+            responses
+                .entry("503".into())
+                .or_insert_with(|| error("busy or stopping (Retry-After)").into());
+            if method != HttpMethod::Get && !reads_only {
+                responses
+                    .entry("507".into())
+                    .or_insert_with(|| error("the disk is full: nothing was written").into());
+            }
+        }
+    }
 }
 
 /// The router of the service over `state`.

@@ -185,6 +185,83 @@ async fn a_full_pool_answers_503_with_retry_after_once_the_body_is_read() {
     assert_eq!(json(&body)["error"]["code"], "busy");
 }
 
+/// A fingerprint registration body whose peaks differ with `seed`.
+fn registration_body(seed: u32) -> String {
+    use base64::Engine;
+    let peaks = (0..200u32)
+        .map(|i| avreg_fingerprint::audio::Peak {
+            time_ms: i * 20,
+            freq: ((i * 37 + seed * 101) % 4000) as u16,
+            level: 2,
+        })
+        .collect();
+    let fp = avreg_fingerprint::audio::AudioFingerprint::from_parts(4_000, peaks);
+    serde_json::json!({"title": format!("queued {seed}"), "fingerprint": {"version": 1,
+        "fingerprint": {"data": base64::engine::general_purpose::STANDARD.encode(fp.to_bytes())}}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_keys_queued_jobs_count_against_its_uploads_in_flight() {
+    let f = Fixture::new(ServerOptions {
+        fingerprint_workers: 1,
+        fingerprint_queue: 16,
+        max_uploads_per_key: 2,
+        sync_wait: std::time::Duration::from_millis(20),
+        ..ServerOptions::default()
+    });
+    // The only worker is busy until `release` is sent: registrations queue.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let slot = f.state.pool().admit().expect("a slot");
+    let pool = f.state.clone();
+    let blocker = tokio::spawn(async move {
+        pool.pool()
+            .run(slot, move || wait.recv().expect("released"))
+            .await
+    });
+    let register = |key: &str, seed: u32| {
+        Request::post("/v1/recordings")
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(Body::from(registration_body(seed)))
+            .expect("req")
+    };
+    let (a, b) = (f.key(Role::Producer), f.key(Role::Producer));
+    for seed in 0..2 {
+        let (status, _, body) = f.send(register(&a, seed)).await;
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // Two of a's jobs wait for the worker, holding a's two places: a third
+    // is refused, although the pool's queue has room for it.
+    let (status, headers, body) = f.send(register(&a, 2)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(json(&body)["error"]["code"], "rate_limited");
+    let (status, _, _) = f.send(register(&b, 3)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "another key is not starved");
+    release.send(()).expect("blocker waits");
+    blocker.await.expect("joined").expect("ran");
+    // Once a's jobs are done its places are free again.
+    for _ in 0..200 {
+        if f.state.pool().queue_depth() == 0 && f.state.pool().running() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (status, _, body) = f.send(register(&a, 4)).await;
+    assert!(
+        status == StatusCode::CREATED || status == StatusCode::ACCEPTED,
+        "{status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+}
+
 #[tokio::test]
 async fn rate_limited_keys_get_429() {
     let f = Fixture::new(ServerOptions {

@@ -635,7 +635,7 @@ pub async fn attach_media(
             "this key may not attach media to this fixation",
         ));
     }
-    let _upload = state.uploads().admit(caller.id())?;
+    let upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     let body = body::read(
         req,
@@ -657,7 +657,7 @@ pub async fn attach_media(
     jobs::run(
         &state,
         caller.id(),
-        slot,
+        (slot, upload),
         work,
         move |(registration, applied): &(Registration, Applied)| JobOutcome::Done {
             recording: registration.recording().id,

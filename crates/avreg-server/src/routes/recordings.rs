@@ -126,7 +126,7 @@ pub async fn register(
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::RegisterRecording)?;
-    let _upload = state.uploads().admit(caller.id())?;
+    let upload = state.uploads().admit(caller.id())?;
     let o = state.options();
     let body = body::read(
         req,
@@ -149,7 +149,7 @@ pub async fn register(
     jobs::run(
         &state,
         caller.id(),
-        slot,
+        (slot, upload),
         work,
         |r: &Registration| JobOutcome::Done {
             recording: r.recording().id,
@@ -274,15 +274,10 @@ pub async fn list_recordings(
     caller.require(Action::ReadRecordings)?;
     let Query(p) = paging.map_err(|e| ApiError::invalid(e.body_text()))?;
     let limit = p.limit.unwrap_or(100).clamp(1, state.options().max_page);
-    // TODO(registry): a ranged read; the registry lists everything for now.
-    let all = state.blocking(|r| r.recordings()).await??;
-    let total = all.len() as u64;
-    let recordings: Vec<RecordingJson> = all
-        .iter()
-        .skip(usize::try_from(p.offset).unwrap_or(usize::MAX))
-        .take(limit as usize)
-        .map(Into::into)
-        .collect();
+    let (page, total) = state
+        .blocking(move |r| r.recordings_page(p.offset, limit as usize))
+        .await??;
+    let recordings: Vec<RecordingJson> = page.iter().map(Into::into).collect();
     let end = p.offset.saturating_add(recordings.len() as u64);
     Ok(Json(RecordingPage {
         version: API_VERSION,

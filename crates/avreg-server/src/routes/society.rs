@@ -369,7 +369,7 @@ pub async fn exports(
             let society: OrganisationId =
                 parse("society", q.society.as_deref())?.ok_or_else(|| required("society"))?;
             let rows = state
-                .blocking(move |r| {
+                .heavy(move |r| {
                     let v = r.view();
                     if v.organisation(society)?.is_none() {
                         return Ok(None);
@@ -384,7 +384,7 @@ pub async fn exports(
             let performer: PerformerId =
                 parse("performer", q.performer.as_deref())?.ok_or_else(|| required("performer"))?;
             let rows = state
-                .blocking(move |r| {
+                .heavy(move |r| {
                     let v = r.view();
                     if v.performer(performer)?.is_none() {
                         return Ok(None);
@@ -398,7 +398,7 @@ pub async fn exports(
         "conflicts" => {
             let open = !q.all.unwrap_or(false);
             let rows = state
-                .blocking(move |r| r.view().conflicts(open, None))
+                .heavy(move |r| r.view().conflicts(open, None))
                 .await??;
             emit(&format, "conflicts", rows, export::conflicts_csv)
         }
@@ -406,7 +406,7 @@ pub async fn exports(
             let year = q.year.ok_or_else(|| required("year"))?;
             let territory = *territories.first().ok_or_else(|| required("territory"))?;
             let rows = state
-                .blocking(move |r| r.view().expiring(year, territory, today()))
+                .heavy(move |r| r.view().expiring(year, territory, today()))
                 .await??;
             emit(&format, "expiring", rows, export::expiring_csv)
         }
@@ -417,7 +417,7 @@ pub async fn exports(
                 return Err(required("territory"));
             }
             let manifest = state
-                .blocking(move |r| export::rmi_manifest(&r.view(), fixation, &territories, date))
+                .heavy(move |r| export::rmi_manifest(&r.view(), fixation, &territories, date))
                 .await??
                 .ok_or_else(|| ApiError::not_found("no such fixation"))?;
             Ok(Json(json(&manifest)?).into_response())
