@@ -68,6 +68,7 @@ pub struct ServerConfig {
     pub max_uploads: usize,
     pub max_uploads_per_key: usize,
     pub max_changes: usize,
+    pub max_heavy_reads: usize,
     pub max_connections: usize,
     pub anonymous_rate_per_s: f64,
     pub anonymous_burst: u32,
@@ -100,6 +101,7 @@ impl Default for ServerConfig {
             max_uploads: o.max_uploads,
             max_uploads_per_key: o.max_uploads_per_key,
             max_changes: o.max_changes,
+            max_heavy_reads: o.max_heavy_reads,
             max_connections: o.max_connections,
             anonymous_rate_per_s: o.anonymous_rate_per_s,
             anonymous_burst: o.anonymous_burst,
@@ -122,6 +124,8 @@ pub struct StoreConfig {
     pub index_buffer_postings: usize,
     pub index_merge_factor: usize,
     pub cache_mb: u64,
+    pub video_cache_mb: u64,
+    pub min_free_mb: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -155,6 +159,8 @@ impl Default for StoreConfig {
             index_buffer_postings: index.buffer_postings,
             index_merge_factor: index.merge_factor,
             cache_mb: avreg_registry::DEFAULT_STORE_CACHE_BYTES >> 20,
+            video_cache_mb: avreg_registry::DEFAULT_VIDEO_CACHE_BYTES >> 20,
+            min_free_mb: 256,
         }
     }
 }
@@ -266,6 +272,7 @@ impl Config {
             max_uploads: s.max_uploads,
             max_uploads_per_key: s.max_uploads_per_key,
             max_changes: s.max_changes,
+            max_heavy_reads: s.max_heavy_reads,
             max_connections: s.max_connections,
             anonymous_rate_per_s: s.anonymous_rate_per_s,
             anonymous_burst: s.anonymous_burst,
@@ -306,6 +313,8 @@ impl Config {
             jurisdictions: self.jurisdictions.clone(),
             conflict_respond_days: self.registry.conflict_respond_days,
             store_cache_bytes: self.store.cache_mb.max(1) << 20,
+            video_cache_bytes: self.store.video_cache_mb.max(1) << 20,
+            min_free_bytes: self.store.min_free_mb << 20,
         }
     }
 }

@@ -2105,6 +2105,42 @@ fn an_implausibly_dense_fingerprint_is_refused_before_any_search() {
         started.elapsed() < Duration::from_secs(20),
         "refused without a search"
     );
+    // The same for picture: 100,000 frame hashes claimed in 10 s (the
+    // fingerprinter makes at most 10 sampled frames a second, 9 views each)
+    // would be indexed and kept for matching; they are refused.
+    use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View};
+    let frames = (0..100_000u64)
+        .map(|i| FrameHash {
+            time_ms: (i / 10) as u32,
+            hash: PdqHash([i, i.rotate_left(17), !i, i ^ 0x5555]),
+            quality: 100,
+            view: View::Full,
+        })
+        .collect();
+    let video = VideoFingerprint {
+        version: avreg_fingerprint::video::ALGORITHM_VERSION,
+        duration_ms: 10_000,
+        frames,
+    };
+    let sound = AudioFingerprint::from_parts(10_000, Vec::new());
+    let dense_video = json!({"version": 1,
+        "fingerprint": {"data": base64::engine::general_purpose::STANDARD.encode(sound.to_bytes())},
+        "video": {"data": base64::engine::general_purpose::STANDARD.encode(video.to_bytes())}});
+    for (key, path, body) in [
+        (&server.admin, "/v1/lookup", dense_video.clone()),
+        (
+            &producer,
+            "/v1/recordings",
+            json!({"title": "Dense video", "fingerprint": dense_video}),
+        ),
+    ] {
+        let (status, v) = server.post_json(Some(key), path, &body);
+        assert_eq!(
+            (status, v["error"]["field"].as_str()),
+            (400, Some("video.data")),
+            "{path}: {v}"
+        );
+    }
 }
 
 /// Made-up HTTP methods share one metrics label.
@@ -2317,4 +2353,72 @@ fn anonymous_requests_and_key_guesses_are_rate_limited() {
         .collect();
     assert_eq!(guesses, [429; 3], "the address's bucket is empty");
     assert_eq!(server.get(Some(&server.admin), "/v1/recordings").0, 200);
+}
+
+/// A disk without the store's reserve of free space: every write answers
+/// 507 having written nothing (registration by upload, ledger write, key),
+/// reads and lookups go on, and writes succeed again once there is room.
+/// (The reserve is raised past the disk's size here; a real full
+/// filesystem is the reliability campaign's, `tools/reliability`.)
+#[test]
+fn a_full_disk_answers_507_writes_nothing_and_recovers() {
+    let server = Server::start(&[]);
+    let (studio, _, _, _) = server.parties();
+    let producer = server.bound_key("producer", json!({"organisation": STUDIO}));
+    let platform = server.key("platform");
+    let (aria, pcm) = song(&server.avreg, "aria.wav", 21, 12.0);
+    let bytes = std::fs::read(&aria).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Aria")],
+        ("aria.wav", &bytes),
+    );
+    assert_eq!(status, 201, "{v}");
+    let before = server.state();
+    // 2^40 MiB: more than any disk has free.
+    let full = [("AVREG_STORE__MIN_FREE_MB", "1099511627776")];
+    let server = server.restart(&full);
+    let (other, _) = song(&server.avreg, "other.wav", 22, 8.0);
+    let other = std::fs::read(&other).expect("read");
+    let refusals = [
+        server.upload(
+            Some(&producer),
+            "/v1/recordings",
+            &[("title", "Other")],
+            ("other.wav", &other),
+        ),
+        server.fixation(&studio, FILM, org(STUDIO), json!({})),
+        server.post_json(
+            Some(&server.admin),
+            "/v1/keys",
+            &json!({"role": "platform", "label": "more"}),
+        ),
+    ];
+    for (status, v) in refusals {
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (507, Some("insufficient_storage")),
+            "{v}"
+        );
+    }
+    assert_eq!(server.state(), before, "nothing was written");
+    // Reads and lookups still answer.
+    let excerpt = crate::wav::wav_bytes(22_050, &pcm[22_050 * 3..22_050 * 9]);
+    let (status, v) = server.upload(Some(&platform), "/v1/lookup", &[], ("clip.wav", &excerpt));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["matches"][0]["recording"]["title"], "Aria", "{v}");
+    // Room again: the same writes succeed, and the log verifies.
+    let server = server.restart(&[]);
+    let (status, v) = server.fixation(&studio, FILM, org(STUDIO), json!({}));
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Other")],
+        ("other.wav", &other),
+    );
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 }
