@@ -2422,3 +2422,31 @@ fn a_full_disk_answers_507_writes_nothing_and_recovers() {
     let (status, v) = server.get(Some(&server.admin), "/v1/audit/verify");
     assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
 }
+
+/// The only admin key cannot revoke itself (or be revoked): that would
+/// lock every key operation out of the HTTP API for good.
+#[test]
+fn the_last_admin_key_is_not_revoked() {
+    let server = Server::start(&[]);
+    let (_, keys) = server.get(Some(&server.admin), "/v1/keys");
+    let own = keys["keys"][0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/keys/{own}");
+    let (status, v) = server.send("DELETE", &server.admin, &path, &json!({}));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{v}"
+    );
+    let (status, _) = server.get(Some(&server.admin), "/v1/keys");
+    assert_eq!(status, 200, "the key still works");
+    // With a second admin key, the first may go.
+    let (status, v) = server.post_json(
+        Some(&server.admin),
+        "/v1/keys",
+        &json!({"role": "admin", "label": "second"}),
+    );
+    assert_eq!(status, 201, "{v}");
+    let second = v["secret"].as_str().expect("secret").to_owned();
+    let (status, v) = server.send("DELETE", &second, &path, &json!({}));
+    assert_eq!(status, 200, "{v}");
+}

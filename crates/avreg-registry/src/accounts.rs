@@ -300,6 +300,10 @@ pub enum AccountError {
     /// The random source failed.
     #[error("no randomness for a new key: {0}")]
     Random(String),
+    /// Revoking this key would leave no active admin key: nobody could
+    /// make or revoke keys over HTTP any more.
+    #[error("this is the last active admin key: create another admin key before revoking it")]
+    LastAdmin,
 }
 
 fn binding_for(role: Role) -> &'static str {

@@ -194,6 +194,9 @@ impl From<avreg_registry::Error> for ApiError {
                 ApiError::new(code, format!("invalid {v}")).field(v.field.clone())
             }
             E::EmptyTitle => ApiError::invalid(e.to_string()).field("title"),
+            E::Account(a @ avreg_registry::accounts::AccountError::LastAdmin) => {
+                ApiError::new(Code::Conflict, a.to_string())
+            }
             E::Account(a) => ApiError::invalid(a.to_string()),
             E::Fingerprint(f) => ApiError::from(f),
             E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),

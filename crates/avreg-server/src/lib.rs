@@ -399,9 +399,10 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The answers any operation may give whatever its own: 429 (a rate
-/// limit), 503 (busy or stopping) and, on the operations that write, 507
-/// (the disk is full).
+/// The answers any operation may give whatever its own: 408 (the request
+/// timed out), 429 (a rate limit), 503 (busy or stopping); with a body,
+/// 413 (over its limit) and 415 (a content type it does not take); on the
+/// operations that write, 507 (the disk is full).
 fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{path::HttpMethod, Ref, ResponseBuilder};
     let error = |description: &str| {
@@ -426,7 +427,19 @@ fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
         ];
         for (method, op) in writes {
             let Some(op) = op else { continue };
+            let has_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
+            responses
+                .entry("408".into())
+                .or_insert_with(|| error("the request took too long").into());
+            if has_body {
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| error("the body is over its limit").into());
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| error("a content type this operation does not take").into());
+            }
             responses
                 .entry("429".into())
                 .or_insert_with(|| error("rate limited (Retry-After)").into());

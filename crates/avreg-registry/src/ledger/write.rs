@@ -785,7 +785,7 @@ impl Registry {
             .rule_on_conflict(actor, id, resolution, note)
     }
 
-    fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn ledger_guard(&self) -> std::sync::MutexGuard<'_, ()> {
         // A panic while holding the lock cannot leave a half-written
         // ledger (the transaction is all or nothing), so a poisoned lock is
         // safe to take.

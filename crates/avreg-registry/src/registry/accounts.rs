@@ -3,7 +3,9 @@
 //! transaction as the write.
 
 use super::{now_ms, Registry};
-use crate::accounts::{ApiKeyId, CreatedKey, KeyRecord, NewKey, Secret, KEY_RECORD_VERSION};
+use crate::accounts::{
+    AccountError, ApiKeyId, CreatedKey, KeyRecord, NewKey, Role, Secret, KEY_RECORD_VERSION,
+};
 use crate::error::Result;
 use crate::ledger::{CommitGate, Gated};
 use crate::store::sled::accounts::KeyAudit;
@@ -82,6 +84,21 @@ impl Gated<'_> {
         if record.revoked_at_ms.is_some() {
             return Ok(Some(record));
         }
+        // Key revocations are serialised (by the ledger's lock) so that two
+        // admins revoking each other cannot both see the other active.
+        let _guard = self.registry.ledger_guard();
+        if record.role == Role::Admin {
+            let others = self
+                .registry
+                .store
+                .all_keys()?
+                .into_iter()
+                .filter(|k| k.id != id && k.role == Role::Admin && k.revoked_at_ms.is_none())
+                .count();
+            if others == 0 {
+                return Err(AccountError::LastAdmin.into());
+            }
+        }
         let at_ms = now_ms();
         record.revoked_at_ms = Some(at_ms);
         self.gate.pass()?;
@@ -153,5 +170,36 @@ mod tests {
         assert_eq!(ops, [("create_key", "local"), ("revoke_key", "key:admin")]);
         assert_eq!(log[0].entity, format!("key:{}", created.record.id));
         reg.verify().expect("the chain and the registry verify");
+    }
+
+    #[test]
+    fn the_last_active_admin_key_is_not_revoked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let reg = Registry::open(dir.path(), RegistryOptions::default()).expect("open");
+        let admin = || NewKey {
+            role: Role::Admin,
+            bound_to: Binding::None,
+            label: "admin".into(),
+        };
+        let first = reg.create_key("local", admin()).expect("create").record.id;
+        let refused = reg.revoke_key("local", first);
+        assert!(
+            matches!(
+                refused,
+                Err(crate::Error::Account(
+                    crate::accounts::AccountError::LastAdmin
+                ))
+            ),
+            "{refused:?}"
+        );
+        let second = reg.create_key("local", admin()).expect("create").record.id;
+        reg.revoke_key("local", first)
+            .expect("another admin remains");
+        assert!(reg.revoke_key("local", second).is_err(), "now the last");
+        assert_eq!(
+            reg.audit_log(0).expect("log").len(),
+            3,
+            "refusals write nothing"
+        );
     }
 }

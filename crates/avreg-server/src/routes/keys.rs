@@ -114,7 +114,7 @@ pub async fn list(
     responses(
         (status = 200, body = KeyDoc),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -258,7 +258,8 @@ async fn json_body(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> 
     responses(
         (status = 200, body = AppliedDoc),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -439,7 +440,7 @@ macro_rules! entity_routes {
                         request_body(content((Object = "application/json"))),
                         responses((status = 201, body = AppliedDoc),
                             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-                            (status = 403, body = ErrorBody)),
+                            (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
                         security(("bearer" = [])))]
             pub async fn create(
                 State(state): State<AppState>,
@@ -467,6 +468,7 @@ macro_rules! entity_routes {
             #[utoipa::path(get, path = $item, tag = "ledger",
                         params(("id" = String, Path, description = "id"), AsOf),
                         responses((status = 200, body = EntityDoc),
+                            (status = 400, body = ErrorBody),
                             (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
                             (status = 404, body = ErrorBody)),
                         security(("bearer" = [])))]
@@ -486,7 +488,8 @@ macro_rules! entity_routes {
                         request_body(content((Object = "application/json"))),
                         responses((status = 200, body = AppliedDoc),
                             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-                            (status = 403, body = ErrorBody)),
+                            (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+                            (status = 409, body = ErrorBody)),
                         security(("bearer" = [])))]
             pub async fn amend(
                 State(state): State<AppState>,
@@ -502,7 +505,8 @@ macro_rules! entity_routes {
                         params(("id" = String, Path, description = "id")),
                         responses((status = 200, body = AppliedDoc),
                             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-                            (status = 403, body = ErrorBody)),
+                            (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+                            (status = 409, body = ErrorBody)),
                         security(("bearer" = [])))]
             pub async fn withdraw(
                 State(state): State<AppState>,
