@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use avreg_registry::accounts::{Binding, NewKey, Role};
-use avreg_server::{serve, AppState};
+use avreg_server::{serve, unavailable, AppState, Stopped};
 
 use crate::config::Config;
 use crate::{Failure, Outcome};
@@ -62,7 +62,6 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     }
     // `serve` creates the upload folder and sweeps it.
     let options = config.server_options();
-    let state = AppState::new(registry, options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("avreg-serve")
@@ -79,10 +78,71 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             .context("no local address")
             .map_err(Failure::Internal)?;
         outln!("listening on http://{local}");
-        serve(listener, state, shutdown_signal())
-            .await
-            .context("server")
-            .map_err(Failure::Internal)
+        // One stop signal for every round of the loop below.
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let stopped = move || {
+            let mut stopping = stopping.clone();
+            async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }
+        };
+        let mut registry = Some(registry);
+        loop {
+            let registry = match registry.take() {
+                Some(r) => r,
+                None => Arc::new(super::open_registry(config)?),
+            };
+            let state = AppState::new(registry, options.clone());
+            let why = serve(&listener, state, stopped())
+                .await
+                .context("server")
+                .map_err(Failure::Internal)?;
+            if why == Stopped::Shutdown {
+                return Ok::<(), Failure>(());
+            }
+            // The store failed on a full disk: answer 503 until the disk has
+            // the reserve free again, then reopen it (sled recovers what was
+            // acknowledged) and serve again.
+            let dir = config.store.data_dir.clone();
+            let reserve = (config.store.min_free_mb << 20).max(1 << 20);
+            eprintln!(
+                "avreg: the store's disk filled up; answering 503 until {} MiB are free in {}, then reopening it",
+                reserve >> 20,
+                dir.display()
+            );
+            let stop_waiting = stopped();
+            let freed = async move {
+                loop {
+                    if fs2::available_space(&dir).is_ok_and(|free| free >= reserve) {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            };
+            let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
+            let until = async move {
+                let shutdown = tokio::select! {
+                    () = stop_waiting => true,
+                    () = freed => false,
+                };
+                let _ = done_tx.send(shutdown);
+            };
+            unavailable(
+                &listener,
+                &options,
+                "the registry's disk filled up; the service resumes once space is freed".into(),
+                until,
+            )
+            .await;
+            if done_rx.try_recv().unwrap_or(true) {
+                return Ok(());
+            }
+            eprintln!("avreg: space is free again; reopening the store");
+        }
     })?;
     eprintln!("avreg: stopped; the store is flushed");
     Ok(Outcome::Success)

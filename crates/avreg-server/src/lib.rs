@@ -26,7 +26,10 @@
 //! let registry = Registry::open("data".as_ref(), RegistryOptions::default()).expect("open");
 //! let state = AppState::new(Arc::new(registry), ServerOptions::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! // `Stopped::StoreFailed`: reopen the registry once the disk has room
+//! // (`avreg serve` does, answering 503 with `unavailable` meanwhile).
+//! let _why = serve(&listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(())
 //! # }
 //! ```
 
@@ -184,6 +187,8 @@ struct Inner {
     uploads: uploads::Uploads,
     anonymous: auth::RateLimiter<std::net::IpAddr>,
     heavy: Arc<tokio::sync::Semaphore>,
+    /// Wakes the store check of [`serve`] (a write answered 507).
+    store_check: tokio::sync::Notify,
     openapi: OnceLock<String>,
 }
 
@@ -221,6 +226,7 @@ impl AppState {
             ),
             metrics: metrics::Metrics::default(),
             heavy: Arc::new(tokio::sync::Semaphore::new(options.max_heavy_reads.max(1))),
+            store_check: tokio::sync::Notify::new(),
             openapi: OnceLock::new(),
             registry,
             options,
@@ -519,21 +525,41 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         }
     };
     let status = response.status().as_u16();
+    if status == 507 {
+        // The disk is full: see at once whether the store itself failed.
+        state.0.store_check.notify_one();
+    }
     let elapsed = start.elapsed();
     state.metrics().request(&route, &method, status, elapsed);
     span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "done"));
     response
 }
 
-/// Serves `state` on `listener` until `shutdown` completes; then stops
-/// accepting, lets requests in flight end, cancels fingerprinting work that
-/// has not started, waits up to `shutdown_grace` for what runs, and flushes
-/// the registry.
+/// Why [`serve`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// The shutdown future completed.
+    Shutdown,
+    /// The store met a full disk under a write and now fails every
+    /// operation (sled keeps its first I/O error until it is reopened).
+    /// Nothing acknowledged is lost (an acknowledged write was durable);
+    /// the caller reopens the registry once space is freed, answering 503
+    /// in the meantime ([`unavailable`]).
+    StoreFailed,
+}
+
+/// How often [`serve`] asks the store whether it still answers.
+const STORE_CHECK: Duration = Duration::from_secs(2);
+
+/// Serves `state` on `listener` until `shutdown` completes or the store
+/// fails (see [`Stopped`]); then stops accepting, lets requests in flight
+/// end, cancels fingerprinting work that has not started, waits up to
+/// `shutdown_grace` for what runs, and flushes the registry.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: &tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<Stopped> {
     // Uploads the previous run left behind belong to requests that ended
     // with it.
     if let Some(dir) = state.options().temp_dir.clone() {
@@ -561,15 +587,66 @@ pub async fn serve(
         Err(e) => tracing::warn!(error = %e.message, "cannot settle the registration jobs"),
     }
     let app = router(state.clone());
-    connections(listener, app, state.options(), shutdown).await;
+    let (why_tx, why_rx) = tokio::sync::oneshot::channel();
+    let watched = state.clone();
+    let stop = async move {
+        let why = tokio::select! {
+            () = shutdown => Stopped::Shutdown,
+            () = store_failure(watched) => Stopped::StoreFailed,
+        };
+        let _ = why_tx.send(why);
+    };
+    connections(listener, app, state.options(), stop).await;
+    let why = why_rx.await.unwrap_or(Stopped::Shutdown);
     if !state.pool().close(state.options().shutdown_grace).await {
         tracing::warn!("fingerprinting work still running at the end of the grace period");
     }
-    match state.blocking(|r| r.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(std::io::Error::other(e)),
-        Err(e) => Err(std::io::Error::other(e)),
+    let flushed = state.blocking(|r| r.flush()).await;
+    match (why, flushed) {
+        (_, Ok(Ok(()))) => Ok(why),
+        // A failed store cannot flush; what it acknowledged is durable.
+        (Stopped::StoreFailed, _) => Ok(why),
+        (_, Ok(Err(e))) => Err(std::io::Error::other(e)),
+        (_, Err(e)) => Err(std::io::Error::other(e)),
     }
+}
+
+/// Completes once the store fails with a full disk's error (checked every
+/// `STORE_CHECK`, and at once after an answer 507).
+async fn store_failure(state: AppState) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(STORE_CHECK) => {}
+            () = state.0.store_check.notified() => {}
+        }
+        if let Ok(Err(avreg_registry::Error::DiskFull(e))) = state.blocking(|r| r.ping()).await {
+            tracing::error!(
+                error = %e,
+                "the store met a full disk and fails every operation: stopping to reopen it \
+                 once space is freed (nothing acknowledged is lost)"
+            );
+            return;
+        }
+    }
+}
+
+/// Answers every request on `listener` with 503 `busy` and `message`
+/// (`/health` 200) until `until` completes: what a service says while it
+/// cannot serve, for instance while its disk is full.
+pub async fn unavailable(
+    listener: &tokio::net::TcpListener,
+    options: &ServerOptions,
+    message: String,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let retry = options.retry_after_s;
+    let app = Router::new()
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(move || {
+            let message = message.clone();
+            async move { ApiError::new(Code::Busy, message).retry_after(retry) }
+        });
+    connections(listener, app, options, until).await;
 }
 
 /// Accepts connections until `shutdown`, then lets each finish its
@@ -579,7 +656,7 @@ pub async fn serve(
 /// cap is closed at once, so that clients holding connections open cannot
 /// take the service from everyone else.
 async fn connections(
-    listener: tokio::net::TcpListener,
+    listener: &tokio::net::TcpListener,
     app: Router,
     options: &ServerOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,

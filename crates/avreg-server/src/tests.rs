@@ -427,9 +427,10 @@ async fn serve_sweeps_the_uploads_a_crashed_run_left() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    serve(listener, f.state.clone(), async {})
+    let stopped = serve(&listener, f.state.clone(), async {})
         .await
         .expect("serve");
+    assert_eq!(stopped, Stopped::Shutdown);
     assert!(!leftover.exists());
     assert!(dir.is_dir());
 }

@@ -78,6 +78,9 @@ fn be_u64(b: &[u8]) -> Result<u64> {
 #[derive(Debug)]
 pub(crate) struct SledStore {
     db: sled::Db,
+    /// The database's configuration: it holds the first I/O error of
+    /// sled's background writes, after which every write fails.
+    config: sled::Config,
     recordings: sled::Tree,
     by_hash: sled::Tree,
     docs: sled::Tree,
@@ -104,7 +107,7 @@ fn is_lock_held(e: &std::io::Error) -> bool {
 /// database's file lock a moment after its last handle is dropped, so a
 /// reopen in the same process retries for up to two seconds on a held lock;
 /// another process holding it gets the error.
-fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<(sled::Db, sled::Config)> {
     let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
     let mut attempts = 0;
     loop {
@@ -116,7 +119,7 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
             Err(sled::Error::Io(e)) if is_lock_held(&e) => {
                 return Err(Error::Locked(dir.to_path_buf()))
             }
-            other => return other.map_err(db_err),
+            other => return other.map(|db| (db, config.clone())).map_err(db_err),
         }
     }
 }
@@ -130,9 +133,10 @@ impl SledStore {
     /// [`SledStore::open`]; with `existing`, a store found empty is refused
     /// (its files were lost or damaged) instead of being started anew.
     pub(crate) fn open_existing(dir: &Path, cache_bytes: u64, existing: bool) -> Result<Self> {
-        let db = open_db(dir, cache_bytes)?;
+        let (db, config) = open_db(dir, cache_bytes)?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Self {
+            config,
             recordings: tree("recordings")?,
             by_hash: tree("by_hash")?,
             docs: tree("docs")?,
@@ -419,6 +423,9 @@ impl SledStore {
     /// Bytes used on disk.
     /// Whether the store answers: one read of one key, whatever its size.
     pub(crate) fn ping(&self) -> Result<()> {
+        // A background write that failed (a full disk) fails every later
+        // write, while reads from the cache may still succeed.
+        self.config.global_error().map_err(db_err)?;
         self.meta.get(AUDIO_MS_KEY).map_err(db_err)?;
         Ok(())
     }
