@@ -111,6 +111,11 @@ impl From<avreg_registry::Error> for Failure {
             | E::Locked(_)
             | E::Invalid(_) => Self::Input(e.into()),
             E::Account(_) => Self::Input(e.into()),
+            // The machine's state, not a failure of ours: free space or
+            // lower the reserve.
+            E::StorageFull { .. } | E::DiskFull(_) => Self::Input(anyhow::Error::from(e).context(
+                "free disk space, or lower the reserve ([store] min_free_mb, AVREG_STORE__MIN_FREE_MB)",
+            )),
             _ => Self::Internal(e.into()),
         }
     }

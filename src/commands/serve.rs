@@ -104,13 +104,14 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             if why == Stopped::Shutdown {
                 return Ok::<(), Failure>(());
             }
-            // The store failed on a full disk: answer 503 until the disk has
-            // the reserve free again, then reopen it (sled recovers what was
-            // acknowledged) and serve again.
+            // The store failed on a full disk; `serve` went on with reads
+            // until the disk had room again. Reopen it (sled recovers what
+            // was acknowledged) and serve again, answering 503 meanwhile
+            // should the room be gone again.
             let dir = config.store.data_dir.clone();
             let reserve = (config.store.min_free_mb << 20).max(1 << 20);
             eprintln!(
-                "avreg: the store's disk filled up; answering 503 until {} MiB are free in {}, then reopening it",
+                "avreg: the store met a full disk; reopening it once {} MiB are free in {}",
                 reserve >> 20,
                 dir.display()
             );

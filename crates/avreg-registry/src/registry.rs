@@ -627,6 +627,13 @@ impl Registry {
         Ok(())
     }
 
+    /// Whether the store's disk has its reserve free, and at least `least`
+    /// bytes (false when that cannot be read).
+    pub fn disk_has_room(&self, least: u64) -> bool {
+        fs2::available_space(&self.dir)
+            .is_ok_and(|free| free >= self.options.min_free_bytes.max(least))
+    }
+
     /// Whether the store answers, at a cost that does not grow with it
     /// (for readiness probes, which anyone may call).
     pub fn ping(&self) -> Result<()> {

@@ -189,6 +189,9 @@ struct Inner {
     heavy: Arc<tokio::sync::Semaphore>,
     /// Wakes the store check of [`serve`] (a write answered 507).
     store_check: tokio::sync::Notify,
+    /// The store met a full disk (see [`Stopped::StoreFailed`]): writes
+    /// are answered 503 until it is reopened; reads go on.
+    store_failed: std::sync::atomic::AtomicBool,
     openapi: OnceLock<String>,
 }
 
@@ -227,6 +230,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             heavy: Arc::new(tokio::sync::Semaphore::new(options.max_heavy_reads.max(1))),
             store_check: tokio::sync::Notify::new(),
+            store_failed: std::sync::atomic::AtomicBool::new(false),
             openapi: OnceLock::new(),
             registry,
             options,
@@ -505,8 +509,23 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let mut req = req;
     req.extensions_mut().insert(gate.clone());
     let run = tracing::Instrument::instrument(next.run(req), span.clone());
+    // A store that met a full disk still reads: only writes wait for it
+    // to be reopened (lookups are POSTs that write nothing).
+    let writes = !matches!(method.as_str(), "GET" | "HEAD") && !route.starts_with("/v1/lookup");
+    let read_only = writes
+        && state
+            .0
+            .store_failed
+            .load(std::sync::atomic::Ordering::SeqCst);
     let response = if let Some(refused) = limited {
         refused.into_response()
+    } else if read_only {
+        ApiError::new(
+            Code::Busy,
+            "the registry's disk filled up: reads and lookups go on, writes resume once space is freed",
+        )
+        .retry_after(state.options().retry_after_s)
+        .into_response()
     } else if upload {
         run.await
     } else {
@@ -540,11 +559,11 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 pub enum Stopped {
     /// The shutdown future completed.
     Shutdown,
-    /// The store met a full disk under a write and now fails every
-    /// operation (sled keeps its first I/O error until it is reopened).
-    /// Nothing acknowledged is lost (an acknowledged write was durable);
-    /// the caller reopens the registry once space is freed, answering 503
-    /// in the meantime ([`unavailable`]).
+    /// The store met a full disk under a write and fails every write
+    /// from then on (sled keeps its first I/O error until it is reopened).
+    /// Nothing acknowledged is lost (an acknowledged write was durable).
+    /// [`serve`] answered writes 503 and went on serving reads until the
+    /// disk had room again; the caller reopens the registry and serves on.
     StoreFailed,
 }
 
@@ -590,9 +609,17 @@ pub async fn serve(
     let (why_tx, why_rx) = tokio::sync::oneshot::channel();
     let watched = state.clone();
     let stop = async move {
+        let failed = async {
+            store_failure(&watched).await;
+            watched
+                .0
+                .store_failed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            disk_room(&watched).await;
+        };
         let why = tokio::select! {
             () = shutdown => Stopped::Shutdown,
-            () = store_failure(watched) => Stopped::StoreFailed,
+            () = failed => Stopped::StoreFailed,
         };
         let _ = why_tx.send(why);
     };
@@ -611,9 +638,21 @@ pub async fn serve(
     }
 }
 
+/// Completes once the store's disk has room again (the registry's reserve,
+/// at least 1 MiB), checked every `STORE_CHECK`.
+async fn disk_room(state: &AppState) {
+    loop {
+        tokio::time::sleep(STORE_CHECK).await;
+        if let Ok(true) = state.blocking(|r| r.disk_has_room(1 << 20)).await {
+            tracing::warn!("the store's disk has room again: reopening the store");
+            return;
+        }
+    }
+}
+
 /// Completes once the store fails with a full disk's error (checked every
 /// `STORE_CHECK`, and at once after an answer 507).
-async fn store_failure(state: AppState) {
+async fn store_failure(state: &AppState) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(STORE_CHECK) => {}
@@ -622,8 +661,9 @@ async fn store_failure(state: AppState) {
         if let Ok(Err(avreg_registry::Error::DiskFull(e))) = state.blocking(|r| r.ping()).await {
             tracing::error!(
                 error = %e,
-                "the store met a full disk and fails every operation: stopping to reopen it \
-                 once space is freed (nothing acknowledged is lost)"
+                "the store met a full disk and fails every write: reads go on, writes are \
+                 answered 503 until space is freed and the store is reopened (nothing \
+                 acknowledged is lost)"
             );
             return;
         }
