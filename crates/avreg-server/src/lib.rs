@@ -37,6 +37,11 @@ mod auth;
 mod body;
 mod dto;
 mod error;
+// The fuzz targets' entry points (`fuzz/`), and their stable replay test:
+// not in a build that serves.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobs;
 mod media;
 mod metrics;

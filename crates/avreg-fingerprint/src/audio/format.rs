@@ -53,10 +53,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<AudioFingerprint> {
     for _ in 0..count {
         let dt = get_varint(&mut r).ok_or_else(|| bad("truncated peak"))?;
         let fl = get_varint(&mut r).ok_or_else(|| bad("truncated peak"))?;
-        time += dt;
-        if time > duration_ms + 1_000 {
-            return Err(bad("peak after the end of the audio"));
-        }
+        // A delta near 2^64 must not wrap (or overflow) the time.
+        time = time
+            .checked_add(dt)
+            .filter(|&t| t <= duration_ms + 1_000)
+            .ok_or_else(|| bad("peak after the end of the audio"))?;
         let (freq, level) = (fl >> 2, (fl & 3) as u8);
         if freq > MAX_FREQ || level == 0 || level > 2 {
             return Err(bad("peak out of range"));

@@ -55,10 +55,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<VideoFingerprint> {
     let mut time = 0u64;
     for _ in 0..count {
         let dt = get_varint(&mut r).ok_or_else(|| bad("truncated hash"))?;
-        time += dt;
-        if time > duration_ms {
-            return Err(bad("frame after the end of the video"));
-        }
+        // A delta near 2^64 must not wrap (or overflow) the time.
+        time = time
+            .checked_add(dt)
+            .filter(|&t| t <= duration_ms)
+            .ok_or_else(|| bad("frame after the end of the video"))?;
         if r.len() < 34 {
             return Err(bad("truncated hash"));
         }
