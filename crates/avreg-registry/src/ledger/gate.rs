@@ -128,7 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let reg = Registry::open(dir.path(), Default::default()).unwrap();
         let new = || NewKey {
-            role: Role::Admin,
+            role: Role::Platform,
             bound_to: Binding::None,
             label: "k".into(),
         };
