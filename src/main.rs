@@ -121,7 +121,29 @@ impl From<avreg_registry::Error> for Failure {
     }
 }
 
+/// glibc gives each thread that allocates its own malloc arena (up to 8 a
+/// core) and keeps what each arena once held. Under the soak's steady
+/// write load (tools/reliability F9) RSS grew 84 MiB/h with the default
+/// and 57 MiB/h with two arenas, side by side: part of the growth, not all
+/// of it. An operator's own `MALLOC_ARENA_MAX` is left alone.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: mallopt only sets an allocator parameter; called first thing
+    // in main, before any other thread exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let outcome = match cli.command {
