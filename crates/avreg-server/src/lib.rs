@@ -105,8 +105,9 @@ pub struct ServerOptions {
     pub max_uploads_per_key: usize,
     /// Most changes in one ledger write (413 beyond).
     pub max_changes: usize,
-    /// Most reads whose work grows with the store (exports, audit
-    /// verification and signed heads) running at once (503 beyond).
+    /// Most reads whose work grows with the store (exports) running at
+    /// once (503 beyond). Audit verification walks the chain once per
+    /// process and then only what was appended, one at a time.
     pub max_heavy_reads: usize,
     /// Most connections open at once (one more is closed at once).
     pub max_connections: usize,
@@ -283,8 +284,8 @@ impl AppState {
             .clone()
     }
 
-    /// Runs a registry read whose work grows with the store (an export,
-    /// a verification of the audit chain) on a blocking thread, at most
+    /// Runs a registry read whose work grows with the store (an export)
+    /// on a blocking thread, at most
     /// `max_heavy_reads` at once: beyond, 503 with `Retry-After`, so that
     /// such reads cannot take every core from lookups and writes.
     pub(crate) async fn heavy<T: Send + 'static>(
@@ -294,7 +295,7 @@ impl AppState {
         let Ok(permit) = self.0.heavy.clone().try_acquire_owned() else {
             return Err(ApiError::new(
                 error::Code::Busy,
-                "a report or a verification is running already; retry later",
+                "a report is running already; retry later",
             )
             .retry_after(self.options().retry_after_s));
         };

@@ -118,7 +118,7 @@ pub async fn verify(
         ),
         None => None,
     };
-    let doc = match state.heavy(move |r| r.verify_audit(held)).await? {
+    let doc = match state.blocking(move |r| r.verify_audit(held)).await? {
         Ok(head) => VerifyDoc {
             version: API_VERSION,
             ok: true,
@@ -154,7 +154,7 @@ pub async fn head(
 ) -> Result<Json<HeadDoc>, ApiError> {
     caller.require(Action::Audit)?;
     // `signed_head` verifies the chain before signing its head.
-    let signed = state.heavy(|r| r.signed_head()).await??;
+    let signed = state.blocking(|r| r.signed_head()).await??;
     Ok(Json(HeadDoc {
         version: API_VERSION,
         head: signed.as_ref().map(|s| head_json(s.head)),
