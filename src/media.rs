@@ -26,13 +26,10 @@ pub struct Analysed {
 }
 
 impl Analysed {
-    /// Which media the file holds: `audio`, `video` or `both`.
-    pub fn medium(&self) -> &'static str {
-        match (self.info.is_some(), self.video.is_some()) {
-            (true, true) => "both",
-            (false, true) => "video",
-            _ => "audio",
-        }
+    /// What the fingerprints can be identified by: `audio`, `video` or
+    /// `both` (the same answer as the API's for the same file).
+    pub fn medium(&self) -> avreg_registry::Medium {
+        avreg_registry::Medium::of(&self.fingerprint, self.video.as_ref())
     }
 
     /// Duration of the longer track.

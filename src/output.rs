@@ -1,12 +1,14 @@
-//! The `--json` output of the commands: stable shapes, each carrying
-//! `"version": 1`. Documented in the README; changing a shape means bumping
-//! [`JSON_VERSION`].
+//! The `--json` output only the CLI prints (the fingerprint document, an
+//! import's report): stable shapes, each carrying `"version": 1`,
+//! documented in the README. The shapes the CLI shares with the API
+//! (recordings, registrations, lookups) are avreg-wire's; changing a shape
+//! means bumping [`JSON_VERSION`].
 
 use avreg_fingerprint::audio::{self, AudioFingerprint};
 use avreg_fingerprint::decode::video::VideoInfo;
 use avreg_fingerprint::decode::AudioInfo;
 use avreg_fingerprint::video::{self, Role, VideoFingerprint};
-use avreg_registry::{LookupMatch, Recording};
+use avreg_registry::Medium;
 use base64::Engine;
 use serde::Serialize;
 
@@ -19,7 +21,7 @@ macro_rules! outln {
     }};
 }
 /// Version of every JSON document the CLI prints.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = avreg_wire::WIRE_VERSION;
 
 #[derive(Debug, Serialize)]
 pub struct FingerprintDoc {
@@ -27,8 +29,9 @@ pub struct FingerprintDoc {
     pub file: String,
     pub content_hash: String,
     pub duration_ms: u64,
-    /// `audio`, `video` or `both`: the tracks fingerprinted.
-    pub medium: &'static str,
+    /// `audio`, `video` or `both`: what the fingerprints can be identified
+    /// by (a silent sound track does not count).
+    pub medium: Medium,
     /// The audio stream; `null` when the file has none.
     pub audio: Option<AudioInfo>,
     /// The sound's fingerprint (without peaks when there is no sound).
@@ -95,116 +98,6 @@ impl FingerprintJson {
             data: base64::engine::general_purpose::STANDARD.encode(fp.to_bytes()),
         }
     }
-}
-
-/// A recording as the CLI shows it.
-#[derive(Debug, Serialize)]
-pub struct RecordingJson {
-    pub id: String,
-    pub title: String,
-    pub duration_ms: u64,
-    pub content_hash: String,
-    pub fingerprint_algorithm: String,
-    pub fingerprint_version: u16,
-    pub registered_at_ms: u64,
-    pub source_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub video: Option<avreg_registry::VideoSummary>,
-}
-
-impl From<&Recording> for RecordingJson {
-    fn from(r: &Recording) -> Self {
-        Self {
-            id: r.id.to_string(),
-            title: r.title.clone(),
-            duration_ms: r.duration_ms,
-            content_hash: r.content_hash.to_hex(),
-            fingerprint_algorithm: r.fingerprint_algorithm.clone(),
-            fingerprint_version: r.fingerprint_version,
-            video: r.video.clone(),
-            registered_at_ms: r.registered_at_ms,
-            source_name: r.source_name.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct RegisterDoc {
-    pub version: u32,
-    /// `registered` (new) or `existing` (the same bytes were registered
-    /// before; nothing was written).
-    pub status: &'static str,
-    pub recording: RecordingJson,
-    /// With `--fixation`: the fixation the recording is the media of.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixation: Option<avreg_registry::domain::ids::FixationId>,
-    /// With `--fixation`: reference overlaps opened with other registrants'
-    /// fixations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conflicts_opened: Vec<avreg_registry::domain::model::Conflict>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Span {
-    pub start_ms: u64,
-    pub duration_ms: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MatchJson {
-    pub recording: RecordingJson,
-    pub score: f32,
-    pub aligned_hashes: u32,
-    pub speed: f32,
-    pub query: Span,
-    pub reference: Span,
-    /// The clip is byte-for-byte the registered file.
-    pub exact_content_match: bool,
-    /// `audio`, `video` or `both`: which medium matched.
-    pub medium: avreg_registry::Medium,
-    /// The picture's evidence, when the video matched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub video: Option<avreg_registry::VideoEvidence>,
-}
-
-impl MatchJson {
-    pub fn new(m: &LookupMatch, exact: bool) -> Self {
-        Self {
-            recording: (&m.recording).into(),
-            score: m.score,
-            aligned_hashes: m.aligned,
-            speed: m.speed,
-            query: Span {
-                start_ms: m.query_start_ms,
-                duration_ms: m.query_duration_ms,
-            },
-            reference: Span {
-                start_ms: m.ref_start_ms,
-                duration_ms: m.ref_duration_ms,
-            },
-            exact_content_match: exact,
-            medium: m.medium,
-            video: m.video,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct QueryJson {
-    pub file: String,
-    pub duration_ms: u64,
-    pub content_hash: String,
-    /// `audio`, `video` or `both`: the tracks the query had.
-    pub medium: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LookupDoc {
-    pub version: u32,
-    /// `match` or `no_match`.
-    pub status: &'static str,
-    pub query: QueryJson,
-    pub matches: Vec<MatchJson>,
 }
 
 #[derive(Debug, Serialize)]

@@ -1,7 +1,9 @@
 //! `avreg list [--json]`: the registered recordings.
 
 use crate::config::Config;
-use crate::output::{clock, print_json, RecordingJson, JSON_VERSION};
+use avreg_wire::RecordingJson;
+
+use crate::output::{clock, print_json, JSON_VERSION};
 use crate::{Failure, Outcome};
 
 #[derive(Debug, clap::Args)]

@@ -1,15 +1,18 @@
-//! `avreg lookup CLIP [--json]`: exit status 0 with matches, 1 without.
+//! `avreg lookup CLIP [--territory T] [--date D] [--json]`: exit status 0
+//! with matches, 1 without. The answer is the API's (`POST /v1/lookup`):
+//! the matches with their spans and, for a fixation's media, who performs
+//! in the matched span and who holds which right in the territory.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use avreg_fingerprint::audio::AudioFingerprint;
-use avreg_fingerprint::video::{Role, VideoFingerprint};
-use avreg_fingerprint::ContentHash;
-use base64::Engine;
+use avreg_fingerprint::video::Role;
+use avreg_registry::ledger::MatchRights;
+use avreg_registry::Medium;
+use avreg_wire::{parse_rights, FingerprintDoc, Fingerprints, LookupDoc, LookupResult, QueryJson};
 
 use crate::config::Config;
-use crate::output::{clock, print_json, LookupDoc, MatchJson, QueryJson, JSON_VERSION};
+use crate::output::{clock, print_json};
 use crate::{media, Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -17,148 +20,183 @@ pub struct Args {
     /// The clip: a media file (audio, video or a picture), or the JSON printed by
     /// `avreg fingerprint --json` (for parties who fingerprint locally).
     clip: PathBuf,
+    /// The territory (ISO 3166-1 alpha-2) whose right holders and term to
+    /// report for each match (default: those the fingerprint JSON asks, if any).
+    #[arg(long, value_name = "COUNTRY")]
+    territory: Option<String>,
+    /// The date the rights are asked for (YYYY-MM-DD, default today).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
     /// Print JSON (documented in the README) instead of a summary.
     #[arg(long)]
     json: bool,
 }
 
-/// A query: its fingerprints, and the clip's content hash when known.
-struct Query {
-    audio: AudioFingerprint,
-    video: Option<VideoFingerprint>,
-    content_hash: Option<ContentHash>,
-    medium: &'static str,
-}
-
 pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
-    let query = if args.clip.extension().is_some_and(|e| e == "json") {
-        read_fingerprint_json(&args.clip)
-            .map_err(|e| super::file_error(&args.clip, format!("{e:#}")))?
+    // The content hash is the registry's own only for a file it read: a
+    // hash in a fingerprint JSON is a claim and never an exact match.
+    let (fp, content_hash, asked) = if args.clip.extension().is_some_and(|e| e == "json") {
+        let doc = read_fingerprint_json(&args.clip)
+            .map_err(|e| super::file_error(&args.clip, format!("{e:#}")))?;
+        let (fp, _claimed) = doc.decode().map_err(|e| super::file_error(&args.clip, e))?;
+        (fp, None, (doc.territory, doc.date))
     } else {
         let a = media::analyse(&args.clip, config, Role::Query)
             .map_err(|e| super::file_error(&args.clip, e))?;
-        Query {
-            medium: a.medium(),
+        let fp = Fingerprints {
             audio: a.fingerprint,
             video: a.video,
-            content_hash: Some(a.content_hash),
-        }
+        };
+        (fp, Some(a.content_hash), (None, None))
     };
-    let has_sound = !query.audio.is_silent();
-    let duration_ms = query
-        .audio
-        .duration_ms()
-        .max(query.video.as_ref().map_or(0, |v| v.duration_ms));
-    if has_sound || query.video.is_none() {
-        query
-            .audio
-            .check_query(config.lookup.min_query_ms)
-            .map_err(|e| super::file_error(&args.clip, e))?;
-    }
+    let rights = parse_rights(
+        args.territory.as_deref().or(asked.0.as_deref()),
+        args.date.as_deref().or(asked.1.as_deref()),
+    )
+    .map_err(|e| Failure::input(anyhow::anyhow!("--{e}")))?;
+    fp.check_query(config.lookup.min_query_ms)
+        .map_err(|e| super::file_error(&args.clip, e))?;
     let registry = super::open_registry(config)?;
-    let matches = registry.lookup_media(has_sound.then_some(&query.audio), query.video.as_ref())?;
-    let content_hash = query.content_hash;
-    let exact = |m: &avreg_registry::LookupMatch| {
-        content_hash.is_some_and(|h| h == m.recording.content_hash)
+    let found = registry.identify(
+        fp.has_sound().then_some(&fp.audio),
+        fp.video.as_ref(),
+        &rights,
+    )?;
+    let query = QueryJson {
+        file: Some(args.clip.display().to_string()),
+        duration_ms: fp.duration_ms(),
+        content_hash: content_hash.map(|h| h.to_hex()).unwrap_or_default(),
+        medium: fp.medium(),
     };
+    let result = LookupResult::new(query, found, content_hash.as_ref());
+    let matched = !result.matches.is_empty();
     if args.json {
-        print_json(&LookupDoc {
-            version: JSON_VERSION,
-            status: if matches.is_empty() {
-                "no_match"
-            } else {
-                "match"
-            },
-            query: QueryJson {
-                file: args.clip.display().to_string(),
-                duration_ms,
-                content_hash: content_hash.map(|h| h.to_hex()).unwrap_or_default(),
-                medium: query.medium,
-            },
-            matches: matches
-                .iter()
-                .map(|m| MatchJson::new(m, exact(m)))
-                .collect(),
-        })?;
-    } else if matches.is_empty() {
+        print_json(&LookupDoc::from(result))?;
+    } else if !matched {
         outln!("{}: no match", args.clip.display());
     } else {
-        for m in &matches {
-            let evidence = match (m.medium, &m.video) {
-                (avreg_registry::Medium::Audio, _) | (_, None) => {
-                    format!("{} hashes, speed ×{:.3}", m.aligned, m.speed)
-                }
-                (medium, Some(v)) => format!(
-                    "{medium:?}: {} hashes, {} frames at {:.1} bits{}",
-                    m.aligned,
-                    v.aligned_frames,
-                    v.mean_distance,
-                    if v.mirrored { ", mirrored" } else { "" }
-                ),
-            };
-            outln!(
-                "{} \"{}\": score {:.2} ({}), clip {}+{} = recording {}+{}{}",
-                m.recording.id,
-                m.recording.title,
-                m.score,
-                evidence,
-                clock(m.query_start_ms),
-                clock(m.query_duration_ms),
-                clock(m.ref_start_ms),
-                clock(m.ref_duration_ms),
-                if exact(m) { ", identical file" } else { "" }
-            );
-        }
+        print_summary(&result);
     }
-    Ok(if matches.is_empty() {
-        Outcome::NoMatch
-    } else {
+    Ok(if matched {
         Outcome::Success
+    } else {
+        Outcome::NoMatch
     })
 }
 
-/// Reads the fingerprints out of `avreg fingerprint --json` output.
-fn read_fingerprint_json(path: &Path) -> anyhow::Result<Query> {
-    let text = std::fs::read_to_string(path).context("cannot read")?;
-    let doc: serde_json::Value = serde_json::from_str(&text).context("not JSON")?;
-    let version = doc.get("version").and_then(serde_json::Value::as_u64);
-    anyhow::ensure!(
-        version == Some(u64::from(JSON_VERSION)),
-        "unsupported JSON version {version:?}"
-    );
-    let data = doc
-        .pointer("/fingerprint/data")
-        .and_then(serde_json::Value::as_str)
-        .context("no fingerprint.data field")?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .context("fingerprint.data is not base64")?;
-    let audio = AudioFingerprint::from_bytes(&bytes)?;
-    let video = match doc
-        .pointer("/video/data")
-        .and_then(serde_json::Value::as_str)
-    {
-        Some(data) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .context("video.data is not base64")?;
-            Some(VideoFingerprint::from_bytes(&bytes)?)
+/// One line per match, then what the ledger says of its span.
+fn print_summary(result: &LookupResult) {
+    for m in &result.matches {
+        let evidence = match (m.medium, &m.video) {
+            (Medium::Audio, _) | (_, None) => {
+                format!("{} hashes, speed ×{:.3}", m.aligned_hashes, m.speed)
+            }
+            (medium, Some(v)) => format!(
+                "{medium}: {} hashes, {} frames at {:.1} bits{}",
+                m.aligned_hashes,
+                v.aligned_frames,
+                v.mean_distance,
+                if v.mirrored { ", mirrored" } else { "" }
+            ),
+        };
+        outln!(
+            "{} \"{}\": score {:.2} ({}), clip {}+{} = recording {}+{}{}",
+            m.recording.id,
+            m.recording.title,
+            m.score,
+            evidence,
+            clock(m.query.start_ms),
+            clock(m.query.duration_ms),
+            clock(m.reference.start_ms),
+            clock(m.reference.duration_ms),
+            if m.exact_content_match {
+                ", identical file"
+            } else {
+                ""
+            }
+        );
+        if let Some(f) = &m.fixation {
+            print_rights(f);
         }
-        None => None,
+    }
+}
+
+fn print_rights(f: &MatchRights) {
+    outln!("  fixation {} \"{}\"", f.id, f.title);
+    for p in &f.performers {
+        let name = p.display_name.as_deref().unwrap_or("(unnamed)");
+        let character = p
+            .credit
+            .character
+            .as_deref()
+            .map(|c| format!(" as {c}"))
+            .unwrap_or_default();
+        outln!(
+            "  performer {} {name} ({}){character}: {:.0}% of the span",
+            p.performer_id,
+            p.credit.role,
+            p.fraction * 100.0
+        );
+    }
+    let Some(territory) = f.territory else {
+        return;
     };
-    let content_hash = doc
-        .get("content_hash")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|h| h.parse().ok());
-    let medium = match (audio.is_silent(), video.is_some()) {
-        (false, true) => "both",
-        (true, true) => "video",
-        _ => "audio",
-    };
-    Ok(Query {
-        audio,
-        video,
-        content_hash,
-        medium,
-    })
+    for r in f.rights.iter().flatten() {
+        let names = |lines: &[avreg_registry::ledger::HolderLine]| {
+            lines
+                .iter()
+                .map(|h| {
+                    h.holder_name.clone().unwrap_or_else(|| {
+                        avreg_registry::ledger::EntityRef::from(h.holding.holder).to_string()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let exclusive = names(&r.exclusive);
+        let remuneration = names(&r.remuneration);
+        outln!(
+            "  {} in {territory} on {}: {}{}",
+            wire_name(&r.right),
+            f.date,
+            if exclusive.is_empty() {
+                "no exclusive holder"
+            } else {
+                &exclusive
+            },
+            if remuneration.is_empty() {
+                String::new()
+            } else {
+                format!("; remuneration: {remuneration}")
+            }
+        );
+    }
+    if let Some(t) = &f.term {
+        match (&t.term, &t.error) {
+            (Some(term), _) => match term.ends {
+                Some(ends) => outln!(
+                    "  term in {territory}: until {ends}{}",
+                    if t.expired { " (expired)" } else { "" }
+                ),
+                None => outln!("  term in {territory}: no rule gives one"),
+            },
+            (None, Some(why)) => outln!("  term in {territory}: unknown ({why})"),
+            (None, None) => {}
+        }
+    }
+}
+
+/// Reads `avreg fingerprint --json` output.
+fn read_fingerprint_json(path: &Path) -> anyhow::Result<FingerprintDoc> {
+    let text = std::fs::read_to_string(path).context("cannot read")?;
+    serde_json::from_str(&text).context("not a fingerprint document")
+}
+
+/// A value's name on the wire (its serde form), for the summary.
+fn wire_name(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }

@@ -3,10 +3,12 @@
 use avreg_fingerprint::video::Role;
 use std::path::PathBuf;
 
-use avreg_registry::{NewRecording, Registration};
+use avreg_registry::NewRecording;
 
 use crate::config::Config;
-use crate::output::{print_json, RegisterDoc, JSON_VERSION};
+use avreg_wire::RegisterDoc;
+
+use crate::output::print_json;
 use crate::{media, Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -57,18 +59,13 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         other => other,
     })?;
     registry.flush()?;
-    let (status, recording) = match &registration {
-        Registration::Registered(r) => ("registered", r),
-        Registration::Existing(r) => ("existing", r),
-    };
+    let recording = registration.recording();
     if args.json {
-        print_json(&RegisterDoc {
-            version: JSON_VERSION,
-            status,
-            recording: recording.into(),
-            fixation: args.fixation,
+        print_json(&RegisterDoc::new(
+            &registration,
+            args.fixation,
             conflicts_opened,
-        })?;
+        ))?;
     } else if registration.is_new() {
         outln!(
             "registered {} \"{}\" ({})",

@@ -270,3 +270,86 @@ fn media_of_two_registrants_overlapping_opens_a_conflict() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("media"));
 }
+
+#[test]
+fn a_lookup_says_who_performs_in_the_span_and_who_holds_the_rights() {
+    let avreg = Avreg::new();
+    apply_example(&avreg);
+    let aria = fixture("demo/aria.mp3");
+    let (code, v) = avreg.json(&[
+        "register",
+        s(&aria),
+        "--title",
+        "Winter Light",
+        "--fixation",
+        FIXATION,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    // A degraded excerpt, 4 s .. 12 s: Ada (Sigrid) is on screen 0..240 s.
+    let (pcm, rate) = crate::support::decode_mono(&aria);
+    let clip = avreg.path("clip.wav");
+    crate::support::write_wav(
+        &clip,
+        rate,
+        &crate::support::degrade(&pcm, rate, 4.0, 8.0, 1.0, -3.0, 20.0),
+    );
+    let (code, v) = avreg.json(&[
+        "lookup",
+        s(&clip),
+        "--territory",
+        "DE",
+        "--date",
+        "2024-06-01",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let m = &v["matches"][0];
+    assert_eq!(m["exact_content_match"], false);
+    let f = &m["fixation"];
+    assert_eq!(f["id"], FIXATION, "{v}");
+    assert_eq!(
+        f["identifiers"]["isan"],
+        "0000-0000-D07A-0090-Q-0000-0000-X"
+    );
+    assert_eq!(
+        (&f["territory"], &f["date"]),
+        (&"DE".into(), &"2024-06-01".into())
+    );
+    let performers = f["performers"].as_array().expect("performers");
+    assert_eq!(performers.len(), 1, "only Ada is on screen: {v}");
+    assert_eq!(performers[0]["performer_id"], ADA);
+    assert_eq!(performers[0]["credit"]["character"], "Sigrid");
+    assert!(!v.to_string().contains("Lindqvist"), "never the legal name");
+    let rights = f["rights"].as_array().expect("rights");
+    let ma = rights
+        .iter()
+        .find(|r| r["right"] == "making_available")
+        .expect("making_available");
+    assert_eq!(ma["exclusive"].as_array().map(Vec::len), Some(2), "{ma}");
+    assert!(f["term"]["term"].is_object(), "{f}");
+
+    // Without a territory: who performs, not who holds.
+    let (code, v) = avreg.json(&["lookup", s(&clip), "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let f = &v["matches"][0]["fixation"];
+    assert_eq!(f["performers"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(f.get("rights").is_none() && f.get("term").is_none(), "{f}");
+
+    // The summary says the same.
+    let out = avreg.run(&["lookup", s(&clip), "--territory", "DE"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("fixation {FIXATION}")), "{text}");
+    assert!(text.contains("as Sigrid"), "{text}");
+    assert!(text.contains("making_available in DE"), "{text}");
+
+    // A bad territory is bad input, named.
+    let out = avreg.run(&["lookup", s(&clip), "--territory", "XX1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("territory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

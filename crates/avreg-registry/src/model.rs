@@ -112,6 +112,7 @@ pub struct Recording {
 
 /// What a recording's video fingerprint holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VideoSummary {
     /// Name of the video fingerprint algorithm.
     pub algorithm: String,
@@ -126,6 +127,7 @@ pub struct VideoSummary {
 /// Which medium a match rests on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Medium {
     /// The sound only.
     Audio,
@@ -133,6 +135,36 @@ pub enum Medium {
     Video,
     /// Sound and picture agree on the recording and the offset.
     Both,
+}
+
+impl Medium {
+    /// What a pair of fingerprints can be identified by: the sound when it
+    /// has peaks (is not silent), the picture when it has frame hashes. A
+    /// query with neither counts as `audio` (and is refused as too short).
+    pub fn of(audio: &AudioFingerprint, video: Option<&VideoFingerprint>) -> Self {
+        let sound = !audio.is_silent();
+        let picture = video.is_some_and(|v| !v.frames.is_empty());
+        match (sound, picture) {
+            (true, true) => Medium::Both,
+            (false, true) => Medium::Video,
+            _ => Medium::Audio,
+        }
+    }
+
+    /// `audio`, `video` or `both`, as on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Medium::Audio => "audio",
+            Medium::Video => "video",
+            Medium::Both => "both",
+        }
+    }
+}
+
+impl fmt::Display for Medium {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What a registration knows of the media's bytes.
@@ -219,6 +251,7 @@ pub struct LookupMatch {
 
 /// How the picture matched.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VideoEvidence {
     /// Video score, 0..1.
     pub score: f32,

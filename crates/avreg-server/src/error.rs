@@ -250,6 +250,12 @@ impl From<avreg_fingerprint::Error> for ApiError {
     }
 }
 
+impl From<avreg_wire::DocError> for ApiError {
+    fn from(e: avreg_wire::DocError) -> Self {
+        ApiError::invalid(e.message).field(e.field)
+    }
+}
+
 /// The answer of a route that does not exist.
 pub async fn no_route() -> ApiError {
     ApiError::not_found("no such route")

@@ -39,9 +39,8 @@ use base64::Engine;
 use crate::body::{self, Body, UPLOAD_PREFIX};
 use crate::dto::{BatchRequest, FingerprintDoc};
 use crate::error::{ApiError, Code};
-use crate::media::Fingerprints;
-use crate::rights::RightsQuery;
 use crate::{AppState, ServerOptions};
+use avreg_wire::{parse_rights, Fingerprints};
 
 /// The ledger the harness registry starts with.
 const EXAMPLE_LEDGER: &str = include_str!("../../../fixtures/ledger/example.json");
@@ -502,7 +501,7 @@ fn fingerprint_bodies(data: &[u8]) -> [Vec<u8>; 3] {
 /// search.
 fn lookup_json(o: &ServerOptions, bytes: &[u8]) -> Result<(), ApiError> {
     let doc: FingerprintDoc = body::parse_json(bytes)?;
-    RightsQuery::parse(doc.territory.as_deref(), doc.date.as_deref())?;
+    doc.rights()?;
     let (fp, _) = doc.decode()?;
     round_trip(&fp);
     before_search(o, &fp)
@@ -515,7 +514,7 @@ fn batch_json(o: &ServerOptions, bytes: &[u8]) -> Result<Vec<Result<(), ApiError
     if req.fingerprints.len() > o.max_batch {
         return Err(ApiError::new(Code::PayloadTooLarge, "batch").field("fingerprints"));
     }
-    RightsQuery::parse(req.territory.as_deref(), req.date.as_deref())?;
+    parse_rights(req.territory.as_deref(), req.date.as_deref())?;
     Ok(req
         .fingerprints
         .iter()
@@ -532,7 +531,7 @@ fn before_search(o: &ServerOptions, fp: &Fingerprints) -> Result<(), ApiError> {
     if fp.duration_ms() > o.max_clip_ms {
         return Err(ApiError::new(Code::PayloadTooLarge, "clip"));
     }
-    fp.check_query(o.min_query_ms)
+    Ok(fp.check_query(o.min_query_ms)?)
 }
 
 /// An accepted fingerprint must come back from its own encoding unchanged.
@@ -624,7 +623,7 @@ async fn read_body(State(state): State<AppState>, req: Request) -> Response {
                 // The route's checks; the closure (fingerprinting) is dropped.
                 let _ = crate::routes::recordings::recording_from(body, &state, None);
             } else if let Body::Media { fields, .. } = body {
-                let _ = RightsQuery::parse(
+                let _ = parse_rights(
                     fields.get("territory").map(String::as_str),
                     fields.get("date").map(String::as_str),
                 );

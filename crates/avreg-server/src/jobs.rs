@@ -16,6 +16,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use avreg_wire::RegistrationStatus;
+
 use crate::dto::{JobAccepted, RecordingJson, RegisterDoc, API_VERSION};
 use crate::error::{ApiError, Code, ErrorBody, ErrorDetail};
 use crate::pool::Slot;
@@ -33,7 +35,7 @@ pub enum JobState {
     Done {
         /// What `POST /v1/recordings` or `POST /v1/fixations/{id}/media`
         /// would have answered.
-        result: JobResult,
+        result: Box<JobResult>,
     },
     /// Failed: the error `POST /v1/recordings` would have answered.
     Failed {
@@ -148,13 +150,19 @@ pub fn get(
             opened,
         } => match registry.recording(recording)? {
             Some(r) => {
-                let status = if new { "registered" } else { "existing" }.into();
+                let status = if new { "registered" } else { "existing" };
                 let recording = RecordingJson::from(&r);
                 let result = match fixation {
                     None => JobResult::Registered(RegisterDoc {
                         version: API_VERSION,
-                        status,
+                        status: if new {
+                            RegistrationStatus::Registered
+                        } else {
+                            RegistrationStatus::Existing
+                        },
                         recording,
+                        fixation: None,
+                        conflicts_opened: Vec::new(),
                     }),
                     Some(_) => {
                         // The conflicts as they are now.
@@ -165,14 +173,16 @@ pub fn get(
                         }
                         JobResult::Attached(AttachDoc {
                             version: API_VERSION,
-                            status,
+                            status: status.into(),
                             recording,
                             opened: serde_json::to_value(&conflicts)
                                 .map_err(|e| ApiError::internal(&e))?,
                         })
                     }
                 };
-                JobState::Done { result }
+                JobState::Done {
+                    result: Box::new(result),
+                }
             }
             None => JobState::Failed {
                 result: ApiError::new(Code::Internal, "the job's recording is missing").body(),

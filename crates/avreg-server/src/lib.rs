@@ -47,7 +47,6 @@ mod media;
 mod metrics;
 mod ownership;
 mod pool;
-mod rights;
 mod routes;
 mod uploads;
 

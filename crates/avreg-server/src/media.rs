@@ -7,49 +7,11 @@ use std::path::Path;
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprint};
 use avreg_fingerprint::decode::video::{fingerprint_media_file, VideoDecodeOptions};
 use avreg_fingerprint::decode::DecodeOptions;
-use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
+use avreg_fingerprint::video::{Role, VideoConfig};
+use avreg_wire::Fingerprints;
 
 use crate::body::MEDIA_FIELD;
 use crate::error::ApiError;
-
-/// The fingerprints of one file: the sound's (empty, without peaks, when the
-/// file has no audio track) and the picture's when it has one.
-pub struct Fingerprints {
-    pub audio: AudioFingerprint,
-    pub video: Option<VideoFingerprint>,
-}
-
-impl Fingerprints {
-    /// Whether the sound can be looked up.
-    pub fn has_sound(&self) -> bool {
-        !self.audio.is_silent()
-    }
-
-    /// `audio`, `video` or `both`.
-    pub fn medium(&self) -> &'static str {
-        match (self.has_sound(), self.video.is_some()) {
-            (true, true) => "both",
-            (false, true) => "video",
-            _ => "audio",
-        }
-    }
-
-    /// Duration of the longer track, ms.
-    pub fn duration_ms(&self) -> u64 {
-        self.audio
-            .duration_ms()
-            .max(self.video.as_ref().map_or(0, |v| v.duration_ms))
-    }
-
-    /// Refuses a query too short to look up: the sound must be long enough
-    /// unless the picture carries the query.
-    pub fn check_query(&self, min_ms: u64) -> Result<(), ApiError> {
-        if self.has_sound() || self.video.is_none() {
-            self.audio.check_query(min_ms)?;
-        }
-        Ok(())
-    }
-}
 
 /// Fingerprints `path` (at most `max_ms` long), errors naming the `media`
 /// field.

@@ -14,12 +14,14 @@
 //!   removes its cause (or by a party, explicitly).
 //! - Ledger writes are serialised (one at a time); reads never wait.
 
+mod answer;
 mod entity;
 pub mod export;
 mod gate;
 mod view;
 mod write;
 
+pub use answer::{Identification, Identifiers, MatchRights, OnScreen, RightsQuery};
 pub(crate) use entity::audit_payload;
 pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 pub use gate::{CommitGate, Gated};

@@ -8,13 +8,14 @@ use utoipa::ToSchema;
 
 use crate::auth::{Action, Caller};
 use crate::body::{self, Body, MEDIA_FIELD};
+use avreg_registry::ledger::RightsQuery;
+use avreg_wire::{parse_rights, Fingerprints, QueryJson};
+
 use crate::dto::{
-    BatchDoc, BatchEntry, BatchRequest, FingerprintDoc, LookupDoc, LookupResult, MatchJson,
-    QueryJson, API_VERSION,
+    BatchDoc, BatchEntry, BatchRequest, FingerprintDoc, LookupDoc, LookupResult, API_VERSION,
 };
 use crate::error::{ApiError, Code, ErrorBody};
-use crate::media::{self, Fingerprints};
-use crate::rights::{self, RightsQuery};
+use crate::media;
 use crate::AppState;
 
 /// The multipart form of a lookup.
@@ -44,14 +45,14 @@ fn identify(
     rights: &RightsQuery,
 ) -> Result<LookupResult, ApiError> {
     let o = state.options();
-    let (fp, hash, uploaded) = match query {
+    // A hash sent with a fingerprint is the sender's claim: it never makes
+    // an exact content match.
+    let (fp, hash) = match query {
         Query::Clip(upload) => {
             let fp = media::analyse(upload.path(), &o.audio, Role::Query, o.max_clip_ms)?;
-            (fp, Some(upload.content_hash), true)
+            (fp, Some(upload.content_hash))
         }
-        // A hash sent with a fingerprint is the sender's claim: it never
-        // makes an exact content match.
-        Query::Fingerprint(fp, _claimed) => (fp, None, false),
+        Query::Fingerprint(fp, _claimed) => (fp, None),
     };
     if fp.duration_ms() > o.max_clip_ms {
         return Err(ApiError::new(
@@ -60,35 +61,23 @@ fn identify(
         ));
     }
     fp.check_query(o.min_query_ms)?;
-    let exact = hash.filter(|_| uploaded);
-    let registry = state.registry();
-    let matches = registry.lookup_media(fp.has_sound().then_some(&fp.audio), fp.video.as_ref())?;
-    let view = registry.view();
-    let mut docs = Vec::with_capacity(matches.len());
-    for m in &matches {
-        let mut doc = MatchJson::new(m, exact.as_ref());
-        doc.fixation = rights::for_match(&view, m, rights)?;
-        docs.push(doc);
-    }
-    state.metrics().lookup(if matches.is_empty() {
+    let found = state.registry().identify(
+        fp.has_sound().then_some(&fp.audio),
+        fp.video.as_ref(),
+        rights,
+    )?;
+    state.metrics().lookup(if found.is_empty() {
         "no_match"
     } else {
         "match"
     });
-    Ok(LookupResult {
-        status: if matches.is_empty() {
-            "no_match"
-        } else {
-            "match"
-        }
-        .into(),
-        query: QueryJson {
-            duration_ms: fp.duration_ms(),
-            content_hash: exact.map(|h| h.to_hex()).unwrap_or_default(),
-            medium: fp.medium().into(),
-        },
-        matches: docs,
-    })
+    let query = QueryJson {
+        file: None,
+        duration_ms: fp.duration_ms(),
+        content_hash: hash.map(|h| h.to_hex()).unwrap_or_default(),
+        medium: fp.medium(),
+    };
+    Ok(LookupResult::new(query, found, hash.as_ref()))
 }
 
 /// Identifies a clip (multipart `media`) or a fingerprint (the JSON of
@@ -134,7 +123,7 @@ pub async fn lookup(
     .await?
     {
         Body::Media { upload, fields } => {
-            let rights = RightsQuery::parse(
+            let rights = parse_rights(
                 fields.get("territory").map(String::as_str),
                 fields.get("date").map(String::as_str),
             )?;
@@ -144,7 +133,7 @@ pub async fn lookup(
         }
         Body::Json(bytes) => {
             let doc: FingerprintDoc = body::parse_json(&bytes)?;
-            let rights = RightsQuery::parse(doc.territory.as_deref(), doc.date.as_deref())?;
+            let rights = doc.rights()?;
             let (fp, hash) = doc.decode()?;
             (Query::Fingerprint(fp, hash), rights)
         }
@@ -205,7 +194,7 @@ pub async fn batch(
         )
         .field("fingerprints"));
     }
-    let rights = RightsQuery::parse(req.territory.as_deref(), req.date.as_deref())?;
+    let rights = parse_rights(req.territory.as_deref(), req.date.as_deref())?;
     let st = state.clone();
     let results = state
         .pool()
@@ -215,6 +204,7 @@ pub async fn batch(
                 .map(|doc| {
                     match doc
                         .decode()
+                        .map_err(ApiError::from)
                         .and_then(|(fp, h)| identify(&st, Query::Fingerprint(fp, h), &rights))
                     {
                         Ok(r) => BatchEntry::Ok(r),

@@ -170,11 +170,7 @@ pub async fn register(
 }
 
 fn register_doc(r: &Registration) -> RegisterDoc {
-    RegisterDoc {
-        version: API_VERSION,
-        status: if r.is_new() { "registered" } else { "existing" }.into(),
-        recording: r.recording().into(),
-    }
+    RegisterDoc::new(r, None, Vec::new())
 }
 
 /// A registration job: `running`, `done` with the registration's answer, or
