@@ -2,9 +2,9 @@
 //! `"version": 1`. Documented in the README; changing a shape means bumping
 //! [`JSON_VERSION`].
 
+use avreg_decode::audio::AudioInfo;
+use avreg_decode::video::VideoInfo;
 use avreg_fingerprint::audio::{self, AudioFingerprint};
-use avreg_fingerprint::decode::video::VideoInfo;
-use avreg_fingerprint::decode::AudioInfo;
 use avreg_fingerprint::video::{self, Role, VideoFingerprint};
 use avreg_registry::{LookupMatch, Recording};
 use base64::Engine;
