@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use avreg_decode::audio::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
 use avreg_fingerprint::audio::{AudioFingerprint, Peak};
-use avreg_fingerprint::decode::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
 use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View, ALGORITHM_VERSION};
 use avreg_fingerprint::ContentHash;
 use avreg_registry::accounts::{Binding, NewKey, Role};

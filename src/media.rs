@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use avreg_decode::audio::{AudioInfo, DecodeOptions};
+use avreg_decode::video::{VideoDecodeOptions, VideoInfo};
+use avreg_decode::{fingerprint_media_file, hash_file};
 use avreg_fingerprint::audio::AudioFingerprint;
-use avreg_fingerprint::decode::video::{fingerprint_media_file, VideoDecodeOptions, VideoInfo};
-use avreg_fingerprint::decode::{AudioInfo, DecodeOptions};
 use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
 use avreg_fingerprint::ContentHash;
 
@@ -43,12 +44,8 @@ impl Analysed {
 /// Hashes and fingerprints `path` in bounded memory (sound and picture,
 /// one decoding pass each). `role`: `Reference` to register, `Query` to
 /// look up.
-pub fn analyse(
-    path: &Path,
-    config: &Config,
-    role: Role,
-) -> Result<Analysed, avreg_fingerprint::Error> {
-    let content_hash = ContentHash::of_file(path)?;
+pub fn analyse(path: &Path, config: &Config, role: Role) -> Result<Analysed, avreg_decode::Error> {
+    let content_hash = hash_file(path)?;
     let max_duration_ms = Some(config.media.max_duration_s.saturating_mul(1000));
     let options = DecodeOptions {
         max_duration_ms,

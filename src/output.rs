@@ -4,9 +4,9 @@
 //! (recordings, registrations, lookups) are avreg-wire's; changing a shape
 //! means bumping [`JSON_VERSION`].
 
+use avreg_decode::audio::AudioInfo;
+use avreg_decode::video::VideoInfo;
 use avreg_fingerprint::audio::{self, AudioFingerprint};
-use avreg_fingerprint::decode::video::VideoInfo;
-use avreg_fingerprint::decode::AudioInfo;
 use avreg_fingerprint::video::{self, Role, VideoFingerprint};
 use avreg_registry::Medium;
 use base64::Engine;

@@ -7,18 +7,19 @@
 //! What counts as a bug: an unwind out of `fingerprint_audio`, a panic in
 //! avreg's own code, an abort (allocation failure), a timeout, or an `Ok`
 //! result that breaks the documented invariants. Panics inside symphonia are
-//! caught by `decode.rs` and become `Error::Corrupt` by design; they are let
-//! through silently unless `AVREG_FUZZ_SYMPHONIA_PANICS=1` is set, which
-//! turns them into crashes too (to collect them for upstream reports).
+//! caught by avreg-decode's panic guard and become `Error::Corrupt` by
+//! design; they are let through silently unless
+//! `AVREG_FUZZ_SYMPHONIA_PANICS=1` is set, which turns them into crashes too
+//! (to collect them for upstream reports).
 
 #![no_main]
 
 use std::io::Cursor;
 use std::sync::OnceLock;
 
+use avreg_decode::audio::{fingerprint_audio, DecodeOptions, MIN_SAMPLE_RATE};
+use avreg_decode::{Error, PANIC_MARKER};
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprint, MAX_CHANNELS, MAX_INPUT_RATE};
-use avreg_fingerprint::decode::{fingerprint_audio, DecodeOptions, MIN_SAMPLE_RATE, PANIC_MARKER};
-use avreg_fingerprint::Error;
 use libfuzzer_sys::fuzz_target;
 
 /// Extension hints, indexed by the first input byte modulo their number.
@@ -46,8 +47,8 @@ fn symphonia_panics_are_crashes() -> bool {
 fuzz_target!(
     init: {
         // libfuzzer-sys installs a hook that aborts on every panic, before
-        // any unwinding, so even the panics decode.rs catches would count
-        // as crashes. Let symphonia's unwind to decode.rs's catch_unwind
+        // any unwinding, so even the panics avreg-decode catches would count
+        // as crashes. Let symphonia's unwind to avreg-decode's catch_unwind
         // (quietly: the fuzzer hits thousands); anything else still aborts.
         if !symphonia_panics_are_crashes() {
             let abort_hook = std::panic::take_hook();

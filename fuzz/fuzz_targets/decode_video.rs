@@ -16,9 +16,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use avreg_fingerprint::decode::video::{fingerprint_video_file, VideoDecodeOptions};
+use avreg_decode::video::{fingerprint_video_file, VideoDecodeOptions};
+use avreg_decode::Error;
 use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
-use avreg_fingerprint::Error;
 use libfuzzer_sys::fuzz_target;
 
 /// Ten minutes, as in the audio target.

@@ -6,9 +6,9 @@ use avreg_fingerprint::video::Role;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use avreg_decode::audio::{decode_audio_file, DecodeOptions};
 use avreg_fingerprint::audio::synth::{add_noise, gain, speed_up};
 use avreg_fingerprint::audio::AudioFingerprinter;
-use avreg_fingerprint::decode::{decode_audio_file, DecodeOptions};
 use avreg_registry::{NewRecording, Registration};
 
 use crate::config::Config;

@@ -9,9 +9,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
+use avreg_decode::audio::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprinter};
-use avreg_fingerprint::decode::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
-use avreg_fingerprint::ContentHash;
 use avreg_registry::{NewRecording, Registration, Registry};
 
 use super::cases::{Clip, Slot};
@@ -131,7 +130,7 @@ fn ingest_one(
     // 3. End to end, as `avreg register` would do it.
     let t = Instant::now();
     let (fingerprint, _info) = fingerprint_audio_file(&item.path, config, &whole_file())?;
-    let content_hash = ContentHash::of_file(&item.path)?;
+    let content_hash = avreg_decode::hash_file(&item.path)?;
     let registration = registry.register(NewRecording {
         title: item.rel.clone(),
         content: avreg_registry::Content::Computed(content_hash),

@@ -26,8 +26,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
+use avreg_decode::video::{fingerprint_video_file, VideoDecodeOptions};
 use avreg_fingerprint::audio::AudioFingerprint;
-use avreg_fingerprint::decode::video::{fingerprint_video_file, VideoDecodeOptions};
 use avreg_fingerprint::video::{FrameHash, Role, VideoConfig, VideoFingerprint, ALGORITHM_VERSION};
 use avreg_fingerprint::ContentHash;
 use avreg_registry::{NewRecording, Registry};
@@ -345,7 +345,7 @@ pub fn run(
         registry
             .register(NewRecording {
                 title: v.rel.clone(),
-                content: avreg_registry::Content::Computed(ContentHash::of_file(&v.mp4)?),
+                content: avreg_registry::Content::Computed(avreg_decode::hash_file(&v.mp4)?),
                 fingerprint: AudioFingerprint::from_parts(fp.duration_ms, Vec::new()),
                 source_name: None,
                 video: Some(fp),

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use avreg_decode::audio::{decode_audio_file, DecodeOptions};
 use avreg_fingerprint::audio::synth::{add_noise, gain, speed_up};
-use avreg_fingerprint::decode::{decode_audio_file, DecodeOptions};
 
 /// A temporary store plus the binary.
 pub struct Avreg {

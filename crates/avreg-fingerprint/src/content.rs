@@ -1,4 +1,5 @@
-//! Exact content hashes: blake3 over the bytes of a file.
+//! Exact content hashes: blake3 over the bytes of a file, given as bytes or
+//! a reader (opening the file is the decoding edge's: `avreg_decode::hash_file`).
 //!
 //! A content hash recognises only the identical file. It serves
 //! deduplication ("registering the same bytes twice returns the existing
@@ -6,10 +7,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
 use std::str::FromStr;
-
-use crate::error::{Error, Result};
 
 /// The blake3 hash of a file's bytes. Displayed and parsed as 64 lowercase
 /// hex characters; its wire form is the 32 raw bytes.
@@ -46,16 +44,6 @@ impl ContentHash {
             hasher.update(&buf[..n]);
         }
         Ok(Self(*hasher.finalize().as_bytes()))
-    }
-
-    /// Hashes a file's bytes.
-    pub fn of_file(path: &Path) -> Result<Self> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        Self::of_reader(std::io::BufReader::new(file)).map_err(io)
     }
 
     /// Lowercase hex form.

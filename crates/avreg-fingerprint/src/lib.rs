@@ -1,15 +1,15 @@
-//! Content fingerprinting for avreg.
+//! The fingerprint core of avreg: sans-IO, no decoder.
 //!
-//! This crate owns everything between media bytes and a ranked list of
-//! matches:
+//! This crate owns everything between decoded samples and pictures and a
+//! ranked list of matches. It opens no file and decodes no media: PCM and
+//! luma planes are handed to it (by `avreg-decode`, the decoding edge, or by
+//! a test), and hashes are computed over bytes or readers given to it.
 //!
-//! - [`decode`]: the edge. Container demuxing and audio decoding (symphonia),
-//!   streamed so a long file never sits in memory whole. This is the only
-//!   module that does I/O.
-//! - [`audio`]: the sans-IO core. Interleaved PCM in, a versioned
+//! - [`audio`]: the sans-IO audio core. Interleaved PCM in, a versioned
 //!   [`audio::AudioFingerprint`] out, bit-identical however the samples are
 //!   chunked.
-//! - [`content`]: exact blake3 content hashes, for deduplication and evidence.
+//! - [`content`]: exact blake3 content hashes over given bytes, for
+//!   deduplication and evidence.
 //! - [`video`]: the sans-IO video core. Luma planes with timestamps in,
 //!   a versioned [`video::VideoFingerprint`] of per-frame PDQ hashes out, and
 //!   [`video::matching`]: band lookup, Hamming verification and temporal
@@ -39,7 +39,6 @@
 
 pub mod audio;
 pub mod content;
-pub mod decode;
 mod envelope;
 pub mod error;
 pub mod matching;

@@ -232,20 +232,30 @@ impl From<avreg_fingerprint::Error> for ApiError {
     fn from(e: avreg_fingerprint::Error) -> Self {
         use avreg_fingerprint::Error as E;
         match e {
+            E::InvalidStream(_)
+            | E::TooShort { .. }
+            | E::Silent
+            | E::Encoding(_)
+            | E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),
+            E::Limit(_) => ApiError::new(Code::PayloadTooLarge, e.to_string()),
+        }
+    }
+}
+
+impl From<avreg_decode::Error> for ApiError {
+    fn from(e: avreg_decode::Error) -> Self {
+        use avreg_decode::Error as E;
+        match e {
             E::UnknownFormat
             | E::NoAudioTrack
             | E::NoVideoTrack
             | E::UnsupportedCodec(_)
             | E::UnsupportedVideoCodec(_)
             | E::VideoNeedsFfmpeg { .. } => ApiError::new(Code::UnsupportedMedia, e.to_string()),
-            E::Corrupt(_)
-            | E::InvalidStream(_)
-            | E::TooShort { .. }
-            | E::Silent
-            | E::Encoding(_)
-            | E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),
+            E::Corrupt(_) | E::InvalidStream(_) => ApiError::invalid(e.to_string()),
             E::Limit(_) => ApiError::new(Code::PayloadTooLarge, e.to_string()),
             E::Io { .. } => ApiError::internal(&e),
+            E::Fingerprint(f) => ApiError::from(f),
         }
     }
 }

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use avreg_decode::audio::DecodeOptions;
+use avreg_decode::fingerprint_media_file;
+use avreg_decode::video::VideoDecodeOptions;
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprint};
-use avreg_fingerprint::decode::video::{fingerprint_media_file, VideoDecodeOptions};
-use avreg_fingerprint::decode::DecodeOptions;
 use avreg_fingerprint::video::{Role, VideoConfig};
 use avreg_wire::Fingerprints;
 

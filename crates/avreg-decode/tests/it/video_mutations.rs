@@ -13,9 +13,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use avreg_fingerprint::decode::video::{fingerprint_video_file, VideoDecodeOptions};
+use avreg_decode::video::{fingerprint_video_file, VideoDecodeOptions};
+use avreg_decode::Error;
 use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
-use avreg_fingerprint::Error;
 
 const DEFAULT_MUTANTS: u64 = 24;
 const HEADER_BYTES: usize = 4096;

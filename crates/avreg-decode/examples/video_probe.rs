@@ -2,12 +2,12 @@
 //! its luma (to compare against another decoder), or with `--bench`, the
 //! throughput of decoding alone and of decoding plus fingerprinting.
 //!
-//! `cargo run --release -p avreg-fingerprint --example video_probe -- FILE [--bench]`
+//! `cargo run --release -p avreg-decode --example video_probe -- FILE [--bench]`
 
 use std::path::Path;
 use std::time::Instant;
 
-use avreg_fingerprint::decode::video::{
+use avreg_decode::video::{
     decode_video_file, fingerprint_video_file, FrameSink, VideoDecodeOptions,
 };
 use avreg_fingerprint::video::{LumaFrame, Role, VideoConfig};

@@ -6,12 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
+use avreg_fingerprint::matching::DocId;
+use avreg_fingerprint::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
+use avreg_fingerprint::video::synth::{Plane, Scenes};
+use avreg_fingerprint::video::{Role, VideoConfig};
+
 use super::*;
-use crate::decode::video::{decode_video_file, fingerprint_video_file};
-use crate::matching::DocId;
-use crate::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
-use crate::video::synth::{Plane, Scenes};
-use crate::video::{Role, VideoConfig};
+use crate::video::{decode_video_file, fingerprint_video_file};
 
 /// One way of encoding a test video.
 #[derive(Clone, Copy, Debug)]
@@ -427,13 +428,13 @@ fn damaged_webm_gives_typed_errors_and_never_unwinds() {
             "{name}: {err:?}"
         );
         if let Error::Corrupt(msg) = &err {
-            assert!(!msg.contains(crate::decode::PANIC_MARKER), "{name}: {msg}");
+            assert!(!msg.contains(crate::PANIC_MARKER), "{name}: {msg}");
         }
     }
     // A track declared but no cluster.
     let p = write(
         "tracks-only.webm",
-        &crate::decode::video::sniff::tests::webm_head(b"V_VP9"),
+        &crate::video::sniff::tests::webm_head(b"V_VP9"),
     );
     let err = decode_video_file(&p, &opts, &mut Collect::default()).expect_err("no frames");
     assert!(
@@ -534,10 +535,10 @@ fn audio_files_have_no_video_track_or_are_unknown() {
 #[test]
 fn webm_with_vp8_and_vorbis_gives_both_fingerprints() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/chords-video.webm");
-    let both = crate::decode::video::fingerprint_media_file(
+    let both = crate::fingerprint_media_file(
         &path,
-        &crate::audio::AudioConfig::default(),
-        &crate::decode::DecodeOptions::default(),
+        &avreg_fingerprint::audio::AudioConfig::default(),
+        &crate::audio::DecodeOptions::default(),
         &VideoConfig::default(),
         Role::Query,
         &VideoDecodeOptions::default(),

@@ -4,9 +4,12 @@
 
 use std::path::PathBuf;
 
+use avreg_fingerprint::audio::AudioConfig;
+use avreg_fingerprint::matching::DocId;
+use avreg_fingerprint::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
+
 use super::*;
-use crate::matching::DocId;
-use crate::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
+use crate::fingerprint_media_file;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -141,7 +144,7 @@ fn other_containers_name_their_codec_and_the_feature() {
     let both = fingerprint_media_file(
         &audio.join("chords-video.webm"),
         &AudioConfig::default(),
-        &crate::decode::DecodeOptions::default(),
+        &crate::audio::DecodeOptions::default(),
         &VideoConfig::default(),
         Role::Query,
         &opts,
@@ -250,7 +253,7 @@ fn pictures_and_folders_are_video_input() {
 fn colour_pictures_use_bt601_luma() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = dir.path().join("red.png");
-    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([200, 0, 0]));
+    let img = ::image::RgbImage::from_pixel(8, 8, ::image::Rgb([200, 0, 0]));
     img.save(&p).expect("save");
     let (_, _, luma) = load_picture(&p).expect("load");
     // 0.299 × 200 = 59.8 (BT.709 would give 42.5).
@@ -263,7 +266,7 @@ fn media_file_gives_both_fingerprints() {
     let both = fingerprint_media_file(
         &path,
         &AudioConfig::default(),
-        &crate::decode::DecodeOptions::default(),
+        &crate::audio::DecodeOptions::default(),
         &VideoConfig::default(),
         Role::Query,
         &VideoDecodeOptions::default(),

@@ -30,7 +30,7 @@
 //!   with an earlier time are decoded for reference only. A frame with
 //!   neither timestamp follows the previous one by one frame.
 //!
-//! Errors map as in [`super::video`]'s table. Packets that fail to demux
+//! Errors map as in [`super`]'s table. Packets that fail to demux
 //! or decode are skipped and counted; after [`MAX_CONSECUTIVE_ERRORS`] in
 //! a row, or a demuxer error that is not bad data (an I/O error FFmpeg
 //! latches), the rest is taken to be garbage. A panic in the wrapper is
@@ -40,10 +40,11 @@
 //! module runs (it is process-wide): damaged uploads would otherwise fill
 //! standard error.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use avreg_fingerprint::video::luma::{MAX_DIM, MAX_PIXELS};
+use avreg_fingerprint::video::LumaFrame;
 use ff::codec;
 use ff::format::stream::Disposition;
 use ff::software::scaling;
@@ -52,11 +53,9 @@ use ff::util::frame::video::Video as Frame;
 use ff::{Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
-use super::guarded;
-use super::video::{check_dims, FrameSink, VideoDecodeOptions, VideoInfo};
+use super::{check_dims, known_container, FrameSink, VideoDecodeOptions, VideoInfo};
 use crate::error::{Error, Result};
-use crate::video::luma::{MAX_DIM, MAX_PIXELS};
-use crate::video::LumaFrame;
+use crate::guard::guarded;
 
 /// The demuxers FFmpeg may pick (by their FFmpeg names): containers of
 /// video, none of which opens other files.
@@ -283,20 +282,6 @@ fn open_error(path: &Path, e: ff::Error) -> Error {
     }
 }
 
-/// Whether the file starts like a container we know (so that FFmpeg's
-/// refusal means damage, not an unknown format).
-fn known_container(path: &Path) -> bool {
-    let sniff_len = super::video::sniff::SNIFF_BYTES;
-    let mut head = Vec::with_capacity(sniff_len);
-    let read =
-        std::fs::File::open(path).and_then(|f| f.take(sniff_len as u64).read_to_end(&mut head));
-    if read.is_err() {
-        return false;
-    }
-    super::video::is_mp4_head(&head)
-        || super::video::sniff::sniff(&head) != super::video::sniff::Sniffed::Unknown
-}
-
 /// Timestamps and the sink.
 struct Deliver<'a> {
     sink: &'a mut dyn FrameSink,
@@ -430,7 +415,7 @@ impl Luma {
         // stride: only swscale may walk it.
         let upright = frame.stride(0) <= isize::MAX as usize;
         match (layout(name), upright) {
-            (Layout::Bytes, true) => LumaFrame::new(frame.data(0), w, h, frame.stride(0)),
+            (Layout::Bytes, true) => Ok(LumaFrame::new(frame.data(0), w, h, frame.stride(0))?),
             (Layout::Le16 { shift }, true) => {
                 let (data, stride) = (frame.data(0), frame.stride(0));
                 if stride < 2 * w || data.len() < stride * (h - 1) + 2 * w {
@@ -447,7 +432,7 @@ impl Luma {
                             .map(|p| (u16::from_le_bytes([p[0], p[1]]) >> shift).min(255) as u8),
                     );
                 }
-                LumaFrame::new(&self.narrow, w, h, w)
+                Ok(LumaFrame::new(&self.narrow, w, h, w)?)
             }
             _ => {
                 let fresh = !matches!(&self.scaler,
@@ -475,7 +460,7 @@ impl Luma {
                 let gray = self.gray.get_or_insert_with(Frame::empty);
                 ctx.run(frame, gray)
                     .map_err(|e| Error::InvalidStream(format!("converting {name} to luma: {e}")))?;
-                LumaFrame::new(gray.data(0), w, h, gray.stride(0))
+                Ok(LumaFrame::new(gray.data(0), w, h, gray.stride(0))?)
             }
         }
     }

@@ -18,9 +18,9 @@ use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use avreg_decode::audio::{fingerprint_audio, DecodeOptions, MIN_SAMPLE_RATE};
+use avreg_decode::Error;
 use avreg_fingerprint::audio::{AudioConfig, MAX_CHANNELS, MAX_INPUT_RATE};
-use avreg_fingerprint::decode::{fingerprint_audio, DecodeOptions, MIN_SAMPLE_RATE};
-use avreg_fingerprint::Error;
 
 const DEFAULT_MUTANTS: u64 = 40;
 /// The limit a service would set; also bounds the work per mutant.
