@@ -9,7 +9,6 @@
 mod output;
 mod commands;
 mod config;
-mod eval;
 mod media;
 
 use std::path::PathBuf;
@@ -69,7 +68,7 @@ enum Command {
     /// import: faster lookups).
     Compact(commands::compact::Args),
     /// Evaluate identification on a corpus folder (needs ffmpeg and fpcalc).
-    Eval(Box<eval::EvalArgs>),
+    Eval(Box<avreg_eval::EvalArgs>),
 }
 
 /// How a command ended, when it did not fail.
@@ -148,7 +147,7 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let outcome = match cli.command {
         // The evaluation builds its own registries and configuration.
-        Command::Eval(args) => eval::run(*args)
+        Command::Eval(args) => avreg_eval::run(*args)
             .map(|()| Outcome::Success)
             .map_err(Failure::Input),
         command => match Config::load(cli.config.as_deref()) {

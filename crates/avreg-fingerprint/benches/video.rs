@@ -2,7 +2,7 @@
 //! (black-bar scan, 64×64 box downscale, DCT, median), at 360p and 1080p,
 //! for a query (full view + mirror) and a reference (full view + six crops).
 //! Decoding plus fingerprinting of real files is measured by
-//! `examples/video_probe.rs --bench`.
+//! `crates/avreg-eval/examples/video_probe.rs --bench`.
 //!
 //! `cargo bench -p avreg-fingerprint --bench video`
 

@@ -7,7 +7,8 @@
 //! - `index`: the fingerprint posting index, immutable memory-mapped
 //!   segment files with an in-memory buffer, derived from the store and
 //!   rebuilt from it when needed. `INDEX_LAYOUT.md` records why this layout
-//!   was chosen over two sled layouts.
+//!   was chosen over two sled layouts; [`StandaloneIndex`] is the same index
+//!   outside a registry, for measuring it.
 //!
 //! ```
 //! use avreg_fingerprint::audio::{AudioFingerprint, Peak};
@@ -49,10 +50,8 @@ pub mod private_dir;
 mod registry;
 mod store;
 
-#[doc(hidden)]
-pub mod layouts;
-
 pub use error::{Error, Result};
+pub use index::standalone::StandaloneIndex;
 pub use index::IndexOptions;
 pub use model::{
     Content, LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId,

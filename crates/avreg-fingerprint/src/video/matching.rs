@@ -6,7 +6,7 @@
 //!    A reference frame is indexed under each of its bands
 //!    ([`band_key`]); a query hash looks up its own bands and so finds every
 //!    reference frame that agrees exactly on at least one band. Measured on
-//!    synthetic edits (`examples/video_bands.rs`, 240 true pairs, 1,056
+//!    synthetic edits (`crates/avreg-eval/examples/video_bands.rs`, 240 true pairs, 1,056
 //!    unrelated): 16 bands of 16 bits find 216 of the 216 true pairs within
 //!    40 bits, with 0.016 identical bands per unrelated pair; 8 bands of 32
 //!    bits miss 17 of them; 32 bands of 8 bits find them all but load 19

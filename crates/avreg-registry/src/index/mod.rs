@@ -2,21 +2,19 @@
 //!
 //! The index is derived data: sled's forward fingerprints are the source of
 //! truth and the index can always be rebuilt from them. Three layouts were
-//! measured (see `INDEX_LAYOUT.md` and `benches/index_layouts.rs`):
+//! measured (see `INDEX_LAYOUT.md` and avreg-eval's `index_layouts`
+//! benchmark, which keeps the two rejected sled layouts):
 //!
-//! - sled, one key per posting (`store::sled::postings::KeyPerPosting`);
-//! - sled, one packed posting list per hash key
-//!   (`store::sled::postings::PackedPerKey`);
+//! - sled, one key per posting;
+//! - sled, one packed posting list per hash key;
 //! - immutable segment files ([`segmented::SegmentIndex`]), the one the
-//!   registry uses.
-//!
-//! All three implement [`PostingLayout`].
+//!   registry uses, and the one [`standalone::StandaloneIndex`] exposes
+//!   for that benchmark.
 
 pub(crate) mod segment;
 pub(crate) mod segmented;
+pub(crate) mod standalone;
 pub(crate) mod varint;
-
-use avreg_fingerprint::matching::{DocId, HashKey, Posting};
 
 use crate::error::{Error, Result};
 
@@ -55,19 +53,6 @@ impl IndexOptions {
         self.merge_factor = n.max(2);
         self
     }
-}
-
-/// One way of storing postings. The registry uses the segment layout; the
-/// others stay compiled so the layout benchmark can be re-run.
-pub(crate) trait PostingLayout: Send + Sync {
-    /// Short name for reports.
-    fn name(&self) -> &'static str;
-    /// Indexes the hashes of a new document.
-    fn add(&self, doc: DocId, hashes: &[(HashKey, u32)]) -> Result<()>;
-    /// Makes everything added durable in the layout's own files.
-    fn flush(&self) -> Result<()>;
-    /// Appends the postings of `key` to `out`.
-    fn postings(&self, key: HashKey, out: &mut Vec<Posting>) -> Result<()>;
 }
 
 /// Persistent list of the live segment files. The registry keeps it in

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use avreg_fingerprint::matching::{DocId, HashKey, Posting, PostingSource};
 
 use super::segment::{self, Segment, SegmentWriter, KEY_BITS};
-use super::{IndexOptions, Manifest, PostingLayout, SegmentMeta};
+use super::{IndexOptions, Manifest, SegmentMeta};
 use crate::error::{Error, Result};
 
 /// A sorted run of buffered postings.
@@ -528,24 +528,4 @@ fn merge_runs(a: &Run, b: &Run) -> Run {
     let mut docs = a.docs.clone();
     docs.extend_from_slice(&b.docs);
     Run { entries, docs }
-}
-
-impl PostingLayout for SegmentIndex {
-    fn name(&self) -> &'static str {
-        "segments"
-    }
-
-    fn add(&self, doc: DocId, hashes: &[(HashKey, u32)]) -> Result<()> {
-        SegmentIndex::add(self, doc, hashes)?;
-        self.maybe_flush()
-    }
-
-    fn flush(&self) -> Result<()> {
-        SegmentIndex::flush(self)
-    }
-
-    fn postings(&self, key: HashKey, out: &mut Vec<Posting>) -> Result<()> {
-        PostingSource::postings(&*self.snapshot(), key, out);
-        Ok(())
-    }
 }

@@ -1,6 +1,6 @@
-//! The sled backend of the record store: the only code in avreg that uses
-//! sled (with [`postings`], the sled posting layouts kept for the layout
-//! benchmark).
+//! The sled backend of the record store: the only code of the registry that
+//! uses sled (avreg-eval keeps the two rejected sled posting layouts for the
+//! layout benchmark).
 //!
 //! Trees (numeric keys big-endian, so key order is numeric order):
 //!
@@ -23,7 +23,6 @@
 pub(crate) mod accounts;
 mod jobs;
 mod ledger;
-pub(crate) mod postings;
 
 pub(crate) use ledger::Pending;
 

@@ -12,6 +12,8 @@
 //! This module owns only the harness: it calls the fingerprint and registry
 //! crates through their public APIs and tunes nothing in them.
 
+pub mod layouts;
+
 mod cases;
 mod corpus;
 mod engine;

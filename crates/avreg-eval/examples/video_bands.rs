@@ -7,7 +7,7 @@
 //! candidate step) and the mean identical bands per unrelated pair (its
 //! load).
 //!
-//! `cargo run --release -p avreg-fingerprint --example video_bands`
+//! `cargo run --release -p avreg-eval --example video_bands`
 
 use avreg_fingerprint::video::luma::{content_rect, downscale_64};
 use avreg_fingerprint::video::pdq::{hash_64, PdqHash};

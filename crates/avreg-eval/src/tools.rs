@@ -191,4 +191,45 @@ mod tests {
         assert_eq!(parse_volumedetect(log), Some((108_358, -25.8, -9.2)));
         assert_eq!(parse_volumedetect("nothing"), None);
     }
+
+    /// ARCHITECTURE.md: no library but avreg-eval spawns a process, and
+    /// neither does the binary (its tests may).
+    #[test]
+    fn no_other_product_code_spawns_a_process() {
+        fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("listing sources") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.join("src")];
+        for entry in std::fs::read_dir(root.join("crates")).expect("listing crates") {
+            let krate = entry.expect("entry").path();
+            if krate.file_name().is_some_and(|n| n != "avreg-eval") {
+                dirs.push(krate.join("src"));
+            }
+        }
+        let mut files = Vec::new();
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            rust_files(dir, &mut files);
+        }
+        assert!(files.len() > 10, "found the sources");
+        let spawning: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                let text = std::fs::read_to_string(f).expect("source");
+                text.contains("process::Command") || text.contains("Command::new(")
+            })
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(
+            spawning.is_empty(),
+            "only avreg-eval runs programs: {spawning:?}"
+        );
+    }
 }

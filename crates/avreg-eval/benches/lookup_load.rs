@@ -15,8 +15,12 @@
 //! copies at the query density, fingerprint JSON as `avreg fingerprint
 //! --json` prints it.
 //!
-//! `cargo bench --bench lookup_load` (needs `wrk`, from Debian, on the
-//! PATH). `AVREG_LOAD_AUDIO_HOURS` / `AVREG_LOAD_VIDEO_HOURS` /
+//! `cargo bench -p avreg-eval --bench lookup_load` (needs `wrk`, from
+//! Debian, on the PATH, and the corpus: without either it fails, naming what
+//! is missing). The server is the `avreg` binary of this workspace, built
+//! first with `cargo build --release -p avreg` (the bench cannot name
+//! another package's binary), or `AVREG_BIN` if set.
+//! `AVREG_LOAD_AUDIO_HOURS` / `AVREG_LOAD_VIDEO_HOURS` /
 //! `AVREG_LOAD_SECONDS` change the sizes and the run length (0: only the
 //! in-process latency of the search, printed before the HTTP runs);
 //! `AVREG_LOAD_WARMUP` runs that many seconds of lookups first, not
@@ -35,7 +39,7 @@ use avreg_registry::accounts::{Binding, NewKey, Role};
 use avreg_registry::{NewRecording, Registry, RegistryOptions};
 use base64::Engine;
 
-#[path = "../tests/it/wav.rs"]
+#[path = "../../../tests/it/wav.rs"]
 mod wav;
 
 /// Largest frequency value a peak may carry (1/16 bin).
@@ -186,21 +190,61 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Ends the bench with a failure: a load run that cannot run must not pass.
+fn fail(message: &str) -> ! {
+    eprintln!("lookup_load: {message}");
+    std::process::exit(1)
+}
+
+/// The `avreg` binary to serve with: `AVREG_BIN`, or this workspace's
+/// release build, brought up to date by cargo first.
+fn avreg_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("AVREG_BIN") {
+        return PathBuf::from(bin);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "avreg", "--bin", "avreg"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        fail("could not build the avreg binary (cargo build --release -p avreg); set AVREG_BIN to use another");
+    }
+    // This bench runs from `<target>/release/deps/`; the binary is in
+    // `<target>/release/`.
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|release| release.join(format!("avreg{}", std::env::consts::EXE_SUFFIX)))
+        .unwrap_or_else(|| fail("no target folder above the bench"));
+    if !bin.is_file() {
+        fail(&format!(
+            "no avreg binary at {}; set AVREG_BIN",
+            bin.display()
+        ));
+    }
+    bin
+}
+
 fn main() {
     if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("lookup_load: needs wrk on the PATH (apt-get install wrk); skipped");
-        return;
+        fail("needs wrk on the PATH to drive the HTTP service; install it (apt-get install wrk) and retry");
     }
     let corpus =
         PathBuf::from(std::env::var("AVREG_LOAD_CORPUS").unwrap_or_else(|_| "/work/corpus".into()));
     let files = corpus_files(&corpus);
     if files.is_empty() {
-        eprintln!("lookup_load: no corpus at {}; skipped", corpus.display());
-        return;
+        fail(&format!(
+            "no corpus at {} (music/, speech/); build it with ../shared/corpus/build-dev-corpus.sh or set AVREG_LOAD_CORPUS",
+            corpus.display()
+        ));
     }
     let audio_hours = env_f64("AVREG_LOAD_AUDIO_HOURS", 1000.0);
     let video_hours = env_f64("AVREG_LOAD_VIDEO_HOURS", 100.0) as u64;
     let seconds = env_f64("AVREG_LOAD_SECONDS", 20.0) as u64;
+    // Before the long registration, so a missing binary fails at once.
+    let avreg = (seconds > 0).then(avreg_binary);
 
     // 1. Fingerprint the corpus once.
     let options = RegistryOptions::default();
@@ -451,7 +495,7 @@ fn main() {
     });
 
     // 4. The real server.
-    let mut server = Command::new(env!("CARGO_BIN_EXE_avreg"))
+    let mut server = Command::new(avreg.as_ref().expect("built when seconds > 0"))
         .args(["--data"])
         .arg(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])

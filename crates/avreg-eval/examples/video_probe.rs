@@ -2,7 +2,7 @@
 //! its luma (to compare against another decoder), or with `--bench`, the
 //! throughput of decoding alone and of decoding plus fingerprinting.
 //!
-//! `cargo run --release -p avreg-decode --example video_probe -- FILE [--bench]`
+//! `cargo run --release -p avreg-eval --example video_probe -- FILE [--bench]`
 
 use std::path::Path;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! Measures the three posting layouts on the same synthetic postings:
 //! bytes on disk per second of audio, ingest rate, lookup latency.
 //!
-//! `cargo bench -p avreg-registry --bench index_layouts`
+//! `cargo bench -p avreg-eval --bench index_layouts`
 //! (`AVREG_BENCH_HOURS`, default 20, sets the amount of audio indexed).
 //!
 //! Postings come from the real hashing (`reference_hashes`) of synthetic
@@ -13,9 +13,9 @@
 
 use std::time::{Duration, Instant};
 
+use avreg_eval::layouts::{dir_bytes, Layout, LayoutIndex};
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprint, Peak};
 use avreg_fingerprint::matching::{DocId, HashKey};
-use avreg_registry::layouts::{dir_bytes, Layout, LayoutIndex};
 use avreg_registry::IndexOptions;
 
 const DOC_SECONDS: u64 = 240;

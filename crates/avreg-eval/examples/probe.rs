@@ -1,6 +1,6 @@
 //! Development probe: fingerprints raw mono f32le PCM files (44.1 kHz) and
 //! prints peak densities, hash rates and extraction speed.
-//! `cargo run --release -p avreg-fingerprint --example probe -- FILE.f32...`
+//! `cargo run --release -p avreg-eval --example probe -- FILE.f32...`
 
 use avreg_fingerprint::audio::{AudioConfig, AudioFingerprinter};
 

@@ -1,6 +1,6 @@
 //! Development tuning loop: registers raw mono f32le 44.1 kHz references in
 //! a memory index and looks up query files named `DOC@START@LEN@CASE.f32`.
-//! `cargo run --release -p avreg-fingerprint --example tune -- REFDIR QDIR HOLDOUT...`
+//! `cargo run --release -p avreg-eval --example tune -- REFDIR QDIR HOLDOUT...`
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -560,7 +560,7 @@ fn threshold_sweep(w: &mut String, r: &Report) {
         rule.push_str("---:|");
     }
     let _ = writeln!(w, "{head}\n{rule}");
-    let low = crate::eval::engine::CALIBRATION_FLOOR.max(max_negative.saturating_sub(2));
+    let low = crate::engine::CALIBRATION_FLOOR.max(max_negative.saturating_sub(2));
     for th in low..=(r.min_aligned + 4).max(low + 6) {
         let fm = negatives.iter().filter(|&&a| a >= th).count();
         let mut row = format!("| {th} | {fm} / {} |", negatives.len());

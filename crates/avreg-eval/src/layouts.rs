@@ -1,17 +1,48 @@
 //! The three posting layouts behind one interface, for the
-//! `index_layouts` benchmark. Not a stable API: the registry itself uses
-//! the segment layout through [`crate::Registry`].
+//! `index_layouts` benchmark (`INDEX_LAYOUT.md` in avreg-registry): the two
+//! sled layouts the registry rejected live here, the segment layout is the
+//! registry's own ([`StandaloneIndex`]).
 
 use std::path::Path;
-use std::sync::Arc;
 
+use anyhow::{Context, Result};
 use avreg_fingerprint::matching::{DocId, HashKey, Posting};
+use avreg_registry::{IndexOptions, StandaloneIndex};
 
-use crate::error::{Error, Result};
-use crate::index::segmented::SegmentIndex;
-use crate::index::{IndexOptions, Manifest, PostingLayout};
-use crate::store::sled::postings::{KeyPerPosting, PackedPerKey};
-use crate::store::Store;
+mod rejected;
+
+use rejected::{KeyPerPosting, PackedPerKey};
+
+/// One way of storing postings.
+trait PostingLayout: Send + Sync {
+    /// Short name for reports.
+    fn name(&self) -> &'static str;
+    /// Indexes the hashes of a new document.
+    fn add(&self, doc: DocId, hashes: &[(HashKey, u32)]) -> Result<()>;
+    /// Makes everything added durable in the layout's own files.
+    fn flush(&self) -> Result<()>;
+    /// Appends the postings of `key` to `out`.
+    fn postings(&self, key: HashKey, out: &mut Vec<Posting>) -> Result<()>;
+}
+
+impl PostingLayout for StandaloneIndex {
+    fn name(&self) -> &'static str {
+        "segments"
+    }
+
+    fn add(&self, doc: DocId, hashes: &[(HashKey, u32)]) -> Result<()> {
+        Ok(StandaloneIndex::add(self, doc, hashes)?)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(StandaloneIndex::flush(self)?)
+    }
+
+    fn postings(&self, key: HashKey, out: &mut Vec<Posting>) -> Result<()> {
+        StandaloneIndex::postings(self, key, out);
+        Ok(())
+    }
+}
 
 /// Which layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,15 +81,11 @@ impl LayoutIndex {
     /// Opens `layout` in `dir`. The segment layout keeps its manifest in a
     /// small sled store under `dir/manifest` and its files in `dir/index`.
     pub fn open(dir: &Path, layout: Layout, options: IndexOptions) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let inner: Box<dyn PostingLayout> = match layout {
             Layout::SledKeyPerPosting => Box::new(KeyPerPosting::open(dir)?),
             Layout::SledPackedPerKey => Box::new(PackedPerKey::open(dir)?),
-            Layout::Segments => {
-                let manifest: Arc<dyn Manifest> =
-                    Arc::new(Store::open(&dir.join("manifest"), 64 << 20)?);
-                Box::new(SegmentIndex::open(&dir.join("index"), manifest, options)?)
-            }
+            Layout::Segments => Box::new(StandaloneIndex::open(dir, options)?),
         };
         Ok(Self { inner })
     }
@@ -87,9 +114,12 @@ impl LayoutIndex {
 /// Total size of the files under `path`.
 pub fn dir_bytes(path: &Path) -> Result<u64> {
     let mut total = 0;
-    for entry in std::fs::read_dir(path).map_err(Error::io(path))? {
-        let entry = entry.map_err(Error::io(path))?;
-        let meta = entry.metadata().map_err(Error::io(entry.path()))?;
+    let listing = || format!("listing {}", path.display());
+    for entry in std::fs::read_dir(path).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
+        let meta = entry
+            .metadata()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
         total += if meta.is_dir() {
             dir_bytes(&entry.path())?
         } else {

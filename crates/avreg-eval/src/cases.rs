@@ -591,7 +591,7 @@ fn secs(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::tools::Probe;
+    use crate::tools::Probe;
 
     #[test]
     fn names_round_trip_and_targets_follow_the_issue() {

@@ -1,14 +1,17 @@
 //! The two sled posting layouts measured against the segment index (see
-//! `INDEX_LAYOUT.md`). Not used by the registry; kept compiled so the
+//! `INDEX_LAYOUT.md`). Not used by the registry; kept here so the
 //! measurement can be re-run.
 
 use std::path::Path;
 
+use anyhow::{anyhow, Result};
 use avreg_fingerprint::matching::{DocId, HashKey, Posting};
 
-use super::db_err;
-use crate::error::{Error, Result};
-use crate::index::PostingLayout;
+use super::PostingLayout;
+
+fn db_err(e: sled::Error) -> anyhow::Error {
+    anyhow::Error::from(e).context("sled")
+}
 
 fn open_db(dir: &Path) -> Result<sled::Db> {
     sled::Config::new()
@@ -26,13 +29,13 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 /// Layout (a): one sled key per posting, `key ‖ doc ‖ frame` (12 bytes,
 /// big-endian), empty value. A lookup is a prefix scan.
 #[derive(Debug)]
-pub(crate) struct KeyPerPosting {
+pub(super) struct KeyPerPosting {
     db: sled::Db,
     tree: sled::Tree,
 }
 
 impl KeyPerPosting {
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
+    pub(super) fn open(dir: &Path) -> Result<Self> {
         let db = open_db(dir)?;
         let tree = db.open_tree("postings").map_err(db_err)?;
         Ok(Self { db, tree })
@@ -68,7 +71,7 @@ impl PostingLayout for KeyPerPosting {
                     doc: DocId(doc),
                     frame,
                 }),
-                _ => return Err(Error::Corrupt("malformed posting key".into())),
+                _ => return Err(anyhow!("malformed posting key")),
             }
         }
         Ok(())
@@ -78,7 +81,7 @@ impl PostingLayout for KeyPerPosting {
 /// Layout (b): one sled value per hash key holding its packed postings
 /// (`doc ‖ frame`, 8 bytes each), appended through sled's merge operator.
 #[derive(Debug)]
-pub(crate) struct PackedPerKey {
+pub(super) struct PackedPerKey {
     db: sled::Db,
     tree: sled::Tree,
 }
@@ -90,7 +93,7 @@ fn concat_merge(_key: &[u8], old: Option<&[u8]>, new: &[u8]) -> Option<Vec<u8>> 
 }
 
 impl PackedPerKey {
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
+    pub(super) fn open(dir: &Path) -> Result<Self> {
         let db = open_db(dir)?;
         let tree = db.open_tree("postings").map_err(db_err)?;
         tree.set_merge_operator(concat_merge);
@@ -127,7 +130,7 @@ impl PostingLayout for PackedPerKey {
     fn postings(&self, key: HashKey, out: &mut Vec<Posting>) -> Result<()> {
         if let Some(v) = self.tree.get(key.0.to_be_bytes()).map_err(db_err)? {
             if v.len() % 8 != 0 {
-                return Err(Error::Corrupt("malformed packed posting list".into()));
+                return Err(anyhow!("malformed packed posting list"));
             }
             out.extend(v.chunks_exact(8).map(|c| Posting {
                 doc: DocId(u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
