@@ -52,7 +52,7 @@ mod store;
 #[doc(hidden)]
 pub mod layouts;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use index::IndexOptions;
 pub use model::{
     Content, LookupMatch, Medium, NewRecording, ParseRecordingIdError, Recording, RecordingId,
