@@ -444,8 +444,7 @@ pub struct HeadDoc {
     /// The head signed with the registry's Ed25519 key (`seq`, `hash`,
     /// `signed_at_ms`, `public_key`, `signature`), as `avreg audit head`
     /// prints it; absent for an empty log.
-    #[schema(value_type = Option<Object>)]
-    pub signed: Option<serde_json::Value>,
+    pub signed: Option<avreg_registry::domain::audit::SignedHead>,
 }
 
 /// A key to create.

@@ -179,7 +179,7 @@ impl Harness {
             .expect("open the registry");
         let doc: crate::routes::ledger::ChangesDoc =
             serde_json::from_str(EXAMPLE_LEDGER).expect("example.json");
-        let changes = crate::routes::ledger::parse_changes(doc.changes).expect("example changes");
+        let changes = avreg_registry::ledger::parse_changes(doc.changes).expect("example changes");
         registry
             .apply(LOCAL_ACTOR, changes)
             .expect("apply example.json");

@@ -167,8 +167,7 @@ pub fn get(
                             version: API_VERSION,
                             status,
                             recording,
-                            opened: serde_json::to_value(&conflicts)
-                                .map_err(|e| ApiError::internal(&e))?,
+                            opened: conflicts,
                         })
                     }
                 };

@@ -327,6 +327,30 @@ impl AppState {
             Every error answers {\"error\": {\"code\", \"message\", \"field\"?}} with a stable code."
     ),
     modifiers(&BearerAuth),
+    // The domain's entities, with or without a route answering them
+    // alone (the rest is collected from the routes' bodies).
+    components(schemas(
+        avreg_registry::domain::model::Performer,
+        avreg_registry::domain::model::Organisation,
+        avreg_registry::domain::model::Fixation,
+        avreg_registry::domain::model::Credit,
+        avreg_registry::domain::model::MoralRights,
+        avreg_registry::domain::model::Holding,
+        avreg_registry::domain::model::Agreement,
+        avreg_registry::domain::model::Mandate,
+        avreg_registry::domain::model::Conflict,
+        avreg_registry::domain::model::Party,
+        avreg_registry::domain::model::Segment,
+        avreg_registry::domain::rules::Term,
+        avreg_registry::domain::audit::SignedHead,
+        avreg_registry::ledger::Entity,
+        avreg_registry::ledger::EntityRef,
+        avreg_registry::ledger::EntityKind,
+        avreg_registry::ledger::Change,
+        avreg_registry::ledger::Revision,
+        avreg_registry::ledger::OnScreenCredit,
+        avreg_registry::ledger::export::RmiManifest,
+    )),
     tags(
         (name = "recordings", description = "Registration and recordings"),
         (name = "lookup", description = "Identification of clips and fingerprints"),

@@ -17,14 +17,20 @@
 mod entity;
 pub mod export;
 mod gate;
+mod parse;
 mod view;
 mod write;
 
 pub(crate) use entity::audit_payload;
 pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 pub use gate::{CommitGate, Gated};
+
+// The one reading of ledger input (entity references, changes).
+pub use entity::RefError;
+pub use parse::{parse_change, parse_changes, parse_entity, ParseError};
 pub use view::{
-    HolderLine, OnScreenCredit, RepertoireEntry, RightHoldersOwned, StatementEntry, TermLine, View,
+    ExpiringEntry, HolderLine, LineupEntry, Mandating, OnScreenCredit, RepertoireEntry,
+    RightHoldersOwned, StatementEntry, TermLine, View,
 };
 pub use write::{today, Applied, Change};
 
