@@ -435,7 +435,7 @@ pub enum ExportJson {
     /// `expiring`.
     Expiring(ExpiringExport),
     /// `rmi`.
-    Rmi(RmiManifest),
+    Rmi(Box<RmiManifest>),
 }
 
 macro_rules! export_doc {
