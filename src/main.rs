@@ -99,23 +99,20 @@ impl Failure {
     }
 }
 
-/// Registry errors caused by what the user supplied are input errors.
+/// The exit status of each kind of registry failure (`Error::kind`, the
+/// same classification the API's codes follow): what the user supplied,
+/// or the machine's state (a store in use, a full disk), is input (2); the
+/// rest is ours (3).
 impl From<avreg_registry::Error> for Failure {
     fn from(e: avreg_registry::Error) -> Self {
-        use avreg_registry::Error as E;
-        match e {
-            E::SilentFingerprint
-            | E::EmptyFingerprint
-            | E::EmptyTitle
-            | E::Locked(_)
-            | E::Invalid(_) => Self::Input(e.into()),
-            E::Account(_) => Self::Input(e.into()),
-            // The machine's state, not a failure of ours: free space or
-            // lower the reserve.
-            E::StorageFull { .. } | E::DiskFull(_) => Self::Input(anyhow::Error::from(e).context(
+        use avreg_registry::ErrorKind as K;
+        match e.kind() {
+            K::Invalid | K::Conflict | K::Unavailable => Self::Input(e.into()),
+            // Not a failure of ours: free space or lower the reserve.
+            K::StorageFull => Self::Input(anyhow::Error::from(e).context(
                 "free disk space, or lower the reserve ([store] min_free_mb, AVREG_STORE__MIN_FREE_MB)",
             )),
-            _ => Self::Internal(e.into()),
+            K::Abandoned | K::Corrupt | K::Internal => Self::Internal(e.into()),
         }
     }
 }

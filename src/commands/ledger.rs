@@ -9,7 +9,7 @@ use avreg_registry::domain::date::Date;
 use avreg_registry::domain::ids::{ConflictId, FixationId};
 use avreg_registry::domain::model::{Party, Resolution};
 use avreg_registry::domain::territory::Country;
-use avreg_registry::ledger::{Change, Entity, EntityRef};
+use avreg_registry::ledger::{parse_changes, Entity, EntityRef};
 use serde::{Deserialize, Serialize};
 
 use super::{file_error, open_registry};
@@ -99,12 +99,14 @@ enum LedgerCommand {
     },
 }
 
-/// The changes file.
+/// The changes file; its changes are read one by one
+/// (`avreg_registry::ledger::parse_changes`), so that an error names the
+/// change and its field (`changes[1].create.entity.isan`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChangesDoc {
     version: u32,
-    changes: Vec<Change>,
+    changes: Vec<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -123,15 +125,9 @@ fn print<T: Serialize>(body: T) -> Result<(), Failure> {
 
 /// Parses `kind:id` into an entity reference (moral rights:
 /// `moral_rights:PERFORMER/FIXATION`).
-pub fn parse_ref(text: &str) -> anyhow::Result<EntityRef> {
-    let (kind, id) = text
-        .split_once(':')
-        .context("an entity is KIND:ID, e.g. fixation:0190…")?;
-    let json = match id.split_once('/') {
-        Some((p, f)) => serde_json::json!({ "kind": kind, "id": [p, f] }),
-        None => serde_json::json!({ "kind": kind, "id": id }),
-    };
-    serde_json::from_value(json).with_context(|| format!("`{text}` is not an entity reference"))
+fn parse_ref(text: &str) -> anyhow::Result<EntityRef> {
+    text.parse::<EntityRef>()
+        .with_context(|| format!("`{text}` is not an entity reference"))
 }
 
 fn parse_party(text: &str) -> anyhow::Result<Party> {
@@ -154,8 +150,9 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
                     format!("changes version {} is not supported (1 is)", doc.version),
                 ));
             }
+            let changes = parse_changes(doc.changes).map_err(|e| file_error(&file, e))?;
             let registry = open_registry(config)?;
-            let applied = registry.apply(actor, doc.changes)?;
+            let applied = registry.apply(actor, changes)?;
             print(applied)?;
             Ok(Outcome::Success)
         }

@@ -157,7 +157,7 @@ fn print_rights(f: &MatchRights) {
         let remuneration = names(&r.remuneration);
         outln!(
             "  {} in {territory} on {}: {}{}",
-            wire_name(&r.right),
+            r.right,
             f.date,
             if exclusive.is_empty() {
                 "no exclusive holder"
@@ -190,13 +190,4 @@ fn print_rights(f: &MatchRights) {
 fn read_fingerprint_json(path: &Path) -> anyhow::Result<FingerprintDoc> {
     let text = std::fs::read_to_string(path).context("cannot read")?;
     serde_json::from_str(&text).context("not a fingerprint document")
-}
-
-/// A value's name on the wire (its serde form), for the summary.
-fn wire_name(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
 }

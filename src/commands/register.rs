@@ -63,8 +63,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     if args.json {
         print_json(&RegisterDoc::new(
             &registration,
-            args.fixation,
-            conflicts_opened,
+            args.fixation.map(|f| (f, conflicts_opened)),
         ))?;
     } else if registration.is_new() {
         outln!(
@@ -78,7 +77,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         }
         for c in &conflicts_opened {
             outln!(
-                "conflict {} opened: {:?} with {} (respond by {})",
+                "conflict {} opened: {} with {} (respond by {})",
                 c.id,
                 c.kind,
                 c.subjects

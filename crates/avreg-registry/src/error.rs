@@ -56,6 +56,17 @@ pub enum Error {
     /// Stored data is malformed or inconsistent.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// A fingerprint to register carries an algorithm version this build
+    /// does not read (the caller's input, unlike [`Error::UnsupportedVersion`]).
+    #[error("unsupported {what} version {found} (this build reads up to {supported})")]
+    FingerprintVersion {
+        /// What kind of fingerprint.
+        what: &'static str,
+        /// Version found.
+        found: u32,
+        /// Newest version this build understands.
+        supported: u32,
+    },
     /// A stored value carries a version this build cannot read.
     #[error("unsupported {what} version {found} (this build reads up to {supported})")]
     UnsupportedVersion {
@@ -101,6 +112,81 @@ pub enum Error {
     /// A stored fingerprint could not be decoded.
     #[error("stored fingerprint: {0}")]
     Fingerprint(#[from] avreg_fingerprint::Error),
+}
+
+/// What kind of failure an [`Error`] is, for the edges: the CLI's exit
+/// status and the API's code both follow from it (and only from it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The caller's input is refused (a rule of the domain, an empty
+    /// title, a silent or empty fingerprint, a key value, a fingerprint
+    /// version this build does not read). Nothing was written.
+    Invalid,
+    /// The write contradicts the stored state: an identifier already
+    /// registered, an entity created twice or amended before it exists, a
+    /// conflict closed while its cause remains, the last admin key revoked.
+    /// Nothing was written.
+    Conflict,
+    /// The store is in use by another process: retry once it is free.
+    Unavailable,
+    /// The disk is full, or below the reserve: nothing was written; writes
+    /// succeed again once space is freed.
+    StorageFull,
+    /// The caller gave up on the write before it committed (its deadline
+    /// passed): nothing was written.
+    Abandoned,
+    /// Stored data is malformed, inconsistent, or in a version this build
+    /// does not read (a store, a value, an audit log that does not verify).
+    Corrupt,
+    /// Anything else on the registry's side (the store or a file failed,
+    /// an index limit, a broken invariant).
+    Internal,
+}
+
+impl Error {
+    /// The kind of failure. Every variant is named: a new one must be
+    /// classified here rather than fall into a default.
+    pub fn kind(&self) -> ErrorKind {
+        use crate::domain::model::Reason;
+        match self {
+            Error::Invalid(v) => match v.reason {
+                Reason::Duplicate { .. } | Reason::Existence(_) | Reason::CauseRemains(_) => {
+                    ErrorKind::Conflict
+                }
+                _ => ErrorKind::Invalid,
+            },
+            Error::Account(crate::accounts::AccountError::LastAdmin) => ErrorKind::Conflict,
+            Error::Account(_)
+            | Error::SilentFingerprint
+            | Error::EmptyFingerprint
+            | Error::EmptyTitle
+            | Error::FingerprintVersion { .. } => ErrorKind::Invalid,
+            Error::Locked(_) => ErrorKind::Unavailable,
+            Error::StorageFull { .. } | Error::DiskFull(_) => ErrorKind::StorageFull,
+            Error::Abandoned => ErrorKind::Abandoned,
+            Error::Corrupt(_)
+            | Error::StoreTooNew { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::AuditChain(_)
+            | Error::Fingerprint(_) => ErrorKind::Corrupt,
+            Error::Store(_)
+            | Error::Io { .. }
+            | Error::KeyOutOfRange(_)
+            | Error::SegmentTooLarge
+            | Error::DocsExhausted
+            | Error::DuplicateDoc(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The field of the caller's input at fault, when the error names one
+    /// (`segments[1].end_ms`, `title`).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid(v) => Some(&v.field),
+            Error::EmptyTitle => Some("title"),
+            _ => None,
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -50,7 +50,7 @@ pub mod private_dir;
 mod registry;
 mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use index::standalone::StandaloneIndex;
 pub use index::IndexOptions;
 pub use model::{

@@ -362,7 +362,7 @@ impl Registry {
         let video = match new.video {
             Some(v) if v.frames.is_empty() => return Err(Error::EmptyFingerprint),
             Some(v) if v.version != video::ALGORITHM_VERSION => {
-                return Err(Error::UnsupportedVersion {
+                return Err(Error::FingerprintVersion {
                     what: "video fingerprint",
                     found: u32::from(v.version),
                     supported: u32::from(video::ALGORITHM_VERSION),

@@ -7,8 +7,11 @@
 
 use avreg_registry::accounts::KeyRecord;
 use avreg_registry::domain::audit::AuditEvent;
+use avreg_registry::ledger::Revision;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::error::ErrorBody;
 
 pub use avreg_wire::{
     FingerprintDoc, LookupDoc, LookupResult, RecordingDoc, RecordingJson, RecordingPage,
@@ -36,7 +39,26 @@ pub struct JobDoc {
     /// `running`, `done` (with `result` a registration answer) or
     /// `failed` (with `result` an error body).
     #[serde(flatten)]
-    pub state: crate::jobs::JobState,
+    pub state: JobState,
+}
+
+/// A job's state, as polled.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for, or being fingerprinted by, a worker.
+    Running,
+    /// Done: what `POST /v1/recordings` or `POST /v1/fixations/{id}/media`
+    /// would have answered.
+    Done {
+        /// The registration's answer.
+        result: Box<RegisterDoc>,
+    },
+    /// Failed: the error the route would have answered.
+    Failed {
+        /// The error.
+        result: ErrorBody,
+    },
 }
 
 /// The answer of `POST /v1/lookup/batch`: one result per fingerprint, in
@@ -56,7 +78,7 @@ pub enum BatchEntry {
     /// The lookup's result.
     Ok(LookupResult),
     /// Why this fingerprint was refused.
-    Err(crate::error::ErrorBody),
+    Err(ErrorBody),
 }
 
 /// A registration from a fingerprint computed elsewhere.
@@ -166,8 +188,7 @@ pub struct HeadDoc {
     /// The head signed with the registry's Ed25519 key (`seq`, `hash`,
     /// `signed_at_ms`, `public_key`, `signature`), as `avreg audit head`
     /// prints it; absent for an empty log.
-    #[schema(value_type = Option<Object>)]
-    pub signed: Option<serde_json::Value>,
+    pub signed: Option<avreg_registry::domain::audit::SignedHead>,
 }
 
 /// A key to create.
@@ -259,4 +280,14 @@ pub struct KeyDoc {
 pub struct StatusDoc {
     /// `ok`, or why not.
     pub status: String,
+}
+
+/// One entity revision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityDoc {
+    /// 1.
+    pub version: u32,
+    /// The revision: `seq`, `at_ms`, `actor`, `op` and the `entity`
+    /// (`{"kind", "entity"}`).
+    pub revision: Revision,
 }

@@ -174,56 +174,40 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The code of each kind of registry failure (`Error::kind`, the same
+/// classification the CLI's exit statuses follow).
 impl From<avreg_registry::Error> for ApiError {
     fn from(e: avreg_registry::Error) -> Self {
-        use avreg_registry::domain::model::Reason;
-        use avreg_registry::Error as E;
-        // Every variant is named: a new one must be given its answer here
-        // rather than fall into `internal`.
-        match e {
-            E::SilentFingerprint | E::EmptyFingerprint => ApiError::invalid(e.to_string()),
-            E::Invalid(v) => {
-                // A duplicate, or a write against the state (an entity that
-                // exists already, a conflict whose cause remains), is 409.
-                let code = match v.reason {
-                    Reason::Duplicate { .. } | Reason::Existence(_) | Reason::CauseRemains(_) => {
-                        Code::Conflict
-                    }
-                    _ => Code::Invalid,
-                };
-                ApiError::new(code, format!("invalid {v}")).field(v.field.clone())
+        use avreg_registry::ErrorKind as K;
+        let code = match e.kind() {
+            K::Invalid => Code::Invalid,
+            // A duplicate, or a write against the state (an entity that
+            // exists already, a conflict whose cause remains).
+            K::Conflict => Code::Conflict,
+            K::Abandoned => {
+                return ApiError::new(
+                    Code::Timeout,
+                    "the request took too long; nothing was written",
+                )
             }
-            E::EmptyTitle => ApiError::invalid(e.to_string()).field("title"),
-            E::Account(a @ avreg_registry::accounts::AccountError::LastAdmin) => {
-                ApiError::new(Code::Conflict, a.to_string())
-            }
-            E::Account(a) => ApiError::invalid(a.to_string()),
-            E::Fingerprint(f) => ApiError::from(f),
-            E::UnsupportedVersion { .. } => ApiError::invalid(e.to_string()),
-            E::Abandoned => ApiError::new(
-                Code::Timeout,
-                "the request took too long; nothing was written",
-            ),
-            E::StorageFull { .. } | E::DiskFull(_) => {
+            K::StorageFull => {
                 tracing::warn!(error = %e, "a write was refused: the disk is full");
-                ApiError::new(
+                return ApiError::new(
                     Code::InsufficientStorage,
                     "the registry's disk is full: nothing was written; retry later",
                 )
-                .retry_after(60)
+                .retry_after(60);
             }
-            E::Locked(_) => {
-                ApiError::new(Code::Busy, "the store is locked by another process").retry_after(5)
+            K::Unavailable => {
+                return ApiError::new(Code::Busy, "the store is locked by another process")
+                    .retry_after(5)
             }
-            E::Store(_)
-            | E::Io { .. }
-            | E::StoreTooNew { .. }
-            | E::Corrupt(_)
-            | E::DuplicateDoc(_)
-            | E::DocsExhausted
-            | E::KeyOutOfRange(_)
-            | E::SegmentTooLarge
-            | E::AuditChain(_) => ApiError::internal(&e),
+            K::Corrupt | K::Internal => return ApiError::internal(&e),
+        };
+        let error = ApiError::new(code, e.to_string());
+        match e.field() {
+            Some(field) => error.field(field),
+            None => error,
         }
     }
 }

@@ -178,7 +178,7 @@ impl Harness {
             .expect("open the registry");
         let doc: crate::routes::ledger::ChangesDoc =
             serde_json::from_str(EXAMPLE_LEDGER).expect("example.json");
-        let changes = crate::routes::ledger::parse_changes(doc.changes).expect("example changes");
+        let changes = avreg_registry::ledger::parse_changes(doc.changes).expect("example changes");
         registry
             .apply(LOCAL_ACTOR, changes)
             .expect("apply example.json");
@@ -261,11 +261,8 @@ impl Harness {
         let [lookup, batch, register] = fingerprint_bodies(data);
         let o = self.state.options();
         let from = |bytes: &[u8], title: Option<String>| -> Result<(), ApiError> {
-            let make = crate::routes::recordings::recording_from(
-                Body::Json(bytes.to_vec()),
-                &self.state,
-                title,
-            )?;
+            let make =
+                crate::media::recording_from(Body::Json(bytes.to_vec()), &self.state, title)?;
             let new = make()?;
             assert!(!new.title.trim().is_empty(), "an empty title was accepted");
             round_trip(&Fingerprints {
@@ -621,7 +618,7 @@ async fn read_body(State(state): State<AppState>, req: Request) -> Response {
             let body = Body::Media { upload, fields };
             if p.register {
                 // The route's checks; the closure (fingerprinting) is dropped.
-                let _ = crate::routes::recordings::recording_from(body, &state, None);
+                let _ = crate::media::recording_from(body, &state, None);
             } else if let Body::Media { fields, .. } = body {
                 let _ = parse_rights(
                     fields.get("territory").map(String::as_str),

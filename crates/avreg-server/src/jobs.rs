@@ -9,50 +9,16 @@
 use avreg_registry::accounts::ApiKeyId;
 use avreg_registry::jobs::{JobId, JobOutcome};
 use avreg_registry::Registry;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use avreg_wire::RegistrationStatus;
-
-use crate::dto::{JobAccepted, RecordingJson, RegisterDoc, API_VERSION};
+use crate::dto::{JobAccepted, JobState, RegisterDoc, API_VERSION};
 use crate::error::{ApiError, Code, ErrorBody, ErrorDetail};
 use crate::pool::Slot;
-use crate::routes::ledger::AttachDoc;
 use crate::uploads::UploadPermit;
 use crate::AppState;
-
-/// A job's state, as polled.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum JobState {
-    /// Waiting for, or being fingerprinted by, a worker.
-    Running,
-    /// Done: the registration's answer.
-    Done {
-        /// What `POST /v1/recordings` or `POST /v1/fixations/{id}/media`
-        /// would have answered.
-        result: Box<JobResult>,
-    },
-    /// Failed: the error `POST /v1/recordings` would have answered.
-    Failed {
-        /// The error.
-        result: ErrorBody,
-    },
-}
-
-/// The answer of a finished job: that of the route which started it.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum JobResult {
-    /// `POST /v1/recordings`.
-    Registered(RegisterDoc),
-    /// `POST /v1/fixations/{id}/media`.
-    Attached(AttachDoc),
-}
 
 /// Runs `work` in the fingerprinting pool as job `owner`'s: the answer
 /// (`answer` of its result) if it ends within `sync_wait`, else 202 with
@@ -150,38 +116,20 @@ pub fn get(
             opened,
         } => match registry.recording(recording)? {
             Some(r) => {
-                let status = if new { "registered" } else { "existing" };
-                let recording = RecordingJson::from(&r);
-                let result = match fixation {
-                    None => JobResult::Registered(RegisterDoc {
-                        version: API_VERSION,
-                        status: if new {
-                            RegistrationStatus::Registered
-                        } else {
-                            RegistrationStatus::Existing
-                        },
-                        recording,
-                        fixation: None,
-                        conflicts_opened: Vec::new(),
-                    }),
-                    Some(_) => {
-                        // The conflicts as they are now.
+                // The conflicts as they are now.
+                let fixation = match fixation {
+                    Some(f) => {
                         let view = registry.view();
                         let mut conflicts = Vec::new();
                         for id in opened {
                             conflicts.extend(view.conflict(id)?);
                         }
-                        JobResult::Attached(AttachDoc {
-                            version: API_VERSION,
-                            status: status.into(),
-                            recording,
-                            opened: serde_json::to_value(&conflicts)
-                                .map_err(|e| ApiError::internal(&e))?,
-                        })
+                        Some((f, conflicts))
                     }
+                    None => None,
                 };
                 JobState::Done {
-                    result: Box::new(result),
+                    result: Box::new(RegisterDoc::of(&r, new, fixation)),
                 }
             }
             None => JobState::Failed {

@@ -1,5 +1,5 @@
-//! The registry's HTTP service, and the only crate of avreg that knows HTTP
-//! and JSON.
+//! The registry's HTTP service, and the only crate of avreg that knows
+//! HTTP. The JSON shapes it shares with the CLI are avreg-wire's.
 //!
 //! - [`router`] builds the axum router of every route (versioned under
 //!   `/v1`, plus `/health`, `/ready`, `/metrics`); [`serve`] runs it until
@@ -12,7 +12,11 @@
 //! - `body`: bodies within limits; media streamed to temporary files in
 //!   the upload folder, swept of a crashed run's leftovers at start.
 //! - `pool`: the bounded pool that fingerprints off the async executor.
-//! - `jobs`, `metrics`, `dto` (the JSON shapes), `routes`.
+//! - `dto`: the shapes only the API has (jobs, keys, audit pages,
+//!   batches); `media`: fingerprinting an upload and the recording a
+//!   registration body describes; `jobs`, `metrics`.
+//! - `routes`: one module per resource; routes depend on `jobs`, `dto` and
+//!   `media`, never on each other.
 //!
 //! The OpenAPI document (`/v1/openapi.json`) is generated from the
 //! handlers' annotations by the same calls that register the routes.
@@ -326,6 +330,30 @@ impl AppState {
             Every error answers {\"error\": {\"code\", \"message\", \"field\"?}} with a stable code."
     ),
     modifiers(&BearerAuth),
+    // The domain's entities, with or without a route answering them
+    // alone (the rest is collected from the routes' bodies).
+    components(schemas(
+        avreg_registry::domain::model::Performer,
+        avreg_registry::domain::model::Organisation,
+        avreg_registry::domain::model::Fixation,
+        avreg_registry::domain::model::Credit,
+        avreg_registry::domain::model::MoralRights,
+        avreg_registry::domain::model::Holding,
+        avreg_registry::domain::model::Agreement,
+        avreg_registry::domain::model::Mandate,
+        avreg_registry::domain::model::Conflict,
+        avreg_registry::domain::model::Party,
+        avreg_registry::domain::model::Segment,
+        avreg_registry::domain::rules::Term,
+        avreg_registry::domain::audit::SignedHead,
+        avreg_registry::ledger::Entity,
+        avreg_registry::ledger::EntityRef,
+        avreg_registry::ledger::EntityKind,
+        avreg_registry::ledger::Change,
+        avreg_registry::ledger::Revision,
+        avreg_registry::ledger::OnScreenCredit,
+        avreg_registry::ledger::export::RmiManifest,
+    )),
     tags(
         (name = "recordings", description = "Registration and recordings"),
         (name = "lookup", description = "Identification of clips and fingerprints"),

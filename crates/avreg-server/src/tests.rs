@@ -151,6 +151,155 @@ async fn openapi_document_is_served() {
     assert!(doc["paths"]["/v1/lookup"]["post"].is_object());
 }
 
+/// The schemas of the document's operations that say nothing: a bare `{"type": "object"}` (or `{}`) without properties,
+/// `$ref`, `oneOf`/`anyOf`/`allOf` or `additionalProperties`, anywhere in a
+/// request or response body or in a component they reach. Each is named
+/// by where it was found.
+fn untyped_schemas(doc: &serde_json::Value) -> Vec<String> {
+    fn walk(
+        doc: &serde_json::Value,
+        schema: &serde_json::Value,
+        at: String,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        let Some(obj) = schema.as_object() else {
+            return;
+        };
+        if let Some(r) = obj.get("$ref").and_then(|r| r.as_str()) {
+            let name = r.trim_start_matches("#/components/schemas/").to_owned();
+            if seen.insert(name.clone()) {
+                let target = &doc["components"]["schemas"][&name];
+                assert!(!target.is_null(), "{at}: dangling {r}");
+                walk(doc, target, format!("#{name}"), seen, out);
+            }
+            return;
+        }
+        let typed = [
+            "properties",
+            "oneOf",
+            "anyOf",
+            "allOf",
+            "additionalProperties",
+        ]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+        let ty = obj.get("type");
+        let is_object = ty.is_some_and(|t| {
+            t == "object"
+                || t.as_array()
+                    .is_some_and(|a| a.iter().any(|t| t == "object"))
+        });
+        if !typed && (is_object || ty.is_none()) && !obj.contains_key("enum") {
+            out.push(at.clone());
+        }
+        for (k, v) in obj {
+            match k.as_str() {
+                "properties" => {
+                    for (name, p) in v.as_object().into_iter().flatten() {
+                        walk(doc, p, format!("{at}.{name}"), seen, out);
+                    }
+                }
+                "items" | "additionalProperties" => walk(doc, v, format!("{at}[]"), seen, out),
+                "oneOf" | "anyOf" | "allOf" | "prefixItems" => {
+                    for (i, s) in v.as_array().into_iter().flatten().enumerate() {
+                        walk(doc, s, format!("{at}/{k}[{i}]"), seen, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        // The document itself: its schema is the OpenAPI specification's.
+        if path == "/v1/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().expect("item") {
+            let at = format!("{} {path}", method.to_uppercase());
+            let bodies = op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(ct, c)| (format!("{at} request {ct}"), c))
+                .chain(op["responses"].as_object().into_iter().flatten().flat_map(
+                    |(status, r)| {
+                        let at = at.clone();
+                        r["content"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(move |(ct, c)| (format!("{at} {status} {ct}"), c))
+                    },
+                ));
+            for (at, content) in bodies {
+                if content["schema"].is_null() {
+                    out.push(at);
+                    continue;
+                }
+                // Each component once; a body is checked where it is.
+                walk(doc, &content["schema"], at, &mut seen, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_operations_schemas_are_typed() {
+    let doc = serde_json::to_value(openapi_document()).expect("json");
+    let untyped = untyped_schemas(&doc);
+    assert!(untyped.is_empty(), "untyped schemas: {untyped:#?}");
+    // The walk sees an untyped one.
+    let mut bad = doc.clone();
+    bad["components"]["schemas"]["Conflict"]["properties"]["subjects"] =
+        serde_json::json!({"type": "object"});
+    assert_eq!(untyped_schemas(&bad), ["#Conflict.subjects"]);
+    // Every domain entity has its component.
+    for name in [
+        "Performer",
+        "Organisation",
+        "Fixation",
+        "Credit",
+        "MoralRights",
+        "Holding",
+        "Agreement",
+        "Mandate",
+        "Conflict",
+        "Segment",
+        "Revision",
+        "Change",
+        "Entity",
+        "EntityRef",
+        "Term",
+        "AppliedRule",
+        "TermLine",
+        "RightHoldersOwned",
+        "HolderLine",
+        "RepertoireEntry",
+        "StatementEntry",
+        "ExpiringEntry",
+        "RmiManifest",
+        "SignedHead",
+        "Territories",
+        "Country",
+        "Date",
+        "Isan",
+        "Eidr",
+        "Isrc",
+        "Isni",
+        "FixationId",
+        "RightKind",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "no component {name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_full_pool_answers_503_with_retry_after_once_the_body_is_read() {
     let f = Fixture::new(ServerOptions {

@@ -104,31 +104,37 @@ pub struct RegisterDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub fixation: Option<FixationId>,
-    /// Reference overlaps opened with other registrants' fixations (only
-    /// when registered as a fixation's media).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
-    pub conflicts_opened: Vec<Conflict>,
+    /// As a fixation's media: the conflicts the registration opened
+    /// (reference overlaps with other registrants' fixations), possibly
+    /// none; absent for a registration of no fixation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<Vec<Conflict>>,
 }
 
 impl RegisterDoc {
-    /// The answer for `registration`, as the media of `fixation` when
-    /// given, with the conflicts that opened.
-    pub fn new(
-        registration: &Registration,
-        fixation: Option<FixationId>,
-        conflicts_opened: Vec<Conflict>,
+    /// The answer for `registration`: of no fixation, or as the media of
+    /// `fixation` with the conflicts that opened.
+    pub fn new(registration: &Registration, fixation: Option<(FixationId, Vec<Conflict>)>) -> Self {
+        Self::of(registration.recording(), registration.is_new(), fixation)
+    }
+
+    /// The answer for `recording`, `new` or already registered.
+    pub fn of(
+        recording: &Recording,
+        new: bool,
+        fixation: Option<(FixationId, Vec<Conflict>)>,
     ) -> Self {
-        let (status, recording) = match registration {
-            Registration::Registered(r) => (RegistrationStatus::Registered, r),
-            Registration::Existing(r) => (RegistrationStatus::Existing, r),
-        };
+        let (fixation, opened) = fixation.unzip();
         Self {
             version: crate::WIRE_VERSION,
-            status,
+            status: if new {
+                RegistrationStatus::Registered
+            } else {
+                RegistrationStatus::Existing
+            },
             recording: recording.into(),
             fixation,
-            conflicts_opened,
+            opened,
         }
     }
 }

@@ -54,6 +54,11 @@ impl std::fmt::Debug for CommitmentKey {
 
 /// A blake3 hash in the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, pattern = "^[0-9a-f]{64}$")
+)]
 pub struct ChainHash(#[serde(with = "hex32")] pub [u8; 32]);
 
 impl ChainHash {
@@ -218,6 +223,7 @@ pub enum ChainError {
 
 /// A head hash an auditor keeps: the hash of event `seq`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Head {
     /// Sequence number of the event.
     pub seq: u64,
@@ -233,6 +239,7 @@ pub const SIGNED_HEAD_VERSION: u16 = 1;
 /// this head at this time, and [`verify`] with it proves that nothing up to
 /// it has changed since.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedHead {
     /// [`SIGNED_HEAD_VERSION`].
     pub version: u16,

@@ -174,6 +174,7 @@ impl<'de> Deserialize<'de> for Date {
 /// An inclusive period of days: from `start` to `end`, or open-ended when
 /// `end` is `None`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
     /// First day covered.
     pub start: Date,

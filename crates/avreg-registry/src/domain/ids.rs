@@ -175,6 +175,11 @@ macro_rules! serde_via_str {
 /// gives the 16 characters alone. Parsing accepts either, with an optional
 /// `ISNI` prefix.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, example = "000000012281955X")
+)]
 pub struct Isni([u8; 16]);
 
 impl Isni {
@@ -366,6 +371,11 @@ serde_via_str!(Isan);
 ///
 /// Displayed as `10.5240/7EC7-228A-510A-053E-CBB8-J`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, example = "10.5240/7EC7-228A-510A-053E-CBB8-J")
+)]
 pub struct Eidr([u8; 20]);
 
 impl Eidr {
@@ -442,6 +452,8 @@ pub const ISRC_EXTRA_PREFIXES: [&str; 7] = ["UK", "QM", "QT", "QZ", "CP", "DG", 
 /// Displayed in its normalised 12-character form (`USSKG1912345`);
 /// [`Isrc::hyphenated`] gives `US-SKG-19-12345`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "USSKG1912345"))]
 pub struct Isrc([u8; 12]);
 
 impl Isrc {
@@ -519,6 +531,11 @@ macro_rules! entity_id {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = String, format = Uuid, example = "0190f3a2-7b1c-7d3e-8f00-0000000000a1")
+        )]
         #[serde(transparent)]
         pub struct $name(uuid::Uuid);
 

@@ -14,3 +14,6 @@ pub mod model;
 pub mod query;
 pub mod rules;
 pub mod territory;
+
+#[cfg(feature = "openapi")]
+mod schema;

@@ -234,6 +234,7 @@ pub fn check_share(field: &str, ppm: u32) -> Result<(), ValidationError> {
 
 /// Who acts in the registry: a performer or an organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Party {
     /// A performer.
@@ -245,6 +246,7 @@ pub enum Party {
 /// A performer (BTAP Art. 2): actor, singer, musician, dancer, stunt or
 /// voice performer, ...
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Performer {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -327,6 +329,7 @@ impl Performer {
 
 /// What an organisation is to the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrganisationKind {
     /// Producer of fixations (BTAP Art. 12 transferee).
@@ -341,6 +344,7 @@ pub enum OrganisationKind {
 
 /// An organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -369,6 +373,7 @@ impl Organisation {
 /// What a fixation holds (BTAP Art. 2: an audiovisual fixation may have no
 /// sound).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FixationKind {
     /// Moving images with sound.
@@ -382,6 +387,7 @@ pub enum FixationKind {
 /// A declared relation of a fixation to another, which explains a
 /// fingerprint overlap between them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "relation")]
 pub enum Relation {
     /// An edit (cut, re-encode, version) of another fixation.
@@ -414,6 +420,7 @@ impl Relation {
 
 /// A fixation: a recording of performances.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fixation {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -595,6 +602,7 @@ impl<'de> Deserialize<'de> for Role {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Claimed by its registrant.
@@ -610,6 +618,7 @@ pub enum Status {
 
 /// A half-open time segment `[start_ms, end_ms)` of a fixation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Segment {
     /// Start, milliseconds from the start of the fixation.
     pub start_ms: u64,
@@ -667,6 +676,7 @@ pub fn validate_segments(
 
 /// A performer's credit in a fixation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credit {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -745,6 +755,7 @@ impl Credit {
 /// the performer and no agreement, and nothing in the model can transfer
 /// them. Re-encoding, dubbing and normal editing are not violations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoralRights {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -774,6 +785,7 @@ impl MoralRights {
 
 /// An economic right of BTAP Arts. 6–11.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RightKind {
     /// Art. 6(i): broadcasting of unfixed performances.
@@ -820,6 +832,7 @@ impl RightKind {
 /// Whether a holding is the exclusive right or a remuneration entitlement
 /// (Art. 11(2), Art. 12(3)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Nature {
     /// The exclusive right to authorise.
@@ -830,6 +843,7 @@ pub enum Nature {
 
 /// How a holder came to hold a right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The performer's own right.
@@ -844,6 +858,7 @@ pub enum Basis {
 
 /// A share of a right held by a party in some territories for a period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holding {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -899,6 +914,7 @@ impl Holding {
 /// An agreement between parties (a contract or licence that holdings rest
 /// on).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agreement {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -940,6 +956,7 @@ impl Agreement {
 
 /// A performer's mandate to a collecting society.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mandate {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -977,6 +994,7 @@ impl Mandate {
 /// The kinds of conflict the registry detects (DOMAIN.md), and the
 /// notice of a third-party claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
     /// Exclusive shares over 100% where territories and periods intersect.
@@ -997,6 +1015,7 @@ pub enum ConflictKind {
 
 /// What a conflict is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Subject {
     /// A fixation.
@@ -1011,6 +1030,7 @@ pub enum Subject {
 
 /// Where a conflict stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
     /// Waiting for the parties.
@@ -1022,6 +1042,7 @@ pub enum ConflictStatus {
 
 /// How the parties resolved a conflict (the registry never decides).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// A claim was withdrawn.
@@ -1042,6 +1063,7 @@ pub enum Resolution {
 
 /// A recorded conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// Version of this form ([`MODEL_VERSION`]).
     pub version: u32,
@@ -1077,6 +1099,7 @@ pub struct Conflict {
 
 /// A party's agreement to resolve a conflict a certain way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictAgreement {
     /// Who agrees.
     pub party: Party,
@@ -1088,6 +1111,7 @@ pub struct ConflictAgreement {
 
 /// An administrator's ruling on a conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ruling {
     /// The key that ruled (`key:ID`, or `local`).
     pub by: String,
@@ -1115,6 +1139,7 @@ impl Conflict {
 
 /// A party's response to a conflict (its position, evidence offered).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictResponse {
     /// Who responds.
     pub party: Party,
@@ -1145,6 +1170,34 @@ impl Conflict {
         Ok(())
     }
 }
+
+/// `Display` as the serde name (`making_available`, `reference_overlap`):
+/// one vocabulary for the API, the exports and the messages, never the
+/// `Debug` form.
+macro_rules! display_as_serde {
+    ($($t:ty),* $(,)?) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::String(name)) => f.write_str(&name),
+                    _ => Err(fmt::Error),
+                }
+            }
+        }
+    )*};
+}
+
+display_as_serde!(
+    OrganisationKind,
+    FixationKind,
+    Status,
+    RightKind,
+    Nature,
+    Basis,
+    ConflictKind,
+    ConflictStatus,
+    Resolution,
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -1303,6 +1356,25 @@ pub(crate) mod tests {
             back.credited_as.as_deref(),
             Some("  Björk  Guðmundsdóttir ")
         );
+    }
+
+    #[test]
+    fn enums_display_as_their_serde_names() {
+        assert_eq!(RightKind::MakingAvailable.to_string(), "making_available");
+        assert_eq!(Nature::Remuneration.to_string(), "remuneration");
+        assert_eq!(
+            ConflictKind::ReferenceOverlap.to_string(),
+            "reference_overlap"
+        );
+        assert_eq!(Resolution::SplitTerritory.to_string(), "split_territory");
+        assert_eq!(Status::Corroborated.to_string(), "corroborated");
+        assert_eq!(ConflictStatus::Open.to_string(), "open");
+        assert_eq!(FixationKind::AvWithoutSound.to_string(), "av_without_sound");
+        assert_eq!(
+            OrganisationKind::CollectingSociety.to_string(),
+            "collecting_society"
+        );
+        assert_eq!(Basis::PresumedByLaw.to_string(), "presumed_by_law");
     }
 
     #[test]

@@ -158,6 +158,7 @@ pub struct Jurisdictions {
 /// Which date a term was counted from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CountedFrom {
     /// The fixation's `fixation_date`.
     FixationDate,
@@ -167,6 +168,7 @@ pub enum CountedFrom {
 
 /// The rule behind a term answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedRule {
     /// The jurisdiction's id.
     pub jurisdiction: String,
@@ -185,6 +187,7 @@ pub struct AppliedRule {
 
 /// When the economic rights in a fixation end in a territory, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Term {
     /// The last day of protection; `None` when no rule gives a term there
     /// (a non-party such as the United States).
@@ -306,7 +309,7 @@ impl Jurisdictions {
                     if !kinds.insert(*kind) {
                         return Err(invalid(
                             format!("{at}.kinds"),
-                            format!("{kind:?} is covered by two rules"),
+                            format!("{kind} is covered by two rules"),
                         ));
                     }
                 }
@@ -327,7 +330,7 @@ impl Jurisdictions {
             if fb.rule_for(kind).is_none() {
                 return Err(invalid(
                     format!("jurisdiction[{fallback}].term"),
-                    format!("the treaty minimum has no rule for {kind:?}"),
+                    format!("the treaty minimum has no rule for {kind}"),
                 ));
             }
         }

@@ -39,6 +39,11 @@ pub struct UnknownCountry {
 /// An ISO 3166-1 alpha-2 country code, one of [`ISO_3166_1_ALPHA_2`].
 /// Parsing accepts lower case; display is upper case.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, pattern = "^[A-Za-z]{2}$", example = "DE")
+)]
 pub struct Country([u8; 2]);
 
 impl Country {
@@ -99,6 +104,7 @@ impl<'de> Deserialize<'de> for Country {
 ///
 /// Serialised as `{"only": ["DE", "AT"]}` or `{"worldwide_except": ["US"]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Territories {
     /// Exactly these countries.

@@ -63,12 +63,10 @@ pub struct MatchRights {
     /// Holders of each right in the territory on the date (absent without a
     /// territory).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub rights: Option<Vec<RightHoldersOwned>>,
     /// The term in the territory with the rule that produced it (absent
     /// without a territory).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub term: Option<TermLine>,
 }
 
@@ -101,7 +99,6 @@ pub struct OnScreen {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// The credit: role, character, credited-as, segments, featured.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credit: Credit,
     /// Milliseconds of the matched span covered.
     pub covered_ms: u64,

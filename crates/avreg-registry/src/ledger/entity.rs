@@ -2,6 +2,7 @@
 //! an [`EntityRef`], written as a [`Revision`].
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,7 @@ pub const REVISION_VERSION: u32 = 1;
 
 /// The kinds of entity the ledger holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// [`Performer`].
@@ -86,8 +88,58 @@ impl EntityKind {
     }
 }
 
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for EntityKind {
+    type Err = RefError;
+
+    /// The kind of its [`EntityKind::name`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EntityKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| RefError::Kind(s.to_owned()))
+    }
+}
+
+/// Why a text is not an entity reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    /// No `KIND:` before the id.
+    #[error("an entity is KIND:ID, e.g. fixation:0190…")]
+    Shape,
+    /// A kind the ledger does not hold.
+    #[error(
+        "`{0}` is not a kind of entity (performer, organisation, fixation, credit, \
+         moral_rights, holding, agreement, mandate, conflict)"
+    )]
+    Kind(String),
+    /// The id is not one of its kind.
+    #[error("`{id}` is not a {kind} id{}", id_shape(*.kind))]
+    Id {
+        /// The kind.
+        kind: EntityKind,
+        /// The id given.
+        id: String,
+    },
+}
+
+fn id_shape(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::MoralRights => " (PERFORMER/FIXATION)",
+        _ => "",
+    }
+}
+
 /// The address of an entity. Moral rights have no id of their own: they are
 /// the performer's in one fixation.
+///
+/// Written `kind:id` ([`fmt::Display`], parsed back by [`FromStr`]), moral
+/// rights `moral_rights:PERFORMER/FIXATION`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum EntityRef {
@@ -178,6 +230,67 @@ impl EntityRef {
     }
 }
 
+impl EntityRef {
+    /// The reference of the entity of `kind` whose id is `id` (moral
+    /// rights: `PERFORMER/FIXATION`, or `PERFORMER:FIXATION` as the API's
+    /// paths write it).
+    pub fn parse_id(kind: EntityKind, id: &str) -> Result<EntityRef, RefError> {
+        fn uuid<T: FromStr>(kind: EntityKind, id: &str) -> Result<T, RefError> {
+            id.parse().map_err(|_| RefError::Id {
+                kind,
+                id: id.to_owned(),
+            })
+        }
+        Ok(match kind {
+            EntityKind::Performer => EntityRef::Performer(uuid(kind, id)?),
+            EntityKind::Organisation => EntityRef::Organisation(uuid(kind, id)?),
+            EntityKind::Fixation => EntityRef::Fixation(uuid(kind, id)?),
+            EntityKind::Credit => EntityRef::Credit(uuid(kind, id)?),
+            EntityKind::MoralRights => {
+                let (p, f) = id.split_once(['/', ':']).ok_or_else(|| RefError::Id {
+                    kind,
+                    id: id.to_owned(),
+                })?;
+                let bad = |_| RefError::Id {
+                    kind,
+                    id: id.to_owned(),
+                };
+                EntityRef::MoralRights(p.parse().map_err(bad)?, f.parse().map_err(bad)?)
+            }
+            EntityKind::Holding => EntityRef::Holding(uuid(kind, id)?),
+            EntityKind::Agreement => EntityRef::Agreement(uuid(kind, id)?),
+            EntityKind::Mandate => EntityRef::Mandate(uuid(kind, id)?),
+            EntityKind::Conflict => EntityRef::Conflict(uuid(kind, id)?),
+        })
+    }
+
+    /// The id alone, as the API's paths and pages write it (moral rights:
+    /// `PERFORMER:FIXATION`).
+    pub fn id_text(&self) -> String {
+        match self {
+            EntityRef::Performer(id) => id.to_string(),
+            EntityRef::Organisation(id) => id.to_string(),
+            EntityRef::Fixation(id) => id.to_string(),
+            EntityRef::Credit(id) => id.to_string(),
+            EntityRef::MoralRights(p, f) => format!("{p}:{f}"),
+            EntityRef::Holding(id) => id.to_string(),
+            EntityRef::Agreement(id) => id.to_string(),
+            EntityRef::Mandate(id) => id.to_string(),
+            EntityRef::Conflict(id) => id.to_string(),
+        }
+    }
+}
+
+impl FromStr for EntityRef {
+    type Err = RefError;
+
+    /// `kind:id`, as [`fmt::Display`] writes it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, id) = s.split_once(':').ok_or(RefError::Shape)?;
+        EntityRef::parse_id(kind.parse()?, id)
+    }
+}
+
 impl From<Party> for EntityRef {
     fn from(p: Party) -> Self {
         match p {
@@ -217,6 +330,7 @@ impl fmt::Display for EntityRef {
 
 /// Any entity of the domain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "entity")]
 pub enum Entity {
     /// A performer.
@@ -330,6 +444,7 @@ impl Entity {
 
 /// What a revision did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// The entity's first revision.
@@ -363,6 +478,7 @@ impl Op {
 /// One state of an entity, as written: nothing is ever deleted, so the
 /// revisions of an entity are its whole history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revision {
     /// Version of this form ([`REVISION_VERSION`]).
     pub version: u32,

@@ -4,15 +4,22 @@
 
 use serde::Serialize;
 
-use super::view::{RepertoireEntry, StatementEntry, TermLine, View};
+use super::view::{ExpiringEntry, RepertoireEntry, StatementEntry, TermLine, View};
 use crate::domain::date::Date;
-use crate::domain::ids::FixationId;
+use crate::domain::ids::{FixationId, PerformerId};
 use crate::domain::model::{Conflict, Credit, Fixation, MoralRights, Party, Segment};
 use crate::domain::territory::Country;
 use crate::error::Result;
 
 /// Version of the exported forms (CSV columns and JSON rows).
-pub const EXPORT_VERSION: u32 = 1;
+///
+/// 2: CSV cells name rights, natures, conflict kinds and resolutions as
+/// the API does (`making_available`, `reference_overlap`; 1 wrote
+/// `MakingAvailable`, `ReferenceOverlap`); JSON rows are objects
+/// throughout (1 wrote a repertoire's `mandating` and `lineup` and the
+/// `expiring` rows as arrays); an RMI performer's `attribution` and
+/// `integrity` are null when no moral rights are registered (1: false).
+pub const EXPORT_VERSION: u32 = 2;
 
 /// A JSON export: its kind and rows, versioned.
 #[derive(Clone, Debug, Serialize)]
@@ -133,7 +140,7 @@ fn credit_fields(c: &Credit, name: Option<&str>) -> [String; 9] {
         opt(&c.credited_as),
         c.featured.to_string(),
         segments(&c.segments),
-        format!("{:?}", c.status).to_lowercase(),
+        c.status.to_string(),
         third_party(c.third_party),
     ]
 }
@@ -165,14 +172,16 @@ pub const REPERTOIRE_COLUMNS: [&str; 17] = [
 pub fn repertoire_csv(entries: &[RepertoireEntry]) -> String {
     let mut csv = Csv::new(&REPERTOIRE_COLUMNS);
     for e in entries {
-        for (c, p) in &e.lineup {
+        for line in &e.lineup {
+            let c = &line.credit;
             let rights = e
                 .mandating
                 .iter()
-                .find(|(id, _)| *id == c.performer)
-                .map(|(_, r)| {
-                    r.iter()
-                        .map(|r| format!("{r:?}"))
+                .find(|m| m.performer == c.performer)
+                .map(|m| {
+                    m.rights
+                        .iter()
+                        .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(";")
                 })
@@ -189,7 +198,7 @@ pub fn repertoire_csv(entries: &[RepertoireEntry]) -> String {
             ];
             row.extend(credit_fields(
                 c,
-                p.as_ref().map(|p| p.display_name.as_str()),
+                line.performer.as_ref().map(|p| p.display_name.as_str()),
             ));
             row.push(rights);
             csv.row(row);
@@ -237,7 +246,7 @@ pub fn statement_csv(entries: &[StatementEntry]) -> String {
         let holdings = e
             .holdings
             .iter()
-            .map(|h| format!("{:?}/{:?}/{}", h.right, h.nature, h.share_ppm))
+            .map(|h| format!("{}/{}/{}", h.right, h.nature, h.share_ppm))
             .collect::<Vec<_>>()
             .join(";");
         csv.row([
@@ -253,7 +262,7 @@ pub fn statement_csv(entries: &[StatementEntry]) -> String {
             opt(&c.credited_as),
             c.featured.to_string(),
             segments(&c.segments),
-            format!("{:?}", c.status).to_lowercase(),
+            c.status.to_string(),
             third_party(c.third_party),
             attribution,
             holdings,
@@ -280,8 +289,8 @@ pub fn conflicts_csv(conflicts: &[Conflict]) -> String {
     for c in conflicts {
         csv.row([
             c.id.to_string(),
-            format!("{:?}", c.kind),
-            format!("{:?}", c.status).to_lowercase(),
+            c.kind.to_string(),
+            c.status.to_string(),
             c.opened.to_string(),
             c.respond_by.to_string(),
             c.subjects
@@ -294,7 +303,7 @@ pub fn conflicts_csv(conflicts: &[Conflict]) -> String {
                 .map(|&p| party(p))
                 .collect::<Vec<_>>()
                 .join(";"),
-            c.resolution.map(|r| format!("{r:?}")).unwrap_or_default(),
+            opt(&c.resolution),
         ]);
     }
     csv.out
@@ -315,9 +324,13 @@ pub const EXPIRING_COLUMNS: [&str; 9] = [
 
 /// Terms ending in a year: one row per fixation, with the rule (as
 /// `jurisdiction/rule (source)`).
-pub fn expiring_csv(rows: &[(Fixation, TermLine)]) -> String {
+pub fn expiring_csv(rows: &[ExpiringEntry]) -> String {
     let mut csv = Csv::new(&EXPIRING_COLUMNS);
-    for (f, t) in rows {
+    for ExpiringEntry {
+        fixation: f,
+        term: t,
+    } in rows
+    {
         let [id, title, isan, eidr, isrc, date] = fixation_fields(f);
         let (ends, rule) = match &t.term {
             Some(term) => (
@@ -348,9 +361,10 @@ pub fn expiring_csv(rows: &[(Fixation, TermLine)]) -> String {
 
 /// A performer in an RMI manifest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmiPerformer {
     /// The performer's id.
-    pub performer: String,
+    pub performer: PerformerId,
     /// The name to attribute (the moral-rights attribution name, else the
     /// credited-as name, else the display name).
     pub attribute_as: Option<String>,
@@ -362,15 +376,18 @@ pub struct RmiPerformer {
     pub featured: bool,
     /// Where they appear.
     pub segments: Vec<Segment>,
-    /// They claim attribution (BTAP Art. 5).
-    pub attribution: bool,
-    /// They object to prejudicial distortions (BTAP Art. 5).
-    pub integrity: bool,
+    /// They claim attribution (BTAP Art. 5); null when the registry holds
+    /// no moral rights of theirs in the fixation (unknown, not a refusal).
+    pub attribution: Option<bool>,
+    /// They object to prejudicial distortions (BTAP Art. 5); null when
+    /// unknown, as `attribution`.
+    pub integrity: Option<bool>,
 }
 
 /// The rights-management information of a fixation (BTAP Art. 16):
 /// identifiers, performers, holders and terms, versioned.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmiManifest {
     /// [`EXPORT_VERSION`].
     pub version: u32,
@@ -386,6 +403,7 @@ pub struct RmiManifest {
 
 /// The terms of use of a fixation in one territory.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmiTerritory {
     /// The territory.
     pub territory: Country,
@@ -411,7 +429,7 @@ pub fn rmi_manifest(
         let m = moral.iter().find(|m| m.performer == c.performer);
         let display = view.performer(c.performer)?.map(|p| p.display_name);
         performers.push(RmiPerformer {
-            performer: c.performer.to_string(),
+            performer: c.performer,
             attribute_as: m
                 .and_then(|m| m.attribution_name.clone())
                 .or_else(|| c.credited_as.clone())
@@ -420,8 +438,8 @@ pub fn rmi_manifest(
             character: c.character.clone(),
             featured: c.featured,
             segments: c.segments.clone(),
-            attribution: m.is_some_and(|m| m.attribution),
-            integrity: m.is_some_and(|m| m.integrity),
+            attribution: m.map(|m| m.attribution),
+            integrity: m.map(|m| m.integrity),
         });
     }
     let mut out = Vec::with_capacity(territories.len());

@@ -18,6 +18,7 @@ mod answer;
 mod entity;
 pub mod export;
 mod gate;
+mod parse;
 mod view;
 mod write;
 
@@ -25,8 +26,13 @@ pub use answer::{Identification, Identifiers, MatchRights, OnScreen, RightsQuery
 pub(crate) use entity::audit_payload;
 pub use entity::{Entity, EntityKind, EntityRef, Op, Revision, REVISION_VERSION};
 pub use gate::{CommitGate, Gated};
+
+// The one reading of ledger input (entity references, changes).
+pub use entity::RefError;
+pub use parse::{parse_change, parse_changes, parse_entity, ParseError};
 pub use view::{
-    HolderLine, OnScreenCredit, RepertoireEntry, RightHoldersOwned, StatementEntry, TermLine, View,
+    ExpiringEntry, HolderLine, LineupEntry, Mandating, OnScreenCredit, RepertoireEntry,
+    RightHoldersOwned, StatementEntry, TermLine, View,
 };
 pub use write::{today, Applied, Change};
 

@@ -82,6 +82,7 @@ impl Registry {
 /// A credit on screen in a span, with its performer (public details only)
 /// and how much of the span it covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OnScreenCredit {
     /// The credit.
     pub credit: Credit,
@@ -95,6 +96,7 @@ pub struct OnScreenCredit {
 
 /// A holding with its holder's name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HolderLine {
     /// The holding.
     pub holding: Holding,
@@ -104,6 +106,7 @@ pub struct HolderLine {
 
 /// Who holds one right in a territory on a date.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RightHoldersOwned {
     /// The right.
     pub right: RightKind,
@@ -121,6 +124,7 @@ pub struct RightHoldersOwned {
 
 /// The term of a fixation in a territory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TermLine {
     /// The territory.
     pub territory: Country,
@@ -136,6 +140,7 @@ pub struct TermLine {
 /// One line of a performer's statement: a credit with its fixation, the
 /// performer's moral rights and holdings there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatementEntry {
     /// The fixation.
     pub fixation: Fixation,
@@ -150,13 +155,45 @@ pub struct StatementEntry {
 /// One fixation of a society's repertoire: its line-up, and which of its
 /// performers mandated the society.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RepertoireEntry {
     /// The fixation.
     pub fixation: Fixation,
     /// Its performers who mandated the society (for the rights given).
-    pub mandating: Vec<(PerformerId, BTreeSet<RightKind>)>,
+    pub mandating: Vec<Mandating>,
     /// Every live credit, with its performer (public details).
-    pub lineup: Vec<(Credit, Option<Performer>)>,
+    pub lineup: Vec<LineupEntry>,
+}
+
+/// A performer of a repertoire's fixation who mandated the society, and
+/// for which rights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mandating {
+    /// The performer.
+    pub performer: PerformerId,
+    /// The rights mandated (in force on the repertoire's date).
+    pub rights: BTreeSet<RightKind>,
+}
+
+/// A credit of a repertoire's fixation, with its performer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineupEntry {
+    /// The credit.
+    pub credit: Credit,
+    /// The performer (public details), if registered.
+    pub performer: Option<Performer>,
+}
+
+/// A fixation whose term ends in the year asked, with the term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExpiringEntry {
+    /// The fixation.
+    pub fixation: Fixation,
+    /// Its term in the territory.
+    pub term: TermLine,
 }
 
 impl<'a> View<'a> {
@@ -577,15 +614,17 @@ impl<'a> View<'a> {
                 }
             }
         }
-        let mut fixations: BTreeMap<FixationId, Vec<(PerformerId, BTreeSet<RightKind>)>> =
-            BTreeMap::new();
+        let mut fixations: BTreeMap<FixationId, Vec<Mandating>> = BTreeMap::new();
         for (p, rights) in &mandating {
             for e in self.live_children(&EntityRef::Performer(*p), EntityKind::Credit)? {
                 if let Entity::Credit(c) = e {
                     if c.status != Status::Withdrawn {
                         let v = fixations.entry(c.fixation).or_default();
-                        if !v.iter().any(|(q, _)| q == p) {
-                            v.push((*p, rights.clone()));
+                        if !v.iter().any(|m| m.performer == *p) {
+                            v.push(Mandating {
+                                performer: *p,
+                                rights: rights.clone(),
+                            });
                         }
                     }
                 }
@@ -598,8 +637,11 @@ impl<'a> View<'a> {
             };
             let mut lineup = Vec::new();
             for c in self.credits_of(f)? {
-                let p = self.performer(c.performer)?.map(|p| p.public());
-                lineup.push((c, p));
+                let performer = self.performer(c.performer)?.map(|p| p.public());
+                lineup.push(LineupEntry {
+                    credit: c,
+                    performer,
+                });
             }
             out.push(RepertoireEntry {
                 fixation,
@@ -681,7 +723,7 @@ impl<'a> View<'a> {
         year: i32,
         territory: Country,
         today: Date,
-    ) -> Result<Vec<(Fixation, TermLine)>> {
+    ) -> Result<Vec<ExpiringEntry>> {
         let mut out = Vec::new();
         for e in self.list(EntityKind::Fixation, None, usize::MAX)? {
             let Entity::Fixation(f) = e else { continue };
@@ -692,7 +734,10 @@ impl<'a> View<'a> {
                 .and_then(|t| t.ends)
                 .is_some_and(|d| d.year() == year)
             {
-                out.push((f, line));
+                out.push(ExpiringEntry {
+                    fixation: f,
+                    term: line,
+                });
             }
         }
         Ok(out)

@@ -32,6 +32,7 @@ const DEFAULT_RESPOND_DAYS: u32 = 30;
 /// being `{"kind": "credit", "entity": {…}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Change {
     /// A new entity (its id must be new).
     Create(Entity),
@@ -46,6 +47,7 @@ pub enum Change {
 
 /// What a write did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Applied {
     /// The revisions written for the changes asked, in order.
     pub revisions: Vec<Revision>,
@@ -320,8 +322,8 @@ impl<'a> Batch<'a> {
         match (before, after) {
             (Entity::Fixation(a), Entity::Fixation(b)) => same(
                 "registered_by",
-                format!("{:?}", a.registered_by),
-                format!("{:?}", b.registered_by),
+                EntityRef::from(a.registered_by).to_string(),
+                EntityRef::from(b.registered_by).to_string(),
             ),
             (Entity::Credit(a), Entity::Credit(b)) => {
                 same("fixation", a.fixation.to_string(), b.fixation.to_string())?;
@@ -335,8 +337,8 @@ impl<'a> Batch<'a> {
                 same("fixation", a.fixation.to_string(), b.fixation.to_string())?;
                 same(
                     "holder",
-                    format!("{:?}", a.holder),
-                    format!("{:?}", b.holder),
+                    EntityRef::from(a.holder).to_string(),
+                    EntityRef::from(b.holder).to_string(),
                 )
             }
             (Entity::Mandate(a), Entity::Mandate(b)) => {
@@ -474,20 +476,28 @@ impl<'a> Batch<'a> {
                 return Ok(Resolution::Withdraw);
             }
         }
+        // What a subject claims where, when and for which part of the
+        // fixation, compared by value.
+        #[derive(PartialEq)]
+        enum Scope {
+            Territories(crate::domain::territory::Territories),
+            Period(crate::domain::date::Period),
+            Segments(Vec<crate::domain::model::Segment>),
+        }
         let any =
-            |get: &dyn Fn(&Entity) -> Option<String>| subjects.iter().any(|s| self.changed(s, get));
+            |get: &dyn Fn(&Entity) -> Option<Scope>| subjects.iter().any(|s| self.changed(s, get));
         let territories = |e: &Entity| match e {
-            Entity::Holding(h) => Some(format!("{:?}", h.territories)),
-            Entity::Mandate(m) => Some(format!("{:?}", m.territories)),
+            Entity::Holding(h) => Some(Scope::Territories(h.territories.clone())),
+            Entity::Mandate(m) => Some(Scope::Territories(m.territories.clone())),
             _ => None,
         };
         let period = |e: &Entity| match e {
-            Entity::Holding(h) => Some(format!("{:?}", h.period)),
-            Entity::Mandate(m) => Some(format!("{:?}", m.period)),
+            Entity::Holding(h) => Some(Scope::Period(h.period)),
+            Entity::Mandate(m) => Some(Scope::Period(m.period)),
             _ => None,
         };
         let segments = |e: &Entity| match e {
-            Entity::Credit(c) => Some(format!("{:?}", c.segments)),
+            Entity::Credit(c) => Some(Scope::Segments(c.segments.clone())),
             _ => None,
         };
         Ok(match conflict.kind {

@@ -158,11 +158,7 @@ pub async fn head(
     Ok(Json(HeadDoc {
         version: API_VERSION,
         head: signed.as_ref().map(|s| head_json(s.head)),
-        signed: signed
-            .as_ref()
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(|e| ApiError::internal(&e))?,
+        signed,
     }))
 }
 

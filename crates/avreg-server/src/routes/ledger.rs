@@ -9,8 +9,11 @@
 //! [`authorise`]: crate::ownership::authorise
 
 use avreg_registry::domain::ids::FixationId;
+use avreg_registry::domain::model::{self as m, Conflict};
 use avreg_registry::jobs::JobOutcome;
-use avreg_registry::ledger::{Applied, Change, Entity, EntityKind, EntityRef};
+use avreg_registry::ledger::{
+    self, Applied, Change, Entity, EntityKind, EntityRef, ParseError, Revision,
+};
 use avreg_registry::Registration;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -21,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, Caller};
 use crate::body::{self, Body};
-use crate::dto::{RegisterFingerprint, API_VERSION};
+use crate::dto::{EntityDoc, RegisterDoc, RegisterFingerprint, API_VERSION};
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs;
 use crate::AppState;
@@ -33,36 +36,20 @@ pub struct AppliedDoc {
     /// 1.
     pub version: u32,
     /// Revisions written, in the order of the changes.
-    #[schema(value_type = Vec<Object>)]
-    pub revisions: serde_json::Value,
+    pub revisions: Vec<Revision>,
     /// Conflicts the write opened.
-    #[schema(value_type = Vec<Object>)]
-    pub opened: serde_json::Value,
+    pub opened: Vec<Conflict>,
     /// Conflicts the write resolved.
-    #[schema(value_type = Vec<Object>)]
-    pub resolved: serde_json::Value,
+    pub resolved: Vec<Conflict>,
 }
 
 impl AppliedDoc {
-    fn new(a: &Applied) -> Result<Self, ApiError> {
-        let j = |v: &dyn erased::Ser| v.to_json();
-        Ok(Self {
+    fn new(a: Applied) -> Self {
+        Self {
             version: API_VERSION,
-            revisions: j(&a.revisions)?,
-            opened: j(&a.opened)?,
-            resolved: j(&a.resolved)?,
-        })
-    }
-}
-
-mod erased {
-    use crate::error::ApiError;
-    pub trait Ser {
-        fn to_json(&self) -> Result<serde_json::Value, ApiError>;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> Result<serde_json::Value, ApiError> {
-            serde_json::to_value(self).map_err(|e| ApiError::internal(&e))
+            revisions: a.revisions,
+            opened: a.opened,
+            resolved: a.resolved,
         }
     }
 }
@@ -74,20 +61,11 @@ mod erased {
 pub struct ChangesDoc {
     /// Must be 1.
     pub version: u32,
-    /// The changes, applied all or none.
-    #[schema(value_type = Vec<Object>)]
+    /// The changes, applied all or none. Read one by one
+    /// ([`avreg_registry::ledger::parse_changes`]), so that an error names
+    /// the change and its field.
+    #[schema(value_type = Vec<Change>)]
     pub changes: Vec<serde_json::Value>,
-}
-
-/// One entity revision.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntityDoc {
-    /// 1.
-    pub version: u32,
-    /// The revision: `seq`, `at_ms`, `actor`, `op` and the `entity`
-    /// (`{"kind", "entity"}`).
-    #[schema(value_type = Object)]
-    pub revision: serde_json::Value,
 }
 
 /// A page of entities.
@@ -96,8 +74,7 @@ pub struct EntityPage {
     /// 1.
     pub version: u32,
     /// Live entities in id order.
-    #[schema(value_type = Vec<Object>)]
-    pub items: serde_json::Value,
+    pub items: Vec<Entity>,
     /// The id to pass as `after` for the next page, if the page is full.
     pub next_after: Option<String>,
 }
@@ -128,94 +105,24 @@ pub struct After {
     pub organisation: Option<String>,
 }
 
-/// Deserialises an entity of `kind` from its JSON, naming the failing
-/// field (the inner type is read directly so that the path survives).
-fn entity_of(kind: EntityKind, value: serde_json::Value) -> Result<Entity, (String, String)> {
-    use avreg_registry::domain::model as m;
-    fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, (String, String)> {
-        serde_path_to_error::deserialize::<_, T>(v)
-            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+fn parse_error(e: ParseError) -> ApiError {
+    let error = ApiError::invalid(e.to_string());
+    if e.path.is_empty() {
+        error
+    } else {
+        error.field(e.path)
     }
-    Ok(match kind {
-        EntityKind::Performer => Entity::Performer(de::<m::Performer>(value)?),
-        EntityKind::Organisation => Entity::Organisation(de::<m::Organisation>(value)?),
-        EntityKind::Fixation => Entity::Fixation(de::<m::Fixation>(value)?),
-        EntityKind::Credit => Entity::Credit(de::<m::Credit>(value)?),
-        EntityKind::MoralRights => Entity::MoralRights(de::<m::MoralRights>(value)?),
-        EntityKind::Holding => Entity::Holding(de::<m::Holding>(value)?),
-        EntityKind::Agreement => Entity::Agreement(de::<m::Agreement>(value)?),
-        EntityKind::Mandate => Entity::Mandate(de::<m::Mandate>(value)?),
-        EntityKind::Conflict => {
-            return Err((
-                "kind".into(),
-                "conflicts are written by the registry".into(),
-            ))
-        }
-    })
-}
-
-/// Parses changes one by one so that an error names the change and field.
-pub(crate) fn parse_changes(values: Vec<serde_json::Value>) -> Result<Vec<Change>, ApiError> {
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let generic = |v: serde_json::Value| {
-                serde_path_to_error::deserialize::<_, Change>(v).map_err(|e| {
-                    let path = e.path().to_string();
-                    ApiError::invalid(format!("changes[{i}]: {}", e.inner()))
-                        .field(format!("changes[{i}].{path}"))
-                })
-            };
-            // `{"create"|"amend": {"kind", "entity"}}`: read the entity by
-            // its kind, for a precise field; anything else generically.
-            let op = ["create", "amend"]
-                .into_iter()
-                .find(|op| v.get(op).is_some());
-            let Some(op) = op else { return generic(v) };
-            let inner = &v[op];
-            let kind: Option<EntityKind> = inner
-                .get("kind")
-                .and_then(|k| serde_json::from_value(k.clone()).ok());
-            match (kind, inner.get("entity")) {
-                (Some(kind), Some(e)) => {
-                    let entity = entity_of(kind, e.clone()).map_err(|(path, msg)| {
-                        ApiError::invalid(format!("changes[{i}].{op}.entity.{path}: {msg}"))
-                            .field(format!("changes[{i}].{op}.entity.{path}"))
-                    })?;
-                    Ok(if op == "create" {
-                        Change::Create(entity)
-                    } else {
-                        Change::Amend(entity)
-                    })
-                }
-                _ => generic(v),
-            }
-        })
-        .collect()
 }
 
 fn parse_entity(kind: EntityKind, bytes: &[u8]) -> Result<Entity, ApiError> {
     let value: serde_json::Value = body::parse_json(bytes)?;
-    entity_of(kind, value)
-        .map_err(|(field, msg)| ApiError::invalid(format!("{field}: {msg}")).field(field))
+    ledger::parse_entity(kind, value).map_err(parse_error)
 }
 
 /// Parses a path id of `kind` (moral rights: `PERFORMER:FIXATION`).
 pub(crate) fn parse_ref(kind: EntityKind, id: &str) -> Result<EntityRef, ApiError> {
-    let json = match id.split_once(':') {
-        Some((p, f)) => serde_json::json!({ "kind": kind.name(), "id": [p, f] }),
-        None => serde_json::json!({ "kind": kind.name(), "id": id }),
-    };
-    serde_json::from_value(json)
+    EntityRef::parse_id(kind, id)
         .map_err(|_| ApiError::not_found(format!("no such {}: {id}", kind.name())))
-}
-
-fn ref_id(r: &EntityRef) -> String {
-    // `kind:id` or `moral_rights:PERFORMER/FIXATION`.
-    let s = r.to_string();
-    let id = s.split_once(':').map_or(s.as_str(), |(_, id)| id);
-    id.replace('/', ":")
 }
 
 async fn write(
@@ -235,7 +142,7 @@ async fn write(
                 })
         })
         .await??;
-    Ok((status, Json(AppliedDoc::new(&applied)?)).into_response())
+    Ok((status, Json(AppliedDoc::new(applied))).into_response())
 }
 
 async fn json_body(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
@@ -282,7 +189,7 @@ pub async fn apply(
         )
         .field("changes"));
     }
-    let changes = parse_changes(doc.changes)?;
+    let changes = ledger::parse_changes(doc.changes).map_err(parse_error)?;
     write(&state, &caller, changes, StatusCode::OK).await
 }
 
@@ -359,7 +266,7 @@ async fn read(
     rev.entity = private_fields(&caller, rev.entity);
     Ok(Json(EntityDoc {
         version: API_VERSION,
-        revision: serde_json::to_value(&rev).map_err(|e| ApiError::internal(&e))?,
+        revision: rev,
     }))
 }
 
@@ -410,7 +317,7 @@ async fn list(
         })
         .await??;
     let next_after = (items.len() == limit)
-        .then(|| items.last().map(|e| ref_id(&e.reference())))
+        .then(|| items.last().map(|e| e.reference().id_text()))
         .flatten();
     let items: Vec<Entity> = items
         .into_iter()
@@ -418,7 +325,7 @@ async fn list(
         .collect();
     Ok(Json(EntityPage {
         version: API_VERSION,
-        items: serde_json::to_value(&items).map_err(|e| ApiError::internal(&e))?,
+        items,
         next_after,
     }))
 }
@@ -430,14 +337,14 @@ fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Re
 
 /// One module of five handlers per kind of entity.
 macro_rules! entity_routes {
-    ($module:ident, $kind:expr, $name:literal, $collection:literal, $item:literal) => {
+    ($module:ident, $kind:expr, $body:ty, $name:literal, $collection:literal, $item:literal) => {
         #[doc = concat!("`", $collection, "` and `", $item, "`.")]
         pub mod $module {
             use super::*;
 
             #[doc = concat!("Creates a ", $name, " (its JSON form, as in `avreg ledger apply`).")]
             #[utoipa::path(post, path = $collection, tag = "ledger",
-                        request_body(content((Object = "application/json"))),
+                        request_body(content(($body = "application/json"))),
                         responses((status = 201, body = AppliedDoc),
                             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                             (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -485,7 +392,7 @@ macro_rules! entity_routes {
             #[doc = concat!("Amends a ", $name, " (the whole new state; its links cannot change).")]
             #[utoipa::path(put, path = $item, tag = "ledger",
                         params(("id" = String, Path, description = "id")),
-                        request_body(content((Object = "application/json"))),
+                        request_body(content(($body = "application/json"))),
                         responses((status = 200, body = AppliedDoc),
                             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                             (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -522,6 +429,7 @@ macro_rules! entity_routes {
 entity_routes!(
     performers,
     EntityKind::Performer,
+    m::Performer,
     "performer",
     "/v1/performers",
     "/v1/performers/{id}"
@@ -529,6 +437,7 @@ entity_routes!(
 entity_routes!(
     organisations,
     EntityKind::Organisation,
+    m::Organisation,
     "organisation",
     "/v1/organisations",
     "/v1/organisations/{id}"
@@ -536,6 +445,7 @@ entity_routes!(
 entity_routes!(
     fixations,
     EntityKind::Fixation,
+    m::Fixation,
     "fixation",
     "/v1/fixations",
     "/v1/fixations/{id}"
@@ -543,6 +453,7 @@ entity_routes!(
 entity_routes!(
     credits,
     EntityKind::Credit,
+    m::Credit,
     "credit",
     "/v1/credits",
     "/v1/credits/{id}"
@@ -550,6 +461,7 @@ entity_routes!(
 entity_routes!(
     moral_rights,
     EntityKind::MoralRights,
+    m::MoralRights,
     "moral rights entry (id PERFORMER:FIXATION)",
     "/v1/moral-rights",
     "/v1/moral-rights/{id}"
@@ -557,6 +469,7 @@ entity_routes!(
 entity_routes!(
     holdings,
     EntityKind::Holding,
+    m::Holding,
     "holding",
     "/v1/holdings",
     "/v1/holdings/{id}"
@@ -564,6 +477,7 @@ entity_routes!(
 entity_routes!(
     agreements,
     EntityKind::Agreement,
+    m::Agreement,
     "agreement",
     "/v1/agreements",
     "/v1/agreements/{id}"
@@ -571,24 +485,11 @@ entity_routes!(
 entity_routes!(
     mandates,
     EntityKind::Mandate,
+    m::Mandate,
     "mandate",
     "/v1/mandates",
     "/v1/mandates/{id}"
 );
-
-/// The answer of a media attachment.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AttachDoc {
-    /// 1.
-    pub version: u32,
-    /// `registered` or `existing`.
-    pub status: String,
-    /// The recording.
-    pub recording: crate::dto::RecordingJson,
-    /// Conflicts opened (reference overlaps with other registrants' media).
-    #[schema(value_type = Vec<Object>)]
-    pub opened: serde_json::Value,
-}
 
 /// Attaches media to a fixation: a multipart upload (`media`, optional
 /// `title`) fingerprinted as a reference (sound and picture), or the JSON
@@ -600,11 +501,11 @@ pub struct AttachDoc {
     tag = "ledger",
     params(("id" = String, Path, description = "fixation id")),
     request_body(content(
-        (crate::routes::recordings::RegisterForm = "multipart/form-data"),
+        (crate::media::RegisterForm = "multipart/form-data"),
         (RegisterFingerprint = "application/json"),
     )),
     responses(
-        (status = 201, body = AttachDoc), (status = 202, body = crate::dto::JobAccepted),
+        (status = 201, body = RegisterDoc), (status = 200, description = "the same bytes were registered before", body = RegisterDoc), (status = 202, body = crate::dto::JobAccepted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -654,7 +555,7 @@ pub async fn attach_media(
     let slot = state.pool().admit()?;
     let registry = state.registry_arc();
     let actor = caller.actor();
-    let recording = super::recordings::recording_from(body, &state, Some(f.title.clone()))?;
+    let recording = crate::media::recording_from(body, &state, Some(f.title.clone()))?;
     let work = move || -> Result<_, ApiError> {
         Ok(registry.attach_media(&actor, fixation, recording()?)?)
     };
@@ -677,18 +578,10 @@ pub async fn attach_media(
             };
             Ok((
                 status,
-                Json(AttachDoc {
-                    version: API_VERSION,
-                    status: if registration.is_new() {
-                        "registered"
-                    } else {
-                        "existing"
-                    }
-                    .into(),
-                    recording: registration.recording().into(),
-                    opened: serde_json::to_value(&applied.opened)
-                        .map_err(|e| ApiError::internal(&e))?,
-                }),
+                Json(RegisterDoc::new(
+                    &registration,
+                    Some((fixation, applied.opened.clone())),
+                )),
             )
                 .into_response())
         },

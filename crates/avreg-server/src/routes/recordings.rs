@@ -1,100 +1,25 @@
 //! `/v1/recordings` and `/v1/jobs`: registration by upload or fingerprint,
 //! reading recordings, polling registration jobs.
 
-use avreg_fingerprint::video::Role;
 use avreg_registry::jobs::{JobId, JobOutcome};
-use avreg_registry::{Content, NewRecording, RecordingId, Registration};
+use avreg_registry::{RecordingId, Registration};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::{Action, Caller};
-use crate::body::{self, Body, MEDIA_FIELD};
+use crate::body;
 use crate::dto::{
     JobAccepted, JobDoc, RecordingDoc, RecordingJson, RecordingPage, RegisterDoc,
     RegisterFingerprint, API_VERSION,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs;
+use crate::media::{recording_from, RegisterForm};
 use crate::AppState;
-
-/// The recording a registration body describes: a multipart upload
-/// (`title`, `media`; fingerprinted, sound and picture, when the returned
-/// closure runs on a pool thread) or the JSON of `avreg fingerprint --json`
-/// with a title. Checks what can be checked before any fingerprinting: a
-/// title (or `default_title`), a non-empty upload, a fingerprint no longer
-/// than the media limit. Used by registrations and by fixation media.
-pub(crate) fn recording_from(
-    body: Body,
-    state: &AppState,
-    default_title: Option<String>,
-) -> Result<Box<dyn FnOnce() -> Result<NewRecording, ApiError> + Send>, ApiError> {
-    let o = state.options();
-    let max_ms = o.max_media_ms;
-    let title_of = move |t: Option<String>| {
-        t.map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .or(default_title)
-            .ok_or_else(|| ApiError::invalid("a title is required").field("title"))
-    };
-    match body {
-        Body::Media { upload, mut fields } => {
-            let title = title_of(fields.remove("title"))?;
-            let upload =
-                upload.ok_or_else(|| ApiError::invalid("no media field").field(MEDIA_FIELD))?;
-            if upload.bytes == 0 {
-                return Err(ApiError::invalid("the media is empty").field(MEDIA_FIELD));
-            }
-            let audio = o.audio.clone();
-            Ok(Box::new(move || {
-                let fp = crate::media::analyse(upload.path(), &audio, Role::Reference, max_ms)?;
-                Ok(NewRecording {
-                    title,
-                    content: Content::Computed(upload.content_hash),
-                    fingerprint: fp.audio,
-                    source_name: upload.file_name.clone(),
-                    video: fp.video,
-                })
-            }))
-        }
-        Body::Json(bytes) => {
-            let req: RegisterFingerprint = body::parse_json(&bytes)?;
-            let title = title_of(Some(req.title))?;
-            let (fp, claimed) = req.fingerprint.decode()?;
-            if fp.duration_ms() > max_ms {
-                return Err(ApiError::new(
-                    crate::error::Code::PayloadTooLarge,
-                    "the fingerprint is longer than the media limit",
-                ));
-            }
-            // The server never saw the file: the hash its sender states is
-            // a claim, kept and shown as unverified, and never deduplicates.
-            Ok(Box::new(move || {
-                Ok(NewRecording {
-                    title,
-                    content: Content::Claimed(claimed),
-                    fingerprint: fp.audio,
-                    source_name: req.source_name,
-                    video: fp.video,
-                })
-            }))
-        }
-    }
-}
-
-/// The multipart form of a registration.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct RegisterForm {
-    /// Title of the recording.
-    title: String,
-    /// The media file (any format `avreg fingerprint` reads).
-    #[schema(value_type = String, format = Binary)]
-    media: Vec<u8>,
-}
 
 /// Registers a recording: a multipart upload (`title`, `media`) streamed to
 /// a temporary file and fingerprinted in the bounded pool, or the JSON of
@@ -170,7 +95,7 @@ pub async fn register(
 }
 
 fn register_doc(r: &Registration) -> RegisterDoc {
-    RegisterDoc::new(r, None, Vec::new())
+    RegisterDoc::new(r, None)
 }
 
 /// A registration job: `running`, `done` with the registration's answer, or

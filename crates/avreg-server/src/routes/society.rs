@@ -4,10 +4,10 @@
 
 use avreg_registry::domain::date::Date;
 use avreg_registry::domain::ids::{ConflictId, FixationId, OrganisationId, PerformerId};
-use avreg_registry::domain::model::{Party, Resolution};
+use avreg_registry::domain::model::{Conflict, Party, Resolution};
 use avreg_registry::domain::territory::Country;
-use avreg_registry::ledger::export::{self, Export};
-use avreg_registry::ledger::today;
+use avreg_registry::ledger::export::{self, Export, RmiManifest};
+use avreg_registry::ledger::{today, EntityRef, ExpiringEntry, RepertoireEntry, StatementEntry};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,14 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, Caller};
 use crate::body::{self, Body};
+use crate::dto::EntityDoc;
 use crate::dto::API_VERSION;
 use crate::error::{ApiError, Code, ErrorBody};
-use crate::routes::ledger::EntityDoc;
 use crate::AppState;
-
-fn json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(v).map_err(|e| ApiError::internal(&e))
-}
 
 fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v)
@@ -62,8 +58,7 @@ pub struct ConflictsDoc {
     /// 1.
     pub version: u32,
     /// The conflicts.
-    #[schema(value_type = Vec<Object>)]
-    pub conflicts: serde_json::Value,
+    pub conflicts: Vec<Conflict>,
     /// The id to pass as `after` for the next page, when there may be
     /// more.
     pub next_after: Option<String>,
@@ -75,8 +70,7 @@ pub struct ConflictDoc {
     /// 1.
     pub version: u32,
     /// The conflict after the write.
-    #[schema(value_type = Object)]
-    pub conflict: serde_json::Value,
+    pub conflict: Conflict,
 }
 
 /// The conflicts (open ones by default), a page at a time in id order.
@@ -117,7 +111,7 @@ pub async fn conflicts(
         .await??;
     Ok(Json(ConflictsDoc {
         version: API_VERSION,
-        conflicts: json(&list)?,
+        conflicts: list,
         next_after: next.map(|id| id.to_string()),
     }))
 }
@@ -142,8 +136,7 @@ pub struct RespondJson {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResolveJson {
     /// `withdraw`, `share`, `split_territory`, `split_period`,
-    /// `distinguish_version` or `exclude_segment`.
-    #[schema(value_type = String)]
+    /// `distinguish_version`, `exclude_segment` or `acknowledge`.
     pub resolution: Resolution,
     /// The party agreeing (`performer:ID` or `organisation:ID`), one the
     /// key acts for. Absent for an admin's ruling.
@@ -155,12 +148,10 @@ pub struct ResolveJson {
 }
 
 fn parse_party(s: &str) -> Result<Party, ApiError> {
-    let bad = || ApiError::invalid("party is performer:ID or organisation:ID").field("party");
-    let (kind, id) = s.split_once(':').ok_or_else(bad)?;
-    match kind {
-        "performer" => Ok(Party::Performer(id.parse().map_err(|_| bad())?)),
-        "organisation" => Ok(Party::Organisation(id.parse().map_err(|_| bad())?)),
-        _ => Err(bad()),
+    match s.parse::<EntityRef>() {
+        Ok(EntityRef::Performer(id)) => Ok(Party::Performer(id)),
+        Ok(EntityRef::Organisation(id)) => Ok(Party::Organisation(id)),
+        _ => Err(ApiError::invalid("party is performer:ID or organisation:ID").field("party")),
     }
 }
 
@@ -212,7 +203,7 @@ pub async fn respond(
         .await??;
     Ok(Json(ConflictDoc {
         version: API_VERSION,
-        conflict: json(&c)?,
+        conflict: c,
     }))
 }
 
@@ -273,7 +264,7 @@ pub async fn resolve(
     };
     Ok(Json(ConflictDoc {
         version: API_VERSION,
-        conflict: json(&c)?,
+        conflict: c,
     }))
 }
 
@@ -306,7 +297,7 @@ fn emit<T: Serialize + Send + 'static>(
     csv: fn(&[T]) -> String,
 ) -> Result<Response, ApiError> {
     if format == "json" {
-        Ok(Json(json(&Export::new(kind, rows))?).into_response())
+        Ok(Json(Export::new(kind, rows)).into_response())
     } else {
         Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -323,7 +314,8 @@ fn emit<T: Serialize + Send + 'static>(
 /// (`text/csv`) or JSON, like `avreg export`.
 #[utoipa::path(get, path = "/v1/exports/{kind}", tag = "ledger",
     params(("kind" = String, Path, description = "repertoire, statement, conflicts, expiring or rmi"), ExportQuery),
-    responses((status = 200, description = "CSV (text/csv) or JSON"),
+    responses((status = 200, description = "CSV (`text/csv`, columns in the README) or JSON",
+            content((String = "text/csv"), (ExportJson = "application/json"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -420,13 +412,53 @@ pub async fn exports(
                 .heavy(move |r| export::rmi_manifest(&r.view(), fixation, &territories, date))
                 .await??
                 .ok_or_else(|| ApiError::not_found("no such fixation"))?;
-            Ok(Json(json(&manifest)?).into_response())
+            Ok(Json(manifest).into_response())
         }
         _ => Err(ApiError::not_found(
             "exports are repertoire, statement, conflicts, expiring and rmi",
         )),
     }
 }
+
+/// A JSON export (`format=json`): `{"version", "kind", "rows"}`, or the RMI
+/// manifest of a fixation. For the OpenAPI document only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum ExportJson {
+    /// `repertoire`.
+    Repertoire(RepertoireExport),
+    /// `statement`.
+    Statement(StatementExport),
+    /// `conflicts`.
+    Conflicts(ConflictsExport),
+    /// `expiring`.
+    Expiring(ExpiringExport),
+    /// `rmi`.
+    Rmi(Box<RmiManifest>),
+}
+
+macro_rules! export_doc {
+    ($name:ident, $kind:literal, $row:ty) => {
+        #[doc = concat!("The `", $kind, "` export as JSON.")]
+        #[derive(ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            /// The export format's version (`EXPORT_VERSION`).
+            version: u32,
+            #[doc = concat!("`", $kind, "`.")]
+            #[schema(pattern = $kind)]
+            kind: String,
+            /// The rows.
+            rows: Vec<$row>,
+        }
+    };
+}
+
+export_doc!(RepertoireExport, "^repertoire$", RepertoireEntry);
+export_doc!(StatementExport, "^statement$", StatementEntry);
+export_doc!(ConflictsExport, "^conflicts$", Conflict);
+export_doc!(ExpiringExport, "^expiring$", ExpiringEntry);
 
 /// The entity an identifier (ISAN, EIDR, ISRC or ISNI, in any accepted
 /// spelling) names. A malformed identifier is 400.
@@ -475,7 +507,7 @@ pub async fn by_identifier(
     }
     Ok(Json(EntityDoc {
         version: API_VERSION,
-        revision: json(&rev)?,
+        revision: rev,
     }))
 }
 
