@@ -14,6 +14,9 @@
 //!   a versioned [`video::VideoFingerprint`] of per-frame PDQ hashes out, and
 //!   [`video::matching`]: band lookup, Hamming verification and temporal
 //!   voting over any [`video::matching::VideoPostingSource`].
+//! - [`postings`]: the vocabulary of an inverted index ([`postings::HashKey`],
+//!   [`postings::Posting`], [`postings::PostingSource`]) that the audio
+//!   analysis, matching and the registry's index share.
 //! - [`matching`]: offset voting over an inverted index (any
 //!   [`matching::PostingSource`]), with a small grid of playback speeds, giving
 //!   ranked matches with their spans in the query and in the reference.
@@ -42,6 +45,7 @@ pub mod content;
 mod envelope;
 pub mod error;
 pub mod matching;
+pub mod postings;
 pub mod video;
 
 pub use content::ContentHash;

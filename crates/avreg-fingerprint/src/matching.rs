@@ -6,33 +6,9 @@
 //! handled by re-hashing the query's peaks for a small grid of playback
 //! speeds (the peaks are extracted once).
 
-/// A fingerprint hash: the index key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HashKey(pub u32);
-
-/// The index's dense internal number for a registered recording. The registry
-/// maps it to the public recording id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DocId(pub u32);
-
-/// One occurrence of a hash in a registered recording.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Posting {
-    /// The recording.
-    pub doc: DocId,
-    /// Analysis frame of the hash's anchor peak in that recording.
-    pub frame: u32,
-}
-
-/// Anything that can list the postings of a hash key: the registry's index,
-/// or an in-memory map in tests.
-pub trait PostingSource {
-    /// Appends every posting of `key` to `out` (in any order).
-    fn postings(&self, key: HashKey, out: &mut Vec<Posting>);
-}
-
 use crate::audio::hashes::{pair_with, Fanout, PairHash};
 use crate::audio::{AudioConfig, AudioFingerprint, FRAME_MS};
+pub use crate::postings::{DocId, HashKey, Posting, PostingSource};
 
 /// Parameters of a search.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,17 +145,51 @@ struct Candidate {
     /// Reference frame − query frame (in reference time), window start.
     offset: i64,
     speed: f32,
-    /// Found by the quick pass (with the reference fanout).
-    quick: bool,
+    /// The pairs the query was hashed into when it was found.
+    pairs: Pairs,
 }
 
-/// One voting pass: the speed the query is rehashed for, which pairs it
-/// makes, and optionally the one recording that may vote.
+/// Which pairs of peaks the query is hashed into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pairs {
+    /// Only the pairs a reference holds (the reference fanout): fewer
+    /// keys to read, enough when the match is clear.
+    Reference,
+    /// Every pair of the query fanout.
+    Query,
+}
+
+/// One voting pass over the query rehashed at a speed.
 #[derive(Clone, Copy, Debug)]
-struct Pass {
-    speed: f32,
-    quick: bool,
-    only: Option<DocId>,
+enum Pass {
+    /// The reference pairs, every recording votes: a quick look.
+    Screen(f32),
+    /// Every query pair, every recording votes.
+    Full(f32),
+    /// Every query pair, only this recording votes: refining a candidate.
+    Refine(f32, DocId),
+}
+
+impl Pass {
+    fn speed(self) -> f32 {
+        match self {
+            Pass::Screen(speed) | Pass::Full(speed) | Pass::Refine(speed, _) => speed,
+        }
+    }
+
+    fn pairs(self) -> Pairs {
+        match self {
+            Pass::Screen(_) => Pairs::Reference,
+            Pass::Full(_) | Pass::Refine(..) => Pairs::Query,
+        }
+    }
+
+    fn only(self) -> Option<DocId> {
+        match self {
+            Pass::Refine(_, doc) => Some(doc),
+            Pass::Screen(_) | Pass::Full(_) => None,
+        }
+    }
 }
 
 /// Searches `source` for `query`: every speed of the grid, offset voting,
@@ -224,7 +234,7 @@ fn run(
     // `settle_aligned`.
     let mut settled: Option<(u32, f32)> = None;
     if config.quick_pass {
-        if s.pass(1.0, true, None, &mut best) >= config.strong_aligned {
+        if s.vote(Pass::Screen(1.0), &mut best) >= config.strong_aligned {
             return s.finish(best, floor);
         }
         best.clear();
@@ -238,11 +248,11 @@ fn run(
         }
         if k > 0 && config.screen_aligned > 0 {
             screened.clear();
-            if s.pass(speed, true, None, &mut screened) < config.screen_aligned {
+            if s.vote(Pass::Screen(speed), &mut screened) < config.screen_aligned {
                 continue;
             }
         }
-        let strongest = s.pass(speed, false, None, &mut best);
+        let strongest = s.vote(Pass::Full(speed), &mut best);
         // Keep the candidate list short.
         if best.len() > MAX_CANDIDATES {
             best.sort_by_key(|c| std::cmp::Reverse(c.aligned));
@@ -273,7 +283,7 @@ fn run(
             continue;
         }
         for &d in &config.refine_offsets {
-            s.pass(c.speed + d, false, Some(c.doc), &mut best);
+            s.vote(Pass::Refine(c.speed + d, c.doc), &mut best);
         }
     }
     s.finish(best, floor)
@@ -291,24 +301,95 @@ struct Searcher<'a, S> {
 }
 
 impl<S: PostingSource> Searcher<'_, S> {
-    /// One voting pass (see [`vote`]) into `best`: the strongest alignment.
-    fn pass(
-        &mut self,
-        speed: f32,
-        quick: bool,
-        only: Option<DocId>,
-        best: &mut Vec<Candidate>,
-    ) -> u32 {
-        vote(
-            self.query,
-            &mut self.cache,
-            self.config,
-            Pass { speed, quick, only },
-            &mut self.hashes,
-            &mut self.votes,
-            best,
-            &mut self.sketch,
-        )
+    /// One voting pass: votes at the pass's speed (for its one recording,
+    /// if it refines) and raises the per-recording best candidates in
+    /// `best`. Returns the strongest alignment seen.
+    fn vote(&mut self, pass: Pass, best: &mut Vec<Candidate>) -> u32 {
+        let Searcher {
+            query,
+            config,
+            cache,
+            hashes,
+            votes,
+            sketch,
+        } = self;
+        let (speed, only) = (pass.speed(), pass.only());
+        let tol = i64::from(config.offset_tolerance);
+        let bucket = config.anchor_bucket.max(1);
+        query_hashes(query, &config.audio, pass.pairs(), speed, hashes);
+        votes.clear();
+        for h in hashes.iter() {
+            let b = h.time_ms / (FRAME_MS * bucket);
+            for p in cache.get(h.key) {
+                if only.is_none_or(|d| d == p.doc) {
+                    let offset = i64::from(p.frame) - i64::from(h.frame);
+                    votes.push(((u64::from(p.doc.0) << 32) | u64::from(bias(offset)), b));
+                }
+            }
+        }
+        // On a large index most votes are chance: drop those no window of
+        // `floor` votes can hold before the sort.
+        let floor = config.prefilter_aligned.min(config.min_aligned);
+        if only.is_none()
+            && floor > 1
+            && tol <= i64::from(SKETCH_MAX_TOLERANCE)
+            && votes.len() >= config.prefilter_min_votes
+        {
+            sketch.reset(votes.len());
+            for v in votes.iter() {
+                sketch.add(v.0);
+            }
+            votes.retain(|v| sketch.reaches(v.0, floor));
+        }
+        votes.sort_unstable();
+        votes.dedup();
+        // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
+        // holding the most votes.
+        let mut found: Vec<Candidate> = Vec::new();
+        let mut i = 0;
+        while i < votes.len() {
+            let doc = votes[i].0 >> 32;
+            let end = i + votes[i..].partition_point(|v| v.0 >> 32 == doc);
+            let (mut top, mut top_at) = (0usize, i);
+            let mut j = i;
+            for k in i..end {
+                if j < k {
+                    j = k;
+                }
+                while j + 1 < end && votes[j + 1].0 - votes[k].0 <= (2 * tol) as u64 {
+                    j += 1;
+                }
+                if j - k + 1 > top {
+                    (top, top_at) = (j - k + 1, k);
+                }
+            }
+            found.push(Candidate {
+                doc: DocId(doc as u32),
+                aligned: top as u32,
+                offset: unbias(votes[top_at].0 as u32) + tol,
+                speed,
+                pairs: pass.pairs(),
+            });
+            i = end;
+        }
+        // Only the strongest few can stay among the candidates (see `run`):
+        // merging the rest one by one would cost a scan of `best` each.
+        if found.len() > MAX_CANDIDATES {
+            found.select_nth_unstable_by_key(MAX_CANDIDATES - 1, |c| {
+                (std::cmp::Reverse(c.aligned), c.doc)
+            });
+            found.truncate(MAX_CANDIDATES);
+        }
+        let mut strongest = 0;
+        for c in found {
+            strongest = strongest.max(c.aligned);
+            match best.iter_mut().find(|b| b.doc == c.doc) {
+                Some(b) if b.aligned >= c.aligned => {}
+                Some(b) => *b = c,
+                None => best.push(c),
+            }
+        }
+        strongest
     }
 
     /// The best candidates of at least `floor` aligned hashes, described.
@@ -316,176 +397,81 @@ impl<S: PostingSource> Searcher<'_, S> {
         best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
         best.retain(|c| c.aligned >= floor);
         best.truncate(self.config.max_results);
-        describe(
-            self.query,
-            &mut self.cache,
-            self.config,
-            &best,
-            &mut self.hashes,
-        )
+        self.describe(&best)
     }
-}
 
-/// Votes at one speed (for one doc only, if given) and raises the per-doc
-/// best candidates in `best`. Returns the strongest alignment seen.
-#[allow(clippy::too_many_arguments)]
-fn vote<S: PostingSource>(
-    query: &AudioFingerprint,
-    cache: &mut PostingCache<'_, S>,
-    config: &MatchConfig,
-    pass: Pass,
-    hashes: &mut Vec<PairHash>,
-    votes: &mut Vec<(u64, u32)>,
-    best: &mut Vec<Candidate>,
-    sketch: &mut VoteSketch,
-) -> u32 {
-    let Pass { speed, quick, only } = pass;
-    let tol = i64::from(config.offset_tolerance);
-    let bucket = config.anchor_bucket.max(1);
-    query_hashes(query, &config.audio, quick, speed, hashes);
-    votes.clear();
-    for h in hashes.iter() {
-        let b = h.time_ms / (FRAME_MS * bucket);
-        for p in cache.get(h.key) {
-            if only.is_none_or(|d| d == p.doc) {
-                let offset = i64::from(p.frame) - i64::from(h.frame);
-                votes.push(((u64::from(p.doc.0) << 32) | u64::from(bias(offset)), b));
+    /// Recomputes the winning alignments of the chosen candidates to find
+    /// their spans: one pass over the query's hashes per distinct speed.
+    fn describe(&mut self, chosen: &[Candidate]) -> Vec<Match> {
+        let Searcher {
+            query,
+            config,
+            cache,
+            hashes,
+            ..
+        } = self;
+        let tol = i64::from(config.offset_tolerance);
+        // (first, last) query time of a hash agreeing with each candidate.
+        let mut spans = vec![(u32::MAX, 0u32); chosen.len()];
+        let mut done = vec![false; chosen.len()];
+        for i in 0..chosen.len() {
+            if done[i] {
+                continue;
+            }
+            let (speed, pairs) = (chosen[i].speed, chosen[i].pairs);
+            let group: Vec<usize> = (i..chosen.len())
+                .filter(|&k| {
+                    chosen[k].speed.to_bits() == speed.to_bits() && chosen[k].pairs == pairs
+                })
+                .collect();
+            query_hashes(query, &config.audio, pairs, speed, hashes);
+            for h in hashes.iter() {
+                for p in cache.get(h.key) {
+                    let off = i64::from(p.frame) - i64::from(h.frame);
+                    for &k in &group {
+                        let c = &chosen[k];
+                        if p.doc == c.doc && (off - c.offset).abs() <= tol {
+                            let s = &mut spans[k];
+                            s.0 = s.0.min(h.time_ms);
+                            s.1 = s.1.max(h.time_ms);
+                        }
+                    }
+                }
+            }
+            for k in group {
+                done[k] = true;
             }
         }
+        chosen
+            .iter()
+            .zip(spans)
+            .map(|(c, (mut first, mut last))| {
+                if first > last {
+                    (first, last) = (0, 0);
+                }
+                let query_start_ms = u64::from(first);
+                let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
+                let speed = f64::from(c.speed);
+                let ref_start =
+                    (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
+                Match {
+                    doc: c.doc,
+                    score: score_of(c.aligned),
+                    aligned: c.aligned,
+                    speed: c.speed,
+                    query_start_ms,
+                    query_duration_ms,
+                    ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
+                    ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
+                }
+            })
+            .collect()
     }
-    // On a large index most votes are chance: drop those no window of
-    // `floor` votes can hold before the sort.
-    let floor = config.prefilter_aligned.min(config.min_aligned);
-    if only.is_none()
-        && floor > 1
-        && tol <= i64::from(SKETCH_MAX_TOLERANCE)
-        && votes.len() >= config.prefilter_min_votes
-    {
-        sketch.reset(votes.len());
-        for v in votes.iter() {
-            sketch.add(v.0);
-        }
-        votes.retain(|v| sketch.reaches(v.0, floor));
-    }
-    votes.sort_unstable();
-    votes.dedup();
-    // Per doc (votes are grouped by doc), the window of 2·tol + 1 frames
-    // holding the most votes.
-    let mut found: Vec<Candidate> = Vec::new();
-    let mut i = 0;
-    while i < votes.len() {
-        let doc = votes[i].0 >> 32;
-        let end = i + votes[i..].partition_point(|v| v.0 >> 32 == doc);
-        let (mut top, mut top_at) = (0usize, i);
-        let mut j = i;
-        for k in i..end {
-            if j < k {
-                j = k;
-            }
-            while j + 1 < end && votes[j + 1].0 - votes[k].0 <= (2 * tol) as u64 {
-                j += 1;
-            }
-            if j - k + 1 > top {
-                (top, top_at) = (j - k + 1, k);
-            }
-        }
-        found.push(Candidate {
-            doc: DocId(doc as u32),
-            aligned: top as u32,
-            offset: unbias(votes[top_at].0 as u32) + tol,
-            speed,
-            quick,
-        });
-        i = end;
-    }
-    // Only the strongest few can stay among the candidates (see `run`):
-    // merging the rest one by one would cost a scan of `best` each.
-    if found.len() > MAX_CANDIDATES {
-        found.select_nth_unstable_by_key(MAX_CANDIDATES - 1, |c| {
-            (std::cmp::Reverse(c.aligned), c.doc)
-        });
-        found.truncate(MAX_CANDIDATES);
-    }
-    let mut strongest = 0;
-    for c in found {
-        strongest = strongest.max(c.aligned);
-        match best.iter_mut().find(|b| b.doc == c.doc) {
-            Some(b) if b.aligned >= c.aligned => {}
-            Some(b) => *b = c,
-            None => best.push(c),
-        }
-    }
-    strongest
 }
 
 /// Most candidates one voting pass adds; `run` keeps half as many between
 /// passes.
 const MAX_CANDIDATES: usize = 64;
-
-/// Recomputes the winning alignments of the chosen candidates to find
-/// their spans: one pass over the query's hashes per distinct speed.
-fn describe<S: PostingSource>(
-    query: &AudioFingerprint,
-    cache: &mut PostingCache<'_, S>,
-    config: &MatchConfig,
-    chosen: &[Candidate],
-    hashes: &mut Vec<PairHash>,
-) -> Vec<Match> {
-    let tol = i64::from(config.offset_tolerance);
-    // (first, last) query time of a hash agreeing with each candidate.
-    let mut spans = vec![(u32::MAX, 0u32); chosen.len()];
-    let mut done = vec![false; chosen.len()];
-    for i in 0..chosen.len() {
-        if done[i] {
-            continue;
-        }
-        let (speed, quick) = (chosen[i].speed, chosen[i].quick);
-        let group: Vec<usize> = (i..chosen.len())
-            .filter(|&k| chosen[k].speed.to_bits() == speed.to_bits() && chosen[k].quick == quick)
-            .collect();
-        query_hashes(query, &config.audio, quick, speed, hashes);
-        for h in hashes.iter() {
-            for p in cache.get(h.key) {
-                let off = i64::from(p.frame) - i64::from(h.frame);
-                for &k in &group {
-                    let c = &chosen[k];
-                    if p.doc == c.doc && (off - c.offset).abs() <= tol {
-                        let s = &mut spans[k];
-                        s.0 = s.0.min(h.time_ms);
-                        s.1 = s.1.max(h.time_ms);
-                    }
-                }
-            }
-        }
-        for k in group {
-            done[k] = true;
-        }
-    }
-    chosen
-        .iter()
-        .zip(spans)
-        .map(|(c, (mut first, mut last))| {
-            if first > last {
-                (first, last) = (0, 0);
-            }
-            let query_start_ms = u64::from(first);
-            let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
-            let speed = f64::from(c.speed);
-            let ref_start =
-                (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
-            Match {
-                doc: c.doc,
-                score: score_of(c.aligned),
-                aligned: c.aligned,
-                speed: c.speed,
-                query_start_ms,
-                query_duration_ms,
-                ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
-                ref_duration_ms: (query_duration_ms as f64 * speed).round() as u64,
-            }
-        })
-        .collect()
-}
 
 /// Widest offset tolerance the sketch covers: a window of `2·tol + 1`
 /// offsets must fit in one cell of one of its two staggered grids.
@@ -618,20 +604,18 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
-/// The query's hashes at `speed`: with the query fanout, or (`quick`) only
-/// the pairs a reference would hold.
+/// The query's hashes at `speed`, of the `pairs` asked.
 fn query_hashes(
     query: &AudioFingerprint,
     cfg: &AudioConfig,
-    quick: bool,
+    pairs: Pairs,
     speed: f32,
     out: &mut Vec<PairHash>,
 ) {
     out.clear();
-    let fanout = if quick {
-        Fanout::reference(cfg)
-    } else {
-        Fanout::query(cfg)
+    let fanout = match pairs {
+        Pairs::Reference => Fanout::reference(cfg),
+        Pairs::Query => Fanout::query(cfg),
     };
     pair_with(query.peaks(), fanout, speed, cfg, |h| out.push(h));
 }
@@ -772,7 +756,7 @@ mod tests {
             // The sketch must really take part: with this many votes most
             // of them fall below its floor.
             let mut hashes = Vec::new();
-            query_hashes(&query, &cfg, false, 1.0, &mut hashes);
+            query_hashes(&query, &cfg, Pairs::Query, 1.0, &mut hashes);
             let mut out = Vec::new();
             for h in &hashes {
                 index.postings(h.key, &mut out);

@@ -6,7 +6,7 @@
 //! the same peaks.
 
 use super::{AudioConfig, Peak, FRAME_MS, SUBDIV};
-use crate::matching::HashKey;
+use crate::postings::HashKey;
 
 /// One hash of a query or reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

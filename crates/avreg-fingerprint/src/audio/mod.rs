@@ -35,7 +35,7 @@ pub mod synth;
 pub use format::FORMAT_VERSION;
 
 use crate::error::{Error, Result};
-use crate::matching::HashKey;
+use crate::postings::HashKey;
 
 /// Sample rate of the analysis, in Hz.
 pub const ANALYSIS_RATE: u32 = 8_000;

@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 
 use super::{FrameHash, PdqHash, VideoFingerprint, View};
-use crate::matching::{DocId, HashKey};
+use crate::postings::{DocId, HashKey};
 
 /// Bands a hash is cut into.
 pub const BANDS: usize = 16;
