@@ -176,7 +176,11 @@ fn print_rights(f: &MatchRights) {
             (Some(term), _) => match term.ends {
                 Some(ends) => outln!(
                     "  term in {territory}: until {ends}{}",
-                    if t.expired { " (expired)" } else { "" }
+                    if t.expired == Some(true) {
+                        " (expired)"
+                    } else {
+                        ""
+                    }
                 ),
                 None => outln!("  term in {territory}: no rule gives one"),
             },

@@ -133,8 +133,9 @@ pub struct TermLine {
     /// Why it cannot be, otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The term has run out by the date asked.
-    pub expired: bool,
+    /// The term has run out by the date asked; `null` when the term is not
+    /// known (then `error` says why).
+    pub expired: Option<bool>,
 }
 
 /// One line of a performer's statement: a credit with its fixation, the
@@ -546,7 +547,7 @@ impl<'a> View<'a> {
         match self.registry.jurisdictions.term_of(fixation, territory) {
             Ok(term) => TermLine {
                 territory,
-                expired: term.expired(today),
+                expired: Some(term.expired(today)),
                 term: Some(term),
                 error: None,
             },
@@ -554,7 +555,7 @@ impl<'a> View<'a> {
                 territory,
                 term: None,
                 error: Some(e.to_string()),
-                expired: false,
+                expired: None,
             },
         }
     }
