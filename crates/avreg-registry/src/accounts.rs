@@ -21,56 +21,13 @@ pub const KEY_RECORD_VERSION: u16 = 1;
 /// The prefix of every secret, so that leaked keys are easy to grep for.
 pub const SECRET_PREFIX: &str = "avreg_";
 
-/// The id of an API key (UUID v7), public: listed, revoked and written in
-/// the audit log as `key:ID`. Not a secret.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ApiKeyId(uuid::Uuid);
-
-impl ApiKeyId {
-    /// A fresh id for the current time.
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    /// The id's 16 big-endian bytes (its stored key).
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
-    }
-
-    /// The id from its 16 bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(uuid::Uuid::from_bytes(bytes))
-    }
-}
-
-impl Default for ApiKeyId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for ApiKeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for ApiKeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiKeyId({})", self.0.hyphenated())
-    }
-}
-
-impl FromStr for ApiKeyId {
-    type Err = AccountError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|_| AccountError::KeyId)
-    }
-}
+uuid_id!(
+    /// The id of an API key (UUID v7), public: listed, revoked and written
+    /// in the audit log as `key:ID`. Not a secret.
+    ApiKeyId,
+    AccountError,
+    AccountError::KeyId
+);
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,9 +2,6 @@
 //! job id. Job records are kept in the store, so a poll after a restart
 //! still answers; a job the restart cut short is marked interrupted.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::ApiKeyId;
@@ -14,53 +11,17 @@ use crate::model::RecordingId;
 /// Version of the stored [`JobRecord`].
 pub const JOB_RECORD_VERSION: u16 = 1;
 
-/// A job's id (a UUIDv7: ids sort by start time).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct JobId(uuid::Uuid);
+uuid_id!(
+    /// A job's id (a UUID v7: ids sort by start time).
+    JobId,
+    ParseJobIdError,
+    ParseJobIdError
+);
 
-impl JobId {
-    /// A fresh id for the current time.
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    /// The id's 16 big-endian bytes (its stored key).
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
-    }
-
-    /// The id from its stored key.
-    pub fn from_bytes(b: [u8; 16]) -> Self {
-        Self(uuid::Uuid::from_bytes(b))
-    }
-}
-
-impl Default for JobId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl fmt::Debug for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JobId({})", self.0)
-    }
-}
-
-impl FromStr for JobId {
-    type Err = uuid::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(Self)
-    }
-}
+/// The reason a string is not a job id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a job id is a hyphenated uuid")]
+pub struct ParseJobIdError;
 
 /// Where a job is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -39,6 +39,9 @@
 //! # Ok(()) }
 //! ```
 
+#[macro_use]
+mod uuid_id;
+
 pub mod accounts;
 pub mod domain;
 mod error;

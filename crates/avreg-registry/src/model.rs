@@ -2,74 +2,25 @@
 //! outcomes, lookup answers and statistics.
 
 use std::fmt;
-use std::str::FromStr;
 
 use avreg_fingerprint::audio::AudioFingerprint;
 use avreg_fingerprint::video::VideoFingerprint;
 use avreg_fingerprint::ContentHash;
 use serde::{Deserialize, Serialize};
 
-/// The public id of a registered recording: a UUID v7 (time-ordered), shown
-/// and parsed in the hyphenated form. Stored as its 16 big-endian bytes, so
-/// sled's key order is registration order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RecordingId(uuid::Uuid);
-
-impl RecordingId {
-    /// A fresh id for the current time.
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    /// The id's 16 bytes (its stored form).
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
-    }
-
-    /// The id from its 16 bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(uuid::Uuid::from_bytes(bytes))
-    }
-
-    /// The wrapped uuid.
-    pub fn as_uuid(&self) -> &uuid::Uuid {
-        &self.0
-    }
-}
-
-impl Default for RecordingId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for RecordingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for RecordingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RecordingId({})", self.0.hyphenated())
-    }
-}
+uuid_id!(
+    /// The public id of a registered recording: a UUID v7 (time-ordered),
+    /// shown and parsed in the hyphenated form. Stored as its 16 big-endian
+    /// bytes, so sled's key order is registration order.
+    RecordingId,
+    ParseRecordingIdError,
+    ParseRecordingIdError
+);
 
 /// The reason a string is not a recording id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a recording id is a hyphenated uuid")]
 pub struct ParseRecordingIdError;
-
-impl FromStr for RecordingId {
-    type Err = ParseRecordingIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|_| ParseRecordingIdError)
-    }
-}
 
 /// A registered recording.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

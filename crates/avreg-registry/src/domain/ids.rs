@@ -525,69 +525,11 @@ impl fmt::Debug for Isrc {
 
 serde_via_str!(Isrc);
 
-/// Defines a registry entity id: a UUID v7 newtype, time-ordered, shown and
-/// parsed hyphenated, serialised transparently.
+/// Defines a registry entity id (see [`uuid_id`]), whose parse error
+/// names it.
 macro_rules! entity_id {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(value_type = String, format = Uuid, example = "0190f3a2-7b1c-7d3e-8f00-0000000000a1")
-        )]
-        #[serde(transparent)]
-        pub struct $name(uuid::Uuid);
-
-        impl $name {
-            /// A fresh id for the current time (UUID v7).
-            pub fn new() -> Self {
-                Self(uuid::Uuid::now_v7())
-            }
-
-            /// The id from a raw value (tests, imports, stored keys).
-            pub fn from_u128(v: u128) -> Self {
-                Self(uuid::Uuid::from_u128(v))
-            }
-
-            /// The id's 16 big-endian bytes.
-            pub fn as_bytes(&self) -> &[u8; 16] {
-                self.0.as_bytes()
-            }
-
-            /// The wrapped uuid.
-            pub fn as_uuid(&self) -> &uuid::Uuid {
-                &self.0
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0.hyphenated(), f)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = IdError;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                uuid::Uuid::try_parse(s)
-                    .map(Self)
-                    .map_err(|_| IdError::Uuid { id: $label })
-            }
-        }
+        uuid_id!($(#[$doc])* $name, IdError, IdError::Uuid { id: $label });
     };
 }
 
