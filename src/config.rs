@@ -50,70 +50,41 @@ impl Default for RegistrySection {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// `[server]`: the address `avreg serve` listens on, and the service's
+/// options, deserialised straight into [`avreg_server::ServerOptions`]
+/// (its keys are the options' names; times in `*_ms`).
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: String,
-    pub media_body_limit: u64,
-    pub fingerprint_body_limit: u64,
-    pub json_body_limit: u64,
-    pub request_timeout_ms: u64,
-    pub upload_timeout_ms: u64,
-    pub body_idle_timeout_ms: u64,
-    pub fingerprint_workers: usize,
-    pub fingerprint_queue: usize,
-    pub retry_after_s: u64,
-    pub sync_wait_ms: u64,
-    pub max_batch: usize,
-    pub max_uploads: usize,
-    pub max_uploads_per_key: usize,
-    pub max_changes: usize,
-    pub max_heavy_reads: usize,
-    pub max_connections: usize,
-    pub anonymous_rate_per_s: f64,
-    pub anonymous_burst: u32,
-    pub header_read_timeout_ms: u64,
-    pub max_clip_s: u64,
-    pub max_page: u64,
-    pub rate_per_s: f64,
-    pub rate_burst: u32,
-    pub shutdown_grace_ms: u64,
-    pub temp_dir: String,
-    pub metrics_public: bool,
+    pub options: avreg_server::ServerOptions,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        let o = avreg_server::ServerOptions::default();
         Self {
             listen: "127.0.0.1:8080".into(),
-            media_body_limit: o.media_body_limit,
-            fingerprint_body_limit: o.fingerprint_body_limit,
-            json_body_limit: o.json_body_limit,
-            request_timeout_ms: o.request_timeout.as_millis() as u64,
-            upload_timeout_ms: o.upload_timeout.as_millis() as u64,
-            body_idle_timeout_ms: o.body_idle_timeout.as_millis() as u64,
-            fingerprint_workers: 0,
-            fingerprint_queue: o.fingerprint_queue,
-            retry_after_s: o.retry_after_s,
-            sync_wait_ms: o.sync_wait.as_millis() as u64,
-            max_batch: o.max_batch,
-            max_uploads: o.max_uploads,
-            max_uploads_per_key: o.max_uploads_per_key,
-            max_changes: o.max_changes,
-            max_heavy_reads: o.max_heavy_reads,
-            max_connections: o.max_connections,
-            anonymous_rate_per_s: o.anonymous_rate_per_s,
-            anonymous_burst: o.anonymous_burst,
-            header_read_timeout_ms: o.header_read_timeout.as_millis() as u64,
-            max_clip_s: o.max_clip_ms / 1000,
-            max_page: o.max_page,
-            rate_per_s: o.rate_per_s,
-            rate_burst: o.rate_burst,
-            shutdown_grace_ms: o.shutdown_grace.as_millis() as u64,
-            temp_dir: String::new(),
-            metrics_public: o.metrics_public,
+            options: avreg_server::ServerOptions::default(),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = toml::Table::deserialize(d)?;
+        let listen = match table.remove("listen") {
+            Some(toml::Value::String(s)) => s,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "listen: expected an address string, found {}",
+                    other.type_str()
+                )))
+            }
+            None => Self::default().listen,
+        };
+        let options = avreg_server::ServerOptions::deserialize(toml::Value::Table(table))
+            .map_err(D::Error::custom)?;
+        Ok(Self { listen, options })
     }
 }
 
@@ -222,11 +193,11 @@ impl Config {
         if l.speed_range / l.speed_step > 100.0 {
             bail!("lookup.speed_range / lookup.speed_step is more than 100 speeds");
         }
-        let s = &self.server;
-        if s.request_timeout_ms == 0
-            || s.upload_timeout_ms == 0
-            || s.body_idle_timeout_ms == 0
-            || s.header_read_timeout_ms == 0
+        let s = &self.server.options;
+        if s.request_timeout.is_zero()
+            || s.upload_timeout.is_zero()
+            || s.body_idle_timeout.is_zero()
+            || s.header_read_timeout.is_zero()
         {
             bail!("server timeouts must be more than 0 ms");
         }
@@ -248,50 +219,20 @@ impl Config {
         Ok(())
     }
 
-    /// Options for the HTTP service.
+    /// Options for the HTTP service: `[server]`, with what other sections
+    /// decide (the shortest query, the longest media, the fingerprinter,
+    /// the upload folder by default under the data directory).
     pub fn server_options(&self) -> avreg_server::ServerOptions {
-        use std::time::Duration;
-        let s = &self.server;
-        let defaults = avreg_server::ServerOptions::default();
-        avreg_server::ServerOptions {
-            media_body_limit: s.media_body_limit,
-            fingerprint_body_limit: s.fingerprint_body_limit,
-            json_body_limit: s.json_body_limit,
-            request_timeout: Duration::from_millis(s.request_timeout_ms),
-            upload_timeout: Duration::from_millis(s.upload_timeout_ms),
-            body_idle_timeout: Duration::from_millis(s.body_idle_timeout_ms),
-            fingerprint_workers: if s.fingerprint_workers == 0 {
-                defaults.fingerprint_workers
-            } else {
-                s.fingerprint_workers
-            },
-            fingerprint_queue: s.fingerprint_queue,
-            retry_after_s: s.retry_after_s,
-            sync_wait: Duration::from_millis(s.sync_wait_ms),
-            max_batch: s.max_batch,
-            max_uploads: s.max_uploads,
-            max_uploads_per_key: s.max_uploads_per_key,
-            max_changes: s.max_changes,
-            max_heavy_reads: s.max_heavy_reads,
-            max_connections: s.max_connections,
-            anonymous_rate_per_s: s.anonymous_rate_per_s,
-            anonymous_burst: s.anonymous_burst,
-            header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
-            max_clip_ms: s.max_clip_s.saturating_mul(1000),
-            min_query_ms: self.lookup.min_query_ms,
-            max_media_ms: self.media.max_duration_s.saturating_mul(1000),
-            max_page: s.max_page.max(1),
-            rate_per_s: s.rate_per_s,
-            rate_burst: s.rate_burst,
-            shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
-            temp_dir: Some(if s.temp_dir.is_empty() {
-                self.store.data_dir.join("uploads")
-            } else {
-                PathBuf::from(&s.temp_dir)
-            }),
-            metrics_public: s.metrics_public,
-            audio: self.registry_options().matching.audio,
-        }
+        let mut o = self.server.options.clone();
+        o.min_query_ms = self.lookup.min_query_ms;
+        o.max_media_ms = self.media.max_duration_s.saturating_mul(1000);
+        o.temp_dir = Some(
+            o.temp_dir
+                .take()
+                .unwrap_or_else(|| self.store.data_dir.join("uploads")),
+        );
+        o.audio = self.registry_options().matching.audio;
+        o
     }
 
     /// Options for the registry.
@@ -397,5 +338,27 @@ mod tests {
     fn unknown_keys_are_refused() {
         let value: toml::Value = toml::from_str("[lookup]\nmin_alinged = 9\n").expect("toml");
         assert!(value.try_into::<Config>().is_err());
+        let value: toml::Value = toml::from_str("[server]\nmax_clip = 9\n").expect("toml");
+        assert!(value.try_into::<Config>().is_err());
+    }
+
+    #[test]
+    fn server_keys_are_the_service_options_in_their_units() {
+        let value: toml::Value = toml::from_str(
+            "[server]\nlisten = \"0.0.0.0:9\"\nrequest_timeout_ms = 1500\nmax_clip_s = 20\n\
+             fingerprint_workers = 3\ntemp_dir = \"\"\nmax_page = 0\n[store]\ndata_dir = \"/d\"\n",
+        )
+        .expect("toml");
+        let c: Config = value.try_into().expect("valid");
+        assert_eq!(c.server.listen, "0.0.0.0:9");
+        let o = c.server_options();
+        assert_eq!(o.request_timeout, std::time::Duration::from_millis(1500));
+        assert_eq!(o.max_clip_ms, 20_000);
+        assert_eq!(o.fingerprint_workers, 3);
+        assert_eq!(o.max_page, 1);
+        assert_eq!(o.temp_dir, Some(PathBuf::from("/d/uploads")));
+        assert_eq!(o.min_query_ms, c.lookup.min_query_ms);
+        let bad: toml::Value = toml::from_str("[server]\nlisten = 8080\n").expect("toml");
+        assert!(bad.try_into::<Config>().is_err());
     }
 }

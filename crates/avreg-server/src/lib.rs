@@ -39,6 +39,7 @@
 
 mod auth;
 mod body;
+mod config;
 mod dto;
 mod error;
 // The fuzz targets' entry points (`fuzz/`), and their stable replay test:
@@ -75,7 +76,8 @@ pub use error::{ApiError, Code, ErrorBody};
 
 /// The service's limits and tuning. The binary fills it from the `[server]`
 /// section of the configuration (`config/default.toml` documents each key).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerOptions {
     /// Largest multipart media upload, bytes.
     pub media_body_limit: u64,
@@ -85,12 +87,16 @@ pub struct ServerOptions {
     /// Largest other JSON body, bytes.
     pub json_body_limit: u64,
     /// Longest a request without an upload may take (408 after).
+    #[serde(rename = "request_timeout_ms", deserialize_with = "config::millis")]
     pub request_timeout: Duration,
     /// Longest an upload (a body of a media route) may take to arrive.
+    #[serde(rename = "upload_timeout_ms", deserialize_with = "config::millis")]
     pub upload_timeout: Duration,
     /// Longest a client may send nothing while its body is expected.
+    #[serde(rename = "body_idle_timeout_ms", deserialize_with = "config::millis")]
     pub body_idle_timeout: Duration,
     /// Fingerprinting workers (blocking threads busy at once).
+    #[serde(deserialize_with = "config::workers")]
     pub fingerprint_workers: usize,
     /// Requests waiting for a worker beyond which the answer is 503.
     pub fingerprint_queue: usize,
@@ -98,6 +104,7 @@ pub struct ServerOptions {
     pub retry_after_s: u64,
     /// How long a registration request waits for its result before the
     /// answer is 202 with a job.
+    #[serde(rename = "sync_wait_ms", deserialize_with = "config::millis")]
     pub sync_wait: Duration,
     /// Most fingerprints in a batch lookup.
     pub max_batch: usize,
@@ -122,32 +129,40 @@ pub struct ServerOptions {
     pub anonymous_burst: u32,
     /// Longest a connection may take to send a request head (at its start
     /// and between keep-alive requests) before it is closed.
+    #[serde(rename = "header_read_timeout_ms", deserialize_with = "config::millis")]
     pub header_read_timeout: Duration,
     /// Longest clip a lookup accepts, ms.
+    #[serde(rename = "max_clip_s", deserialize_with = "config::seconds_as_ms")]
     pub max_clip_ms: u64,
     /// Shortest clip a lookup accepts, ms.
+    #[serde(skip)]
     pub min_query_ms: u64,
     /// Longest media a registration accepts, ms.
+    #[serde(skip)]
     pub max_media_ms: u64,
     /// Largest page of a list.
+    #[serde(deserialize_with = "config::at_least_one")]
     pub max_page: u64,
     /// Per-key rate: requests a second (0: unlimited).
     pub rate_per_s: f64,
     /// Per-key burst.
     pub rate_burst: u32,
     /// How long shutdown waits for running fingerprinting work.
+    #[serde(rename = "shutdown_grace_ms", deserialize_with = "config::millis")]
     pub shutdown_grace: Duration,
     /// Folder of temporary uploads. [`serve`] creates it private to its
     /// owner (mode 0o700 on unix) and deletes the uploads a crashed run
     /// left in it; it should be a folder of its own (the binary's default
     /// is `uploads` in the data directory). `None`: the system's temporary
     /// folder, neither changed nor swept.
+    #[serde(deserialize_with = "config::optional_path")]
     pub temp_dir: Option<PathBuf>,
     /// Whether `/metrics` answers without a key (by default it needs a
     /// `monitor` or `admin` key).
     pub metrics_public: bool,
     /// The fingerprinter's configuration (the registry's matching audio
     /// configuration: queries and references must agree).
+    #[serde(skip)]
     pub audio: AudioConfig,
 }
 
