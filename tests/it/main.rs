@@ -6,4 +6,3 @@ mod ledger_cli;
 mod server;
 mod support;
 mod video_cli;
-mod wav;

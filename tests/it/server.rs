@@ -1,180 +1,69 @@
 //! `avreg serve` end to end: the real binary on 127.0.0.1:0 with a
 //! temporary store, a real HTTP client (ureq), generated audio.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use avreg_fingerprint::audio::synth::music;
+use avreg_testkit::server::{multipart, Launch};
+use avreg_testkit::signal::{self, degrade};
+use avreg_testkit::wav::write_wav;
 use serde_json::{json, Value};
 
-use crate::support::{degrade, s, write_wav, Avreg};
+use crate::support::{s, Avreg};
 
-/// A running `avreg serve`, killed when dropped.
+/// A running `avreg serve` (the testkit's harness, reached through
+/// `Deref`) on the store of `avreg`, which runs the CLI on it.
 struct Server {
     avreg: Avreg,
-    child: Child,
-    base: String,
-    addr: String,
-    admin: String,
-    agent: ureq::Agent,
+    http: avreg_testkit::server::Server,
+}
+
+impl std::ops::Deref for Server {
+    type Target = avreg_testkit::server::Server;
+    fn deref(&self) -> &Self::Target {
+        &self.http
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.http
+    }
 }
 
 impl Server {
     /// Starts the server with `AVREG_*` overrides.
     fn start(env: &[(&str, &str)]) -> Self {
-        Self::start_in(Avreg::new(), None, env)
+        let avreg = Avreg::new();
+        let launch = Launch {
+            bin: env!("CARGO_BIN_EXE_avreg").into(),
+            cwd: env!("CARGO_MANIFEST_DIR").into(),
+            data: avreg.data(),
+        };
+        Self {
+            http: avreg_testkit::server::Server::start(launch, None, env),
+            avreg,
+        }
     }
 
     /// Stops the server with SIGTERM (a clean stop) and starts it again on
     /// the same store.
-    fn restart(mut self, env: &[(&str, &str)]) -> Self {
-        let stopped = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(stopped.success());
-        let status = self.child.wait().expect("wait");
-        assert!(
-            status.success(),
-            "avreg serve exits 0 after SIGTERM: {status:?}"
-        );
-        let avreg = std::mem::replace(&mut self.avreg, Avreg::new());
-        Self::start_in(avreg, Some(self.admin.clone()), env)
-    }
-
-    /// Starts the server on `avreg`'s store; `admin` is the key of a store
-    /// that has one (a new store prints its first admin key).
-    fn start_in(avreg: Avreg, admin: Option<String>, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_avreg"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("--data")
-            .arg(avreg.data())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .envs(env.iter().copied())
-            .env_remove("AVREG_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn avreg serve");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let had_admin = admin.is_some();
-        let mut admin = admin.unwrap_or_default();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("avreg serve printed its address")
-                .expect("stdout line");
-            if let Some(path) = line
-                .split(" written to ")
-                .nth(1)
-                .filter(|_| line.starts_with("first admin key"))
-                .and_then(|rest| rest.split(" (").next())
-            {
-                assert!(!line.contains("avreg_"), "no secret on stdout: {line}");
-                let path = std::path::Path::new(path);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let mode = std::fs::metadata(path)
-                        .expect("key file")
-                        .permissions()
-                        .mode();
-                    assert_eq!(mode & 0o077, 0, "owner-only: {mode:o}");
-                }
-                admin = std::fs::read_to_string(path)
-                    .expect("read the key file")
-                    .trim()
-                    .to_owned();
-            }
-            if let Some(a) = line.strip_prefix("listening on http://") {
-                break a.trim().to_owned();
-            }
-        };
-        assert!(
-            admin.starts_with("avreg_"),
-            "a first admin key is written (had one: {had_admin})"
-        );
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+    fn restart(self, env: &[(&str, &str)]) -> Self {
         Self {
-            avreg,
-            child,
-            base: format!("http://{addr}"),
-            addr,
-            admin,
-            agent,
+            avreg: self.avreg,
+            http: self.http.restart(env),
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// GET with a key: (status, JSON).
-    fn get(&self, key: Option<&str>, path: &str) -> (u16, Value) {
-        let mut req = self.agent.get(self.url(path));
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let mut res = req.call().expect("GET");
-        let status = res.status().as_u16();
-        let text = res.body_mut().read_to_string().expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// POST a body with a content type: (status, JSON).
-    fn post(&self, key: Option<&str>, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
-        let mut req = self
-            .agent
-            .post(self.url(path))
-            .header("Content-Type", content_type);
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let mut res = req.send(body).expect("POST");
-        let status = res.status().as_u16();
-        let text = res.body_mut().read_to_string().expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    fn post_json(&self, key: Option<&str>, path: &str, v: &Value) -> (u16, Value) {
-        self.post(key, path, "application/json", v.to_string().as_bytes())
-    }
-
-    /// POST a multipart form with a `media` file.
-    fn upload(
-        &self,
-        key: Option<&str>,
-        path: &str,
-        fields: &[(&str, &str)],
-        file: (&str, &[u8]),
-    ) -> (u16, Value) {
-        let (ct, body) = multipart(fields, file);
-        self.post(key, path, &ct, &body)
     }
 
     /// A new key of `role` made by the admin over HTTP.
     fn key(&self, role: &str) -> String {
-        let mut body = json!({"role": role, "label": format!("test {role}")});
-        match role {
-            "performer" | "agent" => body["performers"] = json!([uuid_like(1)]),
-            "producer" => body["organisation"] = json!(uuid_like(2)),
-            _ => {}
-        }
-        let (status, v) = self.post_json(Some(&self.admin), "/v1/keys", &body);
-        assert_eq!(status, 201, "{v}");
-        v["secret"].as_str().expect("secret").to_owned()
+        let binding = match role {
+            "performer" | "agent" => json!({"performers": [uuid_like(1)]}),
+            "producer" => json!({"organisation": uuid_like(2)}),
+            _ => json!({}),
+        };
+        self.create_key(role, binding)
     }
 
     /// (recordings, audit events): what must not change after a refusal.
@@ -188,43 +77,17 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// How long a registration job may run before a test fails naming it.
+const JOB_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn uuid_like(n: u8) -> String {
     format!("0190a000-0000-7000-8000-0000000000{n:02}")
 }
 
-fn multipart(fields: &[(&str, &str)], (name, bytes): (&str, &[u8])) -> (String, Vec<u8>) {
-    let boundary = "avreg-test-boundary-7d1f";
-    let mut b = Vec::new();
-    for (k, v) in fields {
-        write!(
-            b,
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-        )
-        .expect("write");
-    }
-    write!(
-        b,
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .expect("write");
-    b.extend_from_slice(bytes);
-    write!(b, "\r\n--{boundary}--\r\n").expect("write");
-    (format!("multipart/form-data; boundary={boundary}"), b)
-}
-
 /// A WAV of `secs` of generated music.
 fn song(avreg: &Avreg, name: &str, seed: u64, secs: f32) -> (std::path::PathBuf, Vec<f32>) {
-    let rate = 22_050;
-    let pcm = music(seed, rate, secs);
     let path = avreg.path(name);
-    write_wav(&path, rate, &pcm);
+    let pcm = signal::song(&path, seed, secs);
     (path, pcm)
 }
 
@@ -646,17 +509,7 @@ fn registration_from_a_fingerprint_and_graceful_shutdown_flushes() {
     assert_eq!(v["recording"]["content_hash"], fp["content_hash"]);
 
     // SIGTERM: the server stops cleanly and the store is whole.
-    let pid = server.child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = server.child.wait().expect("wait");
-    assert!(
-        status.success(),
-        "avreg serve exits 0 after SIGTERM: {status:?}"
-    );
+    server.terminate();
     let (code, list) = server.avreg.json(&["list", "--json"]);
     assert_eq!(code, 0);
     assert_eq!(list["recordings"][0]["id"], id.as_str());
@@ -685,19 +538,9 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         (202, Some("running")),
         "{v}"
     );
-    let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
-    let done = (0..200)
-        .find_map(|_| {
-            let (status, v) = server.get(Some(&producer), &job);
-            assert_eq!(status, 200, "{v}");
-            if v["status"] == "running" {
-                std::thread::sleep(Duration::from_millis(50));
-                None
-            } else {
-                Some(v)
-            }
-        })
-        .expect("the job ends");
+    let job_id = v["job_id"].as_str().expect("job id");
+    let job = format!("/v1/jobs/{job_id}");
+    let done = server.wait_job(&producer, job_id, JOB_TIMEOUT);
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["result"]["status"], "registered");
     assert_eq!(done["result"]["recording"]["title"], "Slow to register");
@@ -737,18 +580,9 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         (202, Some("running")),
         "{v}"
     );
-    let film_job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
-    let attached = (0..200)
-        .find_map(|_| {
-            let (_, v) = server.get(Some(&producer), &film_job);
-            if v["status"] == "running" {
-                std::thread::sleep(Duration::from_millis(50));
-                None
-            } else {
-                Some(v)
-            }
-        })
-        .expect("the job ends");
+    let film_job_id = v["job_id"].as_str().expect("job id");
+    let film_job = format!("/v1/jobs/{film_job_id}");
+    let attached = server.wait_job(&producer, film_job_id, JOB_TIMEOUT);
     assert_eq!(attached["status"], "done", "{attached}");
     assert_eq!(attached["result"]["status"], "registered", "{attached}");
     assert_eq!(
@@ -787,18 +621,8 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         ("copy.wav", &std::fs::read(&copy).expect("read")),
     );
     assert_eq!(status, 202, "{v}");
-    let copy_job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
-    let copied = (0..200)
-        .find_map(|_| {
-            let (_, v) = server.get(Some(&server.admin), &copy_job);
-            if v["status"] == "running" {
-                std::thread::sleep(Duration::from_millis(50));
-                None
-            } else {
-                Some(v)
-            }
-        })
-        .expect("the job ends");
+    let copy_job = v["job_id"].as_str().expect("job id");
+    let copied = server.wait_job(&server.admin, copy_job, JOB_TIMEOUT);
     assert_eq!(copied["status"], "done", "{copied}");
     let opened = copied["result"]["opened"].as_array().expect("opened");
     assert_eq!(opened.len(), 1, "{copied}");
@@ -819,18 +643,8 @@ fn a_registration_longer_than_the_wait_answers_202_with_a_job_to_poll() {
         ("broken.wav", &bytes[..40]),
     );
     let error = if status == 202 {
-        let job = format!("/v1/jobs/{}", v["job_id"].as_str().expect("job id"));
-        let failed = (0..200)
-            .find_map(|_| {
-                let (_, v) = server.get(Some(&producer), &job);
-                if v["status"] == "running" {
-                    std::thread::sleep(Duration::from_millis(50));
-                    None
-                } else {
-                    Some(v)
-                }
-            })
-            .expect("the job ends");
+        let job_id = v["job_id"].as_str().expect("job id");
+        let failed = server.wait_job(&producer, job_id, JOB_TIMEOUT);
         assert_eq!(failed["status"], "failed", "{failed}");
         failed["result"].clone()
     } else {
@@ -898,38 +712,8 @@ const ADA_CREDIT: &str = "0190a000-0000-7000-8000-000000001001";
 impl Server {
     /// A key of `role` bound as given.
     fn bound_key(&self, role: &str, binding: Value) -> String {
-        let mut body = json!({"role": role, "label": format!("test {role}")});
-        for (k, v) in binding.as_object().expect("object") {
-            body[k] = v.clone();
-        }
-        let (status, v) = self.post_json(Some(&self.admin), "/v1/keys", &body);
-        assert_eq!(status, 201, "{v}");
-        v["secret"].as_str().expect("secret").to_owned()
+        self.create_key(role, binding)
     }
-
-    fn send(&self, method: &str, key: &str, path: &str, v: &Value) -> (u16, Value) {
-        let req = http_request(method, self.url(path))
-            .header("Authorization", format!("Bearer {key}"))
-            .header("Content-Type", "application/json");
-        let mut res = self
-            .agent
-            .run(req.body(v.to_string()).expect("request"))
-            .expect("send");
-        let status = res.status().as_u16();
-        let text = res.body_mut().read_to_string().expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    fn head_seq(&self) -> Option<u64> {
-        self.get(Some(&self.admin), "/v1/audit/head").1["head"]["seq"].as_u64()
-    }
-}
-
-fn http_request(method: &str, url: String) -> ureq::http::request::Builder {
-    ureq::http::Request::builder().method(method).uri(url)
 }
 
 fn credit(
@@ -1021,10 +805,7 @@ fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audit
     fixation["isan"] = json!("0000-0000-D07A-0090-Q-0000-0000-X");
     let (status, v) = server.post_json(Some(&producer), "/v1/fixations", &fixation);
     assert_eq!(status, 201, "{v}");
-    let (status, v) = server.post_json(
-        Some(&producer),
-        "/v1/ledger",
-        &json!({"version": 1, "changes": [
+    let (status, v) = server.apply(&producer, &json!({"version": 1, "changes": [
             {"create": {"kind": "credit", "entity": credit(ADA_CREDIT, ADA, "Actor", Some("Sigrid"), (0, 15000))}},
             {"create": {"kind": "credit", "entity": credit("0190a000-0000-7000-8000-000000001002", BO, "Musician", None, (15000, 30000))}},
             {"create": {"kind": "holding", "entity": {"version": 1,
@@ -1077,11 +858,7 @@ fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audit
     assert_eq!(status, 403);
     let (status, _) = server.post_json(Some(&platform), "/v1/credits", &stolen);
     assert_eq!(status, 403);
-    let (status, _) = server.post_json(
-        Some(&society),
-        "/v1/ledger",
-        &json!({"version": 1, "changes": []}),
-    );
+    let (status, _) = server.apply(&society, &json!({"version": 1, "changes": []}));
     assert_eq!(status, 403);
     let (status, _) = server.post_json(None, "/v1/credits", &stolen);
     assert_eq!(status, 401);
@@ -1367,12 +1144,7 @@ impl Server {
 
     /// Creates a fixation registered by `by` (a party JSON) with `key`.
     fn fixation(&self, key: &str, id: &str, by: Value, extra: Value) -> (u16, Value) {
-        let mut f = json!({"version": 1, "id": id, "kind": "av", "title": format!("Film {id}"),
-            "fixation_date": "2019-03-01", "duration_ms": 30000, "registered_by": by});
-        for (k, v) in extra.as_object().expect("object") {
-            f[k] = v.clone();
-        }
-        self.post_json(Some(key), "/v1/fixations", &f)
+        self.create_fixation(key, id, by, extra)
     }
 
     fn attach(&self, key: &str, fixation: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
@@ -1831,7 +1603,7 @@ fn a_write_answered_408_writes_nothing() {
     let batch = json!({"version": 1, "changes": (0..8000).map(holding).collect::<Vec<_>>()});
     let before = server.head_seq();
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| server.post_json(Some(&studio), "/v1/ledger", &batch));
+        let a = s.spawn(|| server.apply(&studio, &batch));
         std::thread::sleep(Duration::from_millis(150));
         let b = s.spawn(|| {
             server.post_json(
@@ -1932,13 +1704,7 @@ fn every_cell_of_the_role_table() {
             server.post_json(Some(key), "/v1/lookup", &json!({})).0,
             server.get(Some(key), "/v1/audit/log").0,
             server.get(Some(key), "/v1/keys").0,
-            server
-                .post_json(
-                    Some(key),
-                    "/v1/ledger",
-                    &json!({"version": 1, "changes": []}),
-                )
-                .0,
+            server.apply(key, &json!({"version": 1, "changes": []})).0,
             server.get(Some(key), "/v1/performers").0,
             server.get(Some(key), "/v1/exports/conflicts?format=json").0,
             server
@@ -2229,7 +1995,7 @@ fn writes_are_bounded_and_conflicts_are_paged() {
     };
     let before = server.head_seq();
     let four = json!({"version": 1, "changes": (0..4).map(claim).collect::<Vec<_>>()});
-    let (status, v) = server.post_json(Some(&ada), "/v1/ledger", &four);
+    let (status, v) = server.apply(&ada, &four);
     assert_eq!(
         (status, v["error"]["field"].as_str()),
         (413, Some("changes")),
@@ -2237,7 +2003,7 @@ fn writes_are_bounded_and_conflicts_are_paged() {
     );
     assert_eq!(server.head_seq(), before);
     let three = json!({"version": 1, "changes": (0..3).map(claim).collect::<Vec<_>>()});
-    let (status, v) = server.post_json(Some(&ada), "/v1/ledger", &three);
+    let (status, v) = server.apply(&ada, &three);
     assert_eq!(status, 200, "{v}");
     // Three third-party notices, two to a page.
     for key in [&server.admin, &ada, &studio] {
@@ -2404,7 +2170,7 @@ fn a_full_disk_answers_507_writes_nothing_and_recovers() {
     }
     assert_eq!(server.state(), before, "nothing was written");
     // Reads and lookups still answer.
-    let excerpt = crate::wav::wav_bytes(22_050, &pcm[22_050 * 3..22_050 * 9]);
+    let excerpt = avreg_testkit::wav::wav_bytes(22_050, &pcm[22_050 * 3..22_050 * 9]);
     let (status, v) = server.upload(Some(&platform), "/v1/lookup", &[], ("clip.wav", &excerpt));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["matches"][0]["recording"]["title"], "Aria", "{v}");

@@ -1,10 +1,12 @@
-//! Helpers: running the binary, making clips.
+//! Helpers: running the binary, decoding fixtures (the WAV and signal
+//! helpers are avreg-testkit's, re-exported).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use avreg_decode::audio::{decode_audio_file, DecodeOptions};
-use avreg_fingerprint::audio::synth::{add_noise, gain, speed_up};
+pub use avreg_testkit::signal::degrade;
+pub use avreg_testkit::wav::write_wav;
 
 /// A temporary store plus the binary.
 pub struct Avreg {
@@ -79,25 +81,4 @@ pub fn decode_mono(path: &Path) -> (Vec<f32>, u32) {
     })
     .expect("fixture decodes");
     (pcm, rate)
-}
-
-/// Writes 16-bit PCM mono WAV.
-pub fn write_wav(path: &Path, rate: u32, pcm: &[f32]) {
-    std::fs::write(path, crate::wav::wav_bytes(rate, pcm)).expect("write wav");
-}
-
-/// Cuts `[start_s, start_s + len_s)` and applies speed (linear
-/// interpolation), gain and seeded white noise at `snr_db`.
-pub fn degrade(
-    pcm: &[f32],
-    rate: u32,
-    start_s: f32,
-    len_s: f32,
-    speed: f32,
-    gain_db: f32,
-    snr_db: f32,
-) -> Vec<f32> {
-    let a = (start_s * rate as f32) as usize;
-    let b = (a + (len_s * speed * rate as f32) as usize).min(pcm.len());
-    add_noise(&gain(&speed_up(&pcm[a..b], speed), gain_db), snr_db, 9)
 }

@@ -23,22 +23,8 @@ const PEAKS_PER_SECOND: f64 = 7.5;
 const QUERY_KEYS: usize = 5_000;
 const QUERIES: usize = 200;
 
-/// SplitMix64: small, seeded, good enough for synthetic data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The testkit's SplitMix64: small, seeded, good enough for synthetic data.
+use avreg_testkit::Rng;
 
 fn synthetic_doc(rng: &mut Rng, config: &AudioConfig) -> Vec<(HashKey, u32)> {
     let n = (DOC_SECONDS as f64 * PEAKS_PER_SECOND) as usize;
@@ -64,7 +50,7 @@ fn main() {
     let config = AudioConfig::default();
     let ndocs = ((hours * 3600.0) / DOC_SECONDS as f64).ceil() as usize;
     let audio_s = (ndocs as u64 * DOC_SECONDS) as f64;
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let docs: Vec<Vec<(HashKey, u32)>> = (0..ndocs)
         .map(|_| synthetic_doc(&mut rng, &config))
         .collect();

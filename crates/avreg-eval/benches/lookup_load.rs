@@ -26,9 +26,9 @@
 //! `AVREG_LOAD_WARMUP` runs that many seconds of lookups first, not
 //! counted.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use avreg_decode::audio::{decode_audio_file, fingerprint_audio_file, DecodeOptions};
@@ -37,26 +37,26 @@ use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View, ALGOR
 use avreg_fingerprint::ContentHash;
 use avreg_registry::accounts::{Binding, NewKey, Role};
 use avreg_registry::{NewRecording, Registry, RegistryOptions};
+use avreg_testkit::server::{Launch, Server};
 use base64::Engine;
-
-#[path = "../../../tests/it/wav.rs"]
-mod wav;
 
 /// Largest frequency value a peak may carry (1/16 bin).
 const MAX_FREQ: i32 = 257 * 16;
 
-struct Rng(u64);
+/// The testkit's xorshift64 from its bare state; `below(0)` is 0.
+struct Rng(avreg_testkit::XorShift);
 
 impl Rng {
+    fn new(state: u64) -> Self {
+        Self(avreg_testkit::XorShift::from_state(state))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.0.below(n.max(1))
     }
 }
 
@@ -321,7 +321,7 @@ fn main() {
                 eprintln!("{:.0} h of audio registered", ms as f64 / 3.6e6);
             }
         }
-        let mut rng = Rng(0x5eed);
+        let mut rng = Rng::new(0x5eed);
         for h in 0..video_hours {
             let video = random_video(&mut rng, 1);
             reg.register(NewRecording {
@@ -352,7 +352,7 @@ fn main() {
             stats.store_bytes as f64 / f64::from(1 << 20)
         );
         // 3. Queries: 10 s excerpts of registered copies, query density.
-        let mut rng = Rng(0xb0d1e5);
+        let mut rng = Rng::new(0xb0d1e5);
         for _ in 0..n_bodies {
             let (i, v) = registered[rng.below(registered.len() as u64) as usize];
             let copy = edited(&sources[i], v);
@@ -450,7 +450,7 @@ fn main() {
     std::fs::create_dir_all(&clips_dir).expect("clips dir");
     let unedited = 41 * 10 + 20;
     let mut n_clips = 0;
-    let mut rng = Rng(0xc1195);
+    let mut rng = Rng::new(0xc1195);
     let candidates: Vec<usize> = (0..sources.len())
         .filter(|&i| registered.contains(&(i, unedited)))
         .collect();
@@ -494,25 +494,23 @@ fn main() {
         )
     });
 
-    // 4. The real server.
-    let mut server = Command::new(avreg.as_ref().expect("built when seconds > 0"))
-        .args(["--data"])
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("AVREG_SERVER__RATE_PER_S", "0")
-        .env("AVREG_SERVER__FINGERPRINT_QUEUE", "256")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("avreg serve");
-    let pid = server.id();
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let url = loop {
-        let line = lines.next().expect("server output").expect("line");
-        if let Some(u) = line.strip_prefix("listening on ") {
-            break u.trim().to_owned();
-        }
-    };
+    // 4. The real server (the testkit's harness; it waits for the
+    // `listening on` line).
+    let mut server = Server::start(
+        Launch {
+            bin: avreg.clone().expect("built when seconds > 0"),
+            cwd: std::env::current_dir().expect("working directory"),
+            data: data.clone(),
+        },
+        // A kept store (`AVREG_LOAD_DATA`) prints no first admin key.
+        Some(key.clone()),
+        &[
+            ("AVREG_SERVER__RATE_PER_S", "0"),
+            ("AVREG_SERVER__FINGERPRINT_QUEUE", "256"),
+        ],
+    );
+    let pid = server.pid();
+    let url = server.base.clone();
     let rss_idle = peak_rss_mb(pid).unwrap_or(0.0);
 
     let mut out = std::io::stdout().lock();
@@ -553,8 +551,7 @@ fn main() {
         "\nserver memory: {rss_idle:.0} MiB after start (indexes mapped, video hashes loaded), peak {rss_peak:.0} MiB"
     )
     .ok();
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let _ = server.wait();
+    server.terminate();
 }
 
 /// `wrk` with `script` at 1, 8 and 64 connections: one table row each.
@@ -629,7 +626,7 @@ fn multipart_wav(rate: u32, pcm: &[f32]) -> Vec<u8> {
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"clip.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
     )
     .into_bytes();
-    b.extend_from_slice(&wav::wav_bytes(rate, pcm));
+    b.extend_from_slice(&avreg_testkit::wav::wav_bytes(rate, pcm));
     b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     b
 }

@@ -25,13 +25,8 @@ fn fp(cfg: &AudioConfig, pcm: &[f32]) -> AudioFingerprint {
 /// xorshift noise, uniform → roughly white.
 fn noisy(pcm: &[f32], snr_db: f32, seed: u64) -> Vec<f32> {
     let p = pcm.iter().map(|x| x * x).sum::<f32>() / pcm.len() as f32;
-    let mut s = seed | 1;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
-    };
+    let mut rng = avreg_fingerprint::audio::synth::Rng::from_state(seed | 1);
+    let mut next = || (rng.next_u64() >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0;
     // Uniform in [-1,1] has power 1/3.
     let g = (p / 10f32.powf(snr_db / 10.0) * 3.0).sqrt();
     pcm.iter().map(|x| x + g * next()).collect()

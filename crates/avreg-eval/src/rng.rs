@@ -6,16 +6,19 @@
 //! case, a length or a recording never shifts the choices made for the
 //! others, and a cached clip stays valid across runs with the same seed.
 
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and good enough for
+use avreg_fingerprint::audio::synth::SplitMix64;
+
+/// SplitMix64 (the fingerprint core's `synth::SplitMix64`, the workspace's
+/// one copy), with labelled streams: tiny, fast, and good enough for
 /// sampling offsets and noise.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A stream from a bare seed.
     #[cfg(test)]
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(SplitMix64::new(seed))
     }
 
     /// An independent stream for `label` under `seed`.
@@ -26,17 +29,13 @@ impl Rng {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        let mut r = Self(seed ^ h.rotate_left(17));
+        let mut r = Self(SplitMix64::new(seed ^ h.rotate_left(17)));
         let _ = r.next_u64();
         r
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).

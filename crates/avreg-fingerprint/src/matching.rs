@@ -671,15 +671,7 @@ mod tests {
     use super::*;
     use crate::audio::Peak;
 
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::audio::synth::Rng;
 
     /// Random peaks in a narrow band, so that keys collide across
     /// recordings as they do in a large index of real sound.
@@ -731,7 +723,7 @@ mod tests {
 
     #[test]
     fn the_vote_sketch_keeps_every_alignment_above_its_floor() {
-        let mut rng = Rng(0x5ca1ab1e);
+        let mut rng = Rng::from_state(0x5ca1ab1e);
         let cfg = AudioConfig::default();
         let docs: Vec<AudioFingerprint> = (0..120).map(|_| random_fp(&mut rng, 60_000)).collect();
         let index = index_of(&docs, &cfg);
@@ -783,7 +775,7 @@ mod tests {
 
     #[test]
     fn the_quick_pass_finds_what_the_full_search_finds() {
-        let mut rng = Rng(0x9e1f);
+        let mut rng = Rng::from_state(0x9e1f);
         let cfg = AudioConfig::default();
         let docs: Vec<AudioFingerprint> = (0..40).map(|_| random_fp(&mut rng, 60_000)).collect();
         let index = index_of(&docs, &cfg);
@@ -843,7 +835,7 @@ mod tests {
 
     #[test]
     fn screening_finds_sped_up_clips_and_spares_unregistered_ones() {
-        let mut rng = Rng(0x5c4ee);
+        let mut rng = Rng::from_state(0x5c4ee);
         let cfg = AudioConfig::default();
         let docs: Vec<AudioFingerprint> = (0..60).map(|_| wideband_fp(&mut rng, 60_000)).collect();
         let index = index_of(&docs, &cfg);

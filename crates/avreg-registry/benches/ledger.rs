@@ -26,20 +26,8 @@ const PERFORMERS: u128 = 10_000;
 const PRODUCERS: u128 = 50;
 const DURATION_MS: u64 = 5_400_000;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The testkit's xorshift64, from its bare state.
+use avreg_testkit::XorShift as Rng;
 
 fn date(s: &str) -> Date {
     s.parse().expect("date")
@@ -196,7 +184,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let reg = Registry::open(dir.path(), RegistryOptions::default()).expect("open");
     setup(&reg);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::from_state(0x9e37_79b9_7f4a_7c15);
 
     // Durable one at a time: a transaction and an fsync per registration.
     let single = 500.min(n);

@@ -1,14 +1,20 @@
 //! Synthetic, deterministic signals and degradations for tests, benchmarks
-//! and the demo: seeded music-like notes, speed change, gain, white noise.
-//! Not part of the fingerprinting API.
+//! and the demo: seeded music-like notes, speed change, gain, white noise,
+//! and the workspace's two small generators (xorshift [`Rng`],
+//! [`SplitMix64`]). Not part of the fingerprinting API.
 
-/// Deterministic xorshift generator.
+/// Deterministic xorshift generator (xorshift64, shifts 13, 7, 17).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
+    /// A stream from `seed`, mixed so that small seeds differ.
     pub fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    /// A stream whose state is `state` as given (not mixed; must not be 0).
+    pub fn from_state(state: u64) -> Self {
+        Self(state)
     }
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
@@ -16,9 +22,35 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
+    /// `next_u64() % n` (`n > 0`; the modulo bias is irrelevant here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): tiny, seeded, good enough for
+/// test data, mutations and sampling. The state is the seed as given.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// `next_u64() % n` (`n > 0`; the modulo bias is irrelevant here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
     }
 }
 
@@ -82,4 +114,23 @@ pub fn add_noise(pcm: &[f32], snr_db: f32, seed: u64) -> Vec<f32> {
     pcm.iter()
         .map(|x| x + g * (2.0 * rng.unit() - 1.0))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitmix64_gives_the_reference_values() {
+        let mut rng = SplitMix64::new(0);
+        assert_eq!(rng.next_u64(), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(rng.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+    }
+
+    #[test]
+    fn xorshift_from_state_is_the_bare_generator() {
+        let mut rng = Rng::from_state(1);
+        // 1 ^ 1 << 13 = 0x2001; ^ >> 7 = 0x2041; ^ << 17 = 0x4082_2041.
+        assert_eq!(rng.next_u64(), 0x4082_2041);
+    }
 }

@@ -6,27 +6,13 @@ use avreg_fingerprint::audio::{AudioFingerprint, Peak};
 use avreg_fingerprint::ContentHash;
 use avreg_registry::{IndexOptions, NewRecording, Registry, RegistryOptions};
 
-/// SplitMix64.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The testkit's SplitMix64.
+pub use avreg_testkit::Rng;
 
 /// A fingerprint with random peaks: about 7.5 reference peaks and 10
 /// query-only peaks per second, frequencies within the analysed band.
 pub fn fingerprint(seed: u64, duration_ms: u64) -> AudioFingerprint {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let secs = duration_ms as f64 / 1000.0;
     let mut peaks = Vec::new();
     for (level, rate) in [(2u8, 7.5), (1u8, 10.0)] {

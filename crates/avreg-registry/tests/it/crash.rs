@@ -33,7 +33,7 @@ const DURATION_MS: u64 = 24_000;
 /// registrations so segment writes and merges are interrupted too.
 fn write_loop(dir: &Path, count: u64, mut out: impl Write) {
     let reg = open(dir);
-    let mut rng = Rng(u64::from(std::process::id()) ^ 0xc0ffee);
+    let mut rng = Rng::new(u64::from(std::process::id()) ^ 0xc0ffee);
     if reg
         .view()
         .performer(PerformerId::from_u128(1))
@@ -54,7 +54,7 @@ fn write_loop(dir: &Path, count: u64, mut out: impl Write) {
         .expect("setup");
     }
     for i in 0..count {
-        let seed = rng.next() >> 1;
+        let seed = rng.next_u64() >> 1;
         let r = reg
             .register(new_recording(seed, DURATION_MS))
             .expect("register");
@@ -173,7 +173,7 @@ fn registrations_survive_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("test binary");
     let mut committed = BTreeMap::new();
-    let mut rng = Rng(0x51_61c1);
+    let mut rng = Rng::new(0x51_61c1);
     for round in 0..6 {
         let mut child = Command::new(&exe)
             .args([

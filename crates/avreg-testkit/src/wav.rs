@@ -1,5 +1,7 @@
-//! 16-bit PCM mono WAV bytes, shared by the end-to-end tests and the load
-//! bench (`#[path]`-included there).
+//! 16-bit PCM mono WAV, the files the end-to-end tests and the load bench
+//! upload.
+
+use std::path::Path;
 
 /// `pcm` in [-1, 1] at `rate` as a 16-bit mono WAV file.
 pub fn wav_bytes(rate: u32, pcm: &[f32]) -> Vec<u8> {
@@ -21,4 +23,9 @@ pub fn wav_bytes(rate: u32, pcm: &[f32]) -> Vec<u8> {
         b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
     }
     b
+}
+
+/// Writes 16-bit PCM mono WAV.
+pub fn write_wav(path: &Path, rate: u32, pcm: &[f32]) {
+    std::fs::write(path, wav_bytes(rate, pcm)).expect("write wav");
 }
