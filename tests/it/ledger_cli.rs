@@ -13,6 +13,26 @@ fn apply_example(avreg: &Avreg) -> serde_json::Value {
     v
 }
 
+/// `len_s` seconds of `src` from `start_s`, 3 dB quieter, with noise at
+/// `snr_db`, written as `name` in the test's folder.
+fn excerpt(
+    avreg: &Avreg,
+    src: &std::path::Path,
+    name: &str,
+    start_s: f32,
+    len_s: f32,
+    snr_db: f32,
+) -> std::path::PathBuf {
+    let (pcm, rate) = crate::support::decode_mono(src);
+    let path = avreg.path(name);
+    crate::support::write_wav(
+        &path,
+        rate,
+        &crate::support::degrade(&pcm, rate, start_s, len_s, 1.0, -3.0, snr_db),
+    );
+    path
+}
+
 #[test]
 fn a_changes_file_is_applied_queried_and_exported() {
     let avreg = Avreg::new();
@@ -238,13 +258,7 @@ fn media_of_two_registrants_overlapping_opens_a_conflict() {
     assert_eq!(first["fixation"], FIXATION);
     assert_eq!(first["opened"], serde_json::json!([]), "{first}");
     // The same music, re-encoded (other bytes), as the media of Bo's.
-    let (pcm, rate) = crate::support::decode_mono(&aria);
-    let copy = avreg.path("copy.wav");
-    crate::support::write_wav(
-        &copy,
-        rate,
-        &crate::support::degrade(&pcm, rate, 0.0, 19.0, 1.0, -3.0, 30.0),
-    );
+    let copy = excerpt(&avreg, &aria, "copy.wav", 0.0, 19.0, 30.0);
     let (code, second) = avreg.json(&[
         "register",
         s(&copy),
@@ -287,13 +301,7 @@ fn a_lookup_says_who_performs_in_the_span_and_who_holds_the_rights() {
     ]);
     assert_eq!(code, 0, "{v}");
     // A degraded excerpt, 4 s .. 12 s: Ada (Sigrid) is on screen 0..240 s.
-    let (pcm, rate) = crate::support::decode_mono(&aria);
-    let clip = avreg.path("clip.wav");
-    crate::support::write_wav(
-        &clip,
-        rate,
-        &crate::support::degrade(&pcm, rate, 4.0, 8.0, 1.0, -3.0, 20.0),
-    );
+    let clip = excerpt(&avreg, &aria, "clip.wav", 4.0, 8.0, 20.0);
     let (code, v) = avreg.json(&[
         "lookup",
         s(&clip),
