@@ -27,16 +27,6 @@ pub struct RightsQuery {
     pub date: Date,
 }
 
-impl RightsQuery {
-    /// Rights in `territory` (if any) today.
-    pub fn today(territory: Option<Country>) -> Self {
-        Self {
-            territory,
-            date: super::today(),
-        }
-    }
-}
-
 /// The fixation of a matched recording, with who is on screen in the
 /// matched span and who holds what.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,7 +1,6 @@
 //! `/v1/lookup` and `/v1/lookup/batch`: identifying clips and fingerprints.
 
 use avreg_fingerprint::video::Role;
-use avreg_fingerprint::ContentHash;
 use axum::extract::{Request, State};
 use axum::Json;
 use utoipa::ToSchema;
@@ -35,7 +34,9 @@ pub struct LookupForm {
 /// What to identify.
 enum Query {
     Clip(body::Upload),
-    Fingerprint(Fingerprints, Option<ContentHash>),
+    /// A hash sent with a fingerprint is the sender's claim: a lookup
+    /// never uses it.
+    Fingerprint(Fingerprints),
 }
 
 /// Checks and identifies one query (on a pool thread).
@@ -52,7 +53,7 @@ fn identify(
             let fp = media::analyse(upload.path(), &o.audio, Role::Query, o.max_clip_ms)?;
             (fp, Some(upload.content_hash))
         }
-        Query::Fingerprint(fp, _claimed) => (fp, None),
+        Query::Fingerprint(fp) => (fp, None),
     };
     if fp.duration_ms() > o.max_clip_ms {
         return Err(ApiError::new(
@@ -134,8 +135,8 @@ pub async fn lookup(
         Body::Json(bytes) => {
             let doc: FingerprintDoc = body::parse_json(&bytes)?;
             let rights = doc.rights()?;
-            let (fp, hash) = doc.decode()?;
-            (Query::Fingerprint(fp, hash), rights)
+            let (fp, _claimed) = doc.decode()?;
+            (Query::Fingerprint(fp), rights)
         }
     };
     // The fingerprinting slot once the body has arrived: slow
@@ -205,7 +206,7 @@ pub async fn batch(
                     match doc
                         .decode()
                         .map_err(ApiError::from)
-                        .and_then(|(fp, h)| identify(&st, Query::Fingerprint(fp, h), &rights))
+                        .and_then(|(fp, _claimed)| identify(&st, Query::Fingerprint(fp), &rights))
                     {
                         Ok(r) => BatchEntry::Ok(r),
                         Err(e) => BatchEntry::Err(e.body()),
