@@ -38,6 +38,7 @@ use avreg_fingerprint::ContentHash;
 use avreg_registry::accounts::{Binding, NewKey, Role};
 use avreg_registry::{NewRecording, Registry, RegistryOptions};
 use avreg_testkit::server::{Launch, Server};
+use avreg_testkit::signal::excerpt;
 use base64::Engine;
 
 /// Largest frequency value a peak may carry (1/16 bin).
@@ -85,19 +86,6 @@ fn edited(fp: &AudioFingerprint, v: u64) -> AudioFingerprint {
         })
         .collect();
     AudioFingerprint::from_parts((fp.duration_ms() as f64 * stretch) as u64, peaks)
-}
-
-fn excerpt(fp: &AudioFingerprint, start_ms: u32, len_ms: u32) -> AudioFingerprint {
-    let peaks = fp
-        .peaks()
-        .iter()
-        .filter(|p| p.time_ms >= start_ms && p.time_ms < start_ms + len_ms)
-        .map(|p| Peak {
-            time_ms: p.time_ms - start_ms,
-            ..*p
-        })
-        .collect();
-    AudioFingerprint::from_parts(u64::from(len_ms), peaks)
 }
 
 /// `fp` played backwards: the statistics of real sound, but pairs no

@@ -29,3 +29,23 @@ pub fn song(path: &Path, seed: u64, secs: f32) -> Vec<f32> {
     crate::wav::write_wav(path, rate, &pcm);
     pcm
 }
+
+/// The part of `fp` in `[start_ms, start_ms + len_ms)`, re-timed from 0 (as
+/// a clip cut from the recording would be). `start_ms` should be a multiple
+/// of 16 (one frame) for exact hashes.
+pub fn excerpt(
+    fp: &avreg_fingerprint::audio::AudioFingerprint,
+    start_ms: u32,
+    len_ms: u32,
+) -> avreg_fingerprint::audio::AudioFingerprint {
+    let peaks = fp
+        .peaks()
+        .iter()
+        .filter(|p| p.time_ms >= start_ms && p.time_ms < start_ms + len_ms)
+        .map(|p| avreg_fingerprint::audio::Peak {
+            time_ms: p.time_ms - start_ms,
+            ..*p
+        })
+        .collect();
+    avreg_fingerprint::audio::AudioFingerprint::from_parts(u64::from(len_ms), peaks)
+}

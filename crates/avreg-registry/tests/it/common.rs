@@ -27,21 +27,7 @@ pub fn fingerprint(seed: u64, duration_ms: u64) -> AudioFingerprint {
     AudioFingerprint::from_parts(duration_ms, peaks)
 }
 
-/// The part of `fp` in `[start_ms, start_ms + len_ms)`, re-timed from 0 (as
-/// a clip cut from the recording would be). `start_ms` should be a multiple
-/// of 16 (one frame) for exact hashes.
-pub fn excerpt(fp: &AudioFingerprint, start_ms: u32, len_ms: u32) -> AudioFingerprint {
-    let peaks = fp
-        .peaks()
-        .iter()
-        .filter(|p| p.time_ms >= start_ms && p.time_ms < start_ms + len_ms)
-        .map(|p| Peak {
-            time_ms: p.time_ms - start_ms,
-            ..*p
-        })
-        .collect();
-    AudioFingerprint::from_parts(u64::from(len_ms), peaks)
-}
+pub use avreg_testkit::signal::excerpt;
 
 /// A new recording whose "file" and fingerprint derive from `seed`.
 pub fn new_recording(seed: u64, duration_ms: u64) -> NewRecording {
