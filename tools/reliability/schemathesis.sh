@@ -35,6 +35,9 @@ while [ $# -gt 0 ]; do
     *) echo "schemathesis.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+# pip puts `st` in the interpreter's scripts folder, not on PATH under pyenv
+# until a rehash.
+PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
 command -v st >/dev/null || { echo "schemathesis.sh: pip install schemathesis" >&2; exit 2; }
 rm -rf "$work"
 mkdir -p "$work"
