@@ -2216,3 +2216,110 @@ fn the_last_admin_key_is_not_revoked() {
     let (status, v) = server.send("DELETE", &second, &path, &json!({}));
     assert_eq!(status, 200, "{v}");
 }
+
+/// Writes `request` on `stream` and reads one answer: its head (lower
+/// case) and body, by `Content-Length`.
+fn exchange(stream: &mut TcpStream, request: &[u8]) -> (String, Vec<u8>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(request).expect("request");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut buf).expect("answer");
+        assert!(n > 0, "closed before an answer: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("content-length");
+    while got.len() < head_end + length {
+        let n = stream.read(&mut buf).expect("body");
+        assert!(n > 0, "closed in the body");
+        got.extend_from_slice(&buf[..n]);
+    }
+    (head, got[head_end..head_end + length].to_vec())
+}
+
+/// An answer given without reading the request's body says
+/// `Connection: close` (the unread bytes make the connection unusable, so
+/// a pooling client must not send its next request there); one that read
+/// its body keeps the connection for the next request.
+#[test]
+fn an_answer_that_leaves_the_body_unread_says_connection_close() {
+    let server = Server::start(&[]);
+    let admin = &server.admin;
+    let json_request = |method: &str, path: &str, body: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // Revoking takes no body: this one's `{}` is left unread.
+    let (_, keys) = server.get(Some(admin), "/v1/keys");
+    let own = keys["keys"][0]["id"].as_str().expect("id").to_owned();
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    let (head, _) = exchange(
+        &mut stream,
+        json_request("DELETE", &format!("/v1/keys/{own}"), "{}").as_bytes(),
+    );
+    assert!(head.starts_with("http/1.1 409"), "{head}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    assert!(closed_by_server(&mut stream, Duration::from_secs(5)));
+
+    // A key creation reads its body, and the connection carries on.
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    let body = json!({"role": "platform", "label": "kept"}).to_string();
+    let (head, _) = exchange(
+        &mut stream,
+        json_request("POST", "/v1/keys", &body).as_bytes(),
+    );
+    assert!(head.starts_with("http/1.1 201"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    let (head, _) = exchange(&mut stream, b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+}
+
+/// Uploads are bound by their body's idle and total timeouts, not by the
+/// request timeout: one that trickles in over several request timeouts
+/// is registered, while a ledger write still answers within it.
+#[test]
+fn an_upload_may_outlast_the_request_timeout() {
+    let server = Server::start(&[("AVREG_SERVER__REQUEST_TIMEOUT_MS", "150")]);
+    let producer = server.key("producer");
+    let (path, _) = song(&server.avreg, "slow.wav", 41, 6.0);
+    let wav = std::fs::read(&path).expect("wav");
+    let (ct, body) = multipart(&[("title", "Trickled")], ("slow.wav", &wav));
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    stream
+        .write_all(
+            format!(
+                "POST /v1/recordings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {producer}\r\n\
+                 Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .expect("head");
+    // Four parts, 120 ms apart: 480 ms in all, over three timeouts.
+    let quarter = body.len().div_ceil(4);
+    let (last, parts) = body.split_last().expect("a body");
+    for part in parts.chunks(quarter) {
+        stream.write_all(part).expect("part");
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    let (head, answer) = exchange(&mut stream, std::slice::from_ref(last));
+    assert!(
+        head.starts_with("http/1.1 201") || head.starts_with("http/1.1 202"),
+        "{head}{}",
+        String::from_utf8_lossy(&answer)
+    );
+}

@@ -10,11 +10,17 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use avreg_fingerprint::ContentHash;
+use axum::body::{Bytes, HttpBody};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use futures_util::StreamExt;
+use http_body::{Frame, SizeHint};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
@@ -287,6 +293,68 @@ async fn read_multipart(
 /// Parses JSON bytes, naming the problem (and its place) on failure.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("malformed JSON: {e}")))
+}
+
+/// A request body that says whether it was read to its end.
+///
+/// A handler may answer without reading the body it was sent (a `DELETE`
+/// with `{}`, a refusal before the upload is read). The unread bytes are
+/// still on the connection, so hyper cannot reuse it and closes it after
+/// the answer, and a client that pooled the connection meets the close on
+/// its next request. [`Watched::wrap`] lets `observe` tell: an answer to
+/// a request whose body was left unread says `Connection: close`.
+pub struct Watched {
+    inner: axum::body::Body,
+    done: Arc<AtomicBool>,
+}
+
+/// Set once a [`Watched`] body has been read to its end.
+#[derive(Clone, Debug)]
+pub struct ReadToEnd(Arc<AtomicBool>);
+
+impl ReadToEnd {
+    /// Whether the body was read to its end.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Watched {
+    /// `req` with its body watched, and the flag its end sets; `None` when
+    /// the request has no body to leave unread.
+    pub fn wrap(req: Request) -> (Request, Option<ReadToEnd>) {
+        if req.body().is_end_stream() {
+            return (req, None);
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = ReadToEnd(done.clone());
+        let req = req.map(|inner| axum::body::Body::new(Watched { inner, done }));
+        (req, Some(flag))
+    }
+}
+
+impl HttpBody for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.done.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[cfg(test)]

@@ -397,10 +397,6 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Routes whose bodies may be media uploads: they bound their own body
-/// reading (upload and idle timeouts) instead of the request timeout.
-const UPLOAD_ROUTES: [&str; 3] = ["/v1/recordings", "/v1/lookup", "/v1/fixations/{id}/media"];
-
 /// Every route and its documentation, registered by the same calls.
 /// Entity endpoints are added here, one `routes!` per path.
 fn api() -> OpenApiRouter<AppState> {
@@ -417,6 +413,13 @@ fn api() -> OpenApiRouter<AppState> {
             ))
         };
     }
+    // Every operation but the uploads answers within the request timeout;
+    // the uploads bound their own body reading (upload and idle timeouts,
+    // in `body`), then their work by the fingerprinting pool's.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(recordings::register))
+        .routes(routes!(lookup::lookup))
+        .routes(routes!(ledger::attach_media));
     let r = OpenApiRouter::with_openapi(ApiDoc::openapi());
     let r = entity!(r, performers);
     let r = entity!(r, organisations);
@@ -427,7 +430,6 @@ fn api() -> OpenApiRouter<AppState> {
     let r = entity!(r, agreements);
     let r = entity!(r, mandates);
     r.routes(routes!(ledger::apply))
-        .routes(routes!(ledger::attach_media))
         .routes(routes!(society::conflicts))
         .routes(routes!(society::respond))
         .routes(routes!(society::resolve))
@@ -438,16 +440,50 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::ready))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))
-        .routes(routes!(recordings::register, recordings::list_recordings))
+        .routes(routes!(recordings::list_recordings))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(recordings::job))
-        .routes(routes!(lookup::lookup))
         .routes(routes!(lookup::batch))
         .routes(routes!(audit::log))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::head))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::revoke))
+        .route_layer(axum::middleware::from_fn(within_request_timeout))
+        .merge(uploads)
+}
+
+/// When the request that `observe` admitted must have its answer
+/// (`ServerOptions::request_timeout` after it arrived).
+#[derive(Clone, Copy, Debug)]
+struct Deadline(tokio::time::Instant);
+
+/// The request timeout, as a layer on the routes that are not uploads:
+/// at the [`Deadline`] a write that has not reached its [`CommitGate`] is
+/// abandoned (nothing is written, 408), and one that has is waited for
+/// (its answer is the truth about what was written). A plain timeout
+/// layer (tower-http's) would drop the handler there, committed or not,
+/// and answer 408 for a write that happened.
+async fn within_request_timeout(req: Request, next: Next) -> Response {
+    let (Some(&Deadline(deadline)), Some(gate)) = (
+        req.extensions().get::<Deadline>(),
+        req.extensions().get::<CommitGate>().cloned(),
+    ) else {
+        return ApiError::new(Code::Internal, "the request was not admitted").into_response();
+    };
+    let run = next.run(req);
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => r,
+        () = tokio::time::sleep_until(deadline) => {
+            if gate.abandon() {
+                ApiError::new(Code::Timeout, "the request took too long; nothing was written")
+                    .into_response()
+            } else {
+                run.await
+            }
+        }
+    }
 }
 
 /// The OpenAPI document of every route.
@@ -524,7 +560,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Metrics, a tracing span and the request timeout around every request.
+/// Metrics, a tracing span, the anonymous rate limit and the read-only
+/// mode around every request; the [`CommitGate`] and [`Deadline`] that
+/// [`within_request_timeout`] keeps.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
@@ -539,7 +577,6 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         _ => "other".to_owned(),
     };
     let span = tracing::info_span!("request", %method, %route, id = %uuid::Uuid::now_v7());
-    let upload = UPLOAD_ROUTES.contains(&route.as_str()) && method == "POST";
     // A request without a key spends its address's tokens (one with a
     // wrong key does, in `Caller`).
     let anonymous = !req
@@ -549,13 +586,12 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         Some(auth::Peer(ip)) if anonymous => state.anonymous_limiter().check(*ip).err(),
         _ => None,
     };
-    // The handler's writes pass this gate just before they commit: past
-    // the deadline, a write that has not reached it is abandoned (nothing
-    // is written, 408), and one that has is waited for (its answer is the
-    // truth about what was written).
-    let gate = CommitGate::new();
-    let mut req = req;
-    req.extensions_mut().insert(gate.clone());
+    // The handler's writes pass this gate just before they commit.
+    let (mut req, body_read) = body::Watched::wrap(req);
+    req.extensions_mut().insert(CommitGate::new());
+    req.extensions_mut().insert(Deadline(
+        tokio::time::Instant::now() + state.options().request_timeout,
+    ));
     let run = tracing::Instrument::instrument(next.run(req), span.clone());
     // A store that met a full disk still reads: only writes wait for it
     // to be reopened (lookups are POSTs that write nothing).
@@ -574,23 +610,18 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         )
         .retry_after(state.options().retry_after_s)
         .into_response()
-    } else if upload {
-        run.await
     } else {
-        let deadline = tokio::time::Instant::now() + state.options().request_timeout;
-        tokio::pin!(run);
-        tokio::select! {
-            r = &mut run => r,
-            () = tokio::time::sleep_until(deadline) => {
-                if gate.abandon() {
-                    ApiError::new(Code::Timeout, "the request took too long; nothing was written")
-                        .into_response()
-                } else {
-                    run.await
-                }
-            }
-        }
+        run.await
     };
+    let mut response = response;
+    if body_read.is_some_and(|read| !read.get()) {
+        // The unread rest of the body is on the connection: it cannot
+        // carry another request, and the client is told so.
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let status = response.status().as_u16();
     if status == 507 {
         // The disk is full: see at once whether the store itself failed.
