@@ -5,7 +5,7 @@ use std::path::Path;
 
 use avreg_decode::audio::{AudioInfo, DecodeOptions};
 use avreg_decode::video::{VideoDecodeOptions, VideoInfo};
-use avreg_decode::{fingerprint_media_file, hash_file};
+use avreg_decode::{fingerprint_media_file, hash_file, TrackReport};
 use avreg_fingerprint::audio::AudioFingerprint;
 use avreg_fingerprint::video::{Role, VideoConfig, VideoFingerprint};
 use avreg_fingerprint::ContentHash;
@@ -24,6 +24,8 @@ pub struct Analysed {
     /// (or is a picture).
     pub video: Option<VideoFingerprint>,
     pub video_info: Option<VideoInfo>,
+    /// Every track of the file: fingerprinted or not, and why.
+    pub tracks: Vec<TrackReport>,
 }
 
 impl Analysed {
@@ -84,6 +86,7 @@ pub fn analyse(path: &Path, config: &Config, role: Role) -> Result<Analysed, avr
         info,
         video,
         video_info,
+        tracks: found.tracks,
     })
 }
 

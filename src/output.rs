@@ -39,6 +39,8 @@ pub struct FingerprintDoc {
     /// The picture's fingerprint, when the file has video.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoJson>,
+    /// Every track of the file: fingerprinted or not, and why.
+    pub tracks: Vec<avreg_decode::TrackReport>,
 }
 
 #[derive(Debug, Serialize)]

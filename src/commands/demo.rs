@@ -59,6 +59,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             fingerprint: a.fingerprint,
             source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
             video: a.video,
+            media: a.tracks,
         })?;
         let what = if let Registration::Registered(_) = r {
             "registered"

@@ -139,6 +139,7 @@ fn import_one(path: &Path, config: &Config, registry: &Registry) -> Done {
         fingerprint: a.fingerprint,
         source_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
         video: a.video,
+        media: a.tracks,
     };
     match registry.register(new) {
         Ok(Registration::Registered(r)) => Done::Registered(r.duration_ms),

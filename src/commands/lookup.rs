@@ -43,9 +43,11 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     } else {
         let a = media::analyse(&args.clip, config, Role::Query)
             .map_err(|e| super::file_error(&args.clip, e))?;
+        super::report_tracks(&args.clip, &a.tracks);
         let fp = Fingerprints {
             audio: a.fingerprint,
             video: a.video,
+            tracks: a.tracks,
         };
         (fp, Some(a.content_hash), (None, None))
     };
@@ -67,6 +69,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
         duration_ms: fp.duration_ms(),
         content_hash: content_hash.map(|h| h.to_hex()).unwrap_or_default(),
         medium: fp.medium(),
+        tracks: fp.tracks,
     };
     let result = LookupResult::new(query, found, content_hash.as_ref());
     let matched = !result.matches.is_empty();

@@ -2323,3 +2323,51 @@ fn an_upload_may_outlast_the_request_timeout() {
         String::from_utf8_lossy(&answer)
     );
 }
+
+/// The answers say what became of every track: a registration lists the
+/// media it fingerprinted (with their durations), a lookup the tracks of
+/// the clip; a truncated file is refused as a registration, naming the
+/// damage, and looked up on what decodes.
+#[test]
+fn answers_report_every_track_and_a_truncated_registration_is_refused() {
+    let server = Server::start(&[]);
+    let producer = server.key("producer");
+    let platform = server.key("platform");
+    let (song_path, _) = song(&server.avreg, "tracks.wav", 21, 12.0);
+    let bytes = std::fs::read(&song_path).expect("read");
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Tracks")],
+        ("tracks.wav", &bytes),
+    );
+    assert_eq!(status, 201, "{v}");
+    let media = v["recording"]["media"].as_array().expect("media");
+    assert_eq!(media.len(), 1, "{v}");
+    assert_eq!(media[0]["kind"], "sound");
+    assert_eq!(media[0]["fingerprinted"], true);
+    assert_eq!(media[0]["codec"], "pcm_s16le");
+    let ms = media[0]["duration_ms"].as_u64().expect("duration");
+    assert!(ms.abs_diff(12_000) <= 1, "{ms}");
+
+    // The same file cut to two thirds, its header still saying 12 s.
+    let cut = &bytes[..bytes.len() * 2 / 3];
+    let (status, v) = server.upload(
+        Some(&producer),
+        "/v1/recordings",
+        &[("title", "Cut")],
+        ("cut.wav", cut),
+    );
+    assert_eq!(status, 400, "{v}");
+    let message = v["error"]["message"].as_str().expect("message");
+    assert!(message.contains("truncated"), "{message}");
+    assert_eq!(v["error"]["field"], "media", "{v}");
+
+    // As a lookup, the cut file goes ahead and says what it found.
+    let (status, v) = server.upload(Some(&platform), "/v1/lookup", &[], ("cut.wav", cut));
+    assert_eq!(status, 200, "{v}");
+    let tracks = v["query"]["tracks"].as_array().expect("query tracks");
+    assert_eq!(tracks.len(), 1, "{v}");
+    let note = tracks[0]["note"].as_str().expect("the damage is noted");
+    assert!(note.starts_with("truncated"), "{note}");
+}

@@ -301,6 +301,7 @@ fn main() {
                         fingerprint: copy,
                         source_name: None,
                         video: None,
+                        media: Vec::new(),
                     })
                     .expect("register");
                     registered.push((i, v));
@@ -320,6 +321,7 @@ fn main() {
                 fingerprint: AudioFingerprint::from_parts(video.duration_ms, vec![]),
                 source_name: None,
                 video: Some(video),
+                media: Vec::new(),
             })
             .expect("register video");
         }

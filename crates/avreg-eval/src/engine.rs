@@ -140,6 +140,7 @@ fn ingest_one(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
         video: None,
+        media: Vec::new(),
     })?;
     let ingest_s = t.elapsed().as_secs_f64();
     if let Registration::Registered(rec) = &registration {

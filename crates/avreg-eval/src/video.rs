@@ -349,6 +349,7 @@ pub fn run(
                 fingerprint: AudioFingerprint::from_parts(fp.duration_ms, Vec::new()),
                 source_name: None,
                 video: Some(fp),
+                media: Vec::new(),
             })
             .with_context(|| format!("registering {}", v.rel))?;
         titles.insert(i, v.rel.clone());
@@ -371,6 +372,7 @@ pub fn run(
             fingerprint: AudioFingerprint::from_parts(chain.duration_ms, Vec::new()),
             source_name: None,
             video: Some(chain),
+            media: Vec::new(),
         })
         .context("registering the chained reference")?;
     chain_registry.flush()?;

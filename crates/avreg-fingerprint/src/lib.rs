@@ -46,6 +46,7 @@ mod envelope;
 pub mod error;
 pub mod matching;
 pub mod postings;
+pub mod track;
 pub mod video;
 
 pub use content::ContentHash;

@@ -29,6 +29,7 @@
 //!     fingerprint: fingerprint.clone(),
 //!     source_name: Some("take3.wav".into()),
 //!     video: None,
+//!     media: Vec::new(),
 //! };
 //! let Registration::Registered(recording) = registry.register(new.clone())? else {
 //!     unreachable!("first registration")

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::track::TrackReport;
 use avreg_fingerprint::video::VideoFingerprint;
 use avreg_fingerprint::ContentHash;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,12 @@ pub struct Recording {
     /// The picture's fingerprint, for recordings with video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoSummary>,
+    /// The registered file's tracks: which were fingerprinted (with the
+    /// duration decoded), which not and why. Empty for a registration of
+    /// a fingerprint (the registry never saw the file) and for recordings
+    /// stored before this field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<TrackReport>,
 }
 
 /// What a recording's video fingerprint holds.
@@ -149,6 +156,9 @@ pub struct NewRecording {
     /// The picture's fingerprint (made with [`avreg_fingerprint::video::Role::Reference`]),
     /// for recordings with video.
     pub video: Option<VideoFingerprint>,
+    /// What the decoding edge reported on the file's tracks (empty when
+    /// the registry is sent a fingerprint, not the file).
+    pub media: Vec<TrackReport>,
 }
 
 /// The outcome of a registration. Registering the same bytes twice is not

@@ -424,6 +424,7 @@ impl Registry {
                 duration_ms: v.duration_ms,
                 hashes: v.frames.len() as u32,
             }),
+            media: new.media,
         };
         match self.store.insert(
             &recording,
@@ -1014,6 +1015,7 @@ mod tests {
             fingerprint: AudioFingerprint::from_parts(40_000, peaks),
             source_name: None,
             video: None,
+            media: Vec::new(),
         }
     }
 

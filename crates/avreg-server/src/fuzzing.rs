@@ -268,6 +268,7 @@ impl Harness {
             round_trip(&Fingerprints {
                 audio: new.fingerprint,
                 video: new.video,
+                tracks: new.media,
             });
             Ok(())
         };

@@ -52,7 +52,11 @@ pub fn analyse(
             AudioFingerprint::from_parts(video.as_ref().map_or(0, |v| v.duration_ms), Vec::new())
         }
     };
-    Ok(Fingerprints { audio, video })
+    Ok(Fingerprints {
+        audio,
+        video,
+        tracks: found.tracks,
+    })
 }
 
 /// The recording a registration body describes: a multipart upload
@@ -91,6 +95,7 @@ pub(crate) fn recording_from(
                     fingerprint: fp.audio,
                     source_name: upload.file_name.clone(),
                     video: fp.video,
+                    media: fp.tracks,
                 })
             }))
         }
@@ -113,6 +118,7 @@ pub(crate) fn recording_from(
                     fingerprint: fp.audio,
                     source_name: req.source_name,
                     video: fp.video,
+                    media: Vec::new(),
                 })
             }))
         }

@@ -3,6 +3,7 @@
 //! edges parse it here, with the same checks and the same errors.
 
 use avreg_fingerprint::audio::AudioFingerprint;
+use avreg_fingerprint::track::TrackReport;
 use avreg_fingerprint::video::VideoFingerprint;
 use avreg_fingerprint::ContentHash;
 use avreg_registry::domain::date::Date;
@@ -72,6 +73,8 @@ pub struct Fingerprints {
     pub audio: AudioFingerprint,
     /// The picture.
     pub video: Option<VideoFingerprint>,
+    /// The file's tracks, when the fingerprints were made from a file.
+    pub tracks: Vec<TrackReport>,
 }
 
 impl Fingerprints {
@@ -145,7 +148,14 @@ impl FingerprintDoc {
             ),
             _ => None,
         };
-        Ok((Fingerprints { audio, video }, hash))
+        Ok((
+            Fingerprints {
+                audio,
+                video,
+                tracks: Vec::new(),
+            },
+            hash,
+        ))
     }
 
     /// The rights the document asks about (lookup only).

@@ -2,6 +2,7 @@
 //! each with its spans, its evidence and what the ledger says of the
 //! matched span.
 
+use avreg_fingerprint::track::TrackReport;
 use avreg_fingerprint::ContentHash;
 use avreg_registry::ledger::{Identification, MatchRights};
 use avreg_registry::{Medium, VideoEvidence};
@@ -88,6 +89,11 @@ pub struct QueryJson {
     pub content_hash: String,
     /// What the query carries: `audio`, `video` or `both`.
     pub medium: Medium,
+    /// The clip's tracks: which were fingerprinted, which not and why,
+    /// and any damage found (the lookup went ahead on what decoded).
+    /// Absent for a fingerprint query.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<TrackReport>,
 }
 
 /// Whether anything matched.

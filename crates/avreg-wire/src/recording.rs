@@ -1,5 +1,6 @@
 //! Recordings and registrations.
 
+use avreg_fingerprint::track::TrackReport;
 use avreg_registry::domain::ids::FixationId;
 use avreg_registry::domain::model::Conflict;
 use avreg_registry::{Recording, Registration, VideoSummary};
@@ -38,6 +39,11 @@ pub struct RecordingJson {
     /// The picture's fingerprint, for recordings with video.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoSummary>,
+    /// The registered file's tracks: each fingerprinted one with the
+    /// duration decoded, each other one with why not. Absent for a
+    /// registration of a fingerprint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<TrackReport>,
 }
 
 impl From<&Recording> for RecordingJson {
@@ -54,6 +60,7 @@ impl From<&Recording> for RecordingJson {
             registered_at_ms: r.registered_at_ms,
             source_name: r.source_name.clone(),
             video: r.video.clone(),
+            media: r.media.clone(),
         }
     }
 }

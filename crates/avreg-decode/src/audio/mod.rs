@@ -30,6 +30,7 @@
 //! (symphonia reports the end of the stream either way): whatever decoded is
 //! delivered, and the caller decides whether it is long enough.
 
+mod codecs;
 mod probe;
 mod session;
 mod source;
@@ -46,7 +47,8 @@ use symphonia::core::probe::Hint;
 
 use crate::error::{Error, Result};
 use crate::guard::{check_mp4, guard_matroska, MatroskaGuard};
-use probe::{find_ahead, probe_format, sniff_container};
+use probe::{find_ahead, matroska_audio_codec, probe_format, sniff_container};
+pub(crate) use session::fmt_duration;
 use session::Session;
 use source::{is_seekable, lock, sniff, SharedSource};
 
@@ -82,13 +84,32 @@ pub struct AudioInfo {
     pub codec: String,
     /// Sample rate of the decoded audio, in Hz.
     pub sample_rate: u32,
-    /// Channels of the decoded audio.
+    /// Channels handed to the sink: the stream's, or 2 when a surround
+    /// stream (5.1, 7.1) was folded to stereo.
     pub channels: u16,
+    /// Channels in the stream.
+    pub stream_channels: u16,
     /// Duration delivered to the sink, in milliseconds (after `start_ms`
     /// and `length_ms` are applied).
     pub decoded_ms: u64,
     /// Packets that failed to demux or decode and were skipped.
     pub skipped_packets: u64,
+    /// Packets that decoded.
+    pub good_packets: u64,
+    /// Duration the container declares for the track, when it declares
+    /// one (and the whole track was asked for).
+    pub declared_ms: Option<u64>,
+    /// The container's other sound tracks, not fingerprinted.
+    pub other_tracks: Vec<OtherTrack>,
+}
+
+/// A sound track beside the one decoded.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OtherTrack {
+    /// Its codec.
+    pub codec: String,
+    /// Why it was not decoded.
+    pub why: String,
 }
 
 /// Decodes the first audio track of the file at `path`, streaming
@@ -279,7 +300,15 @@ fn decode_with_origin(
     };
 
     let mut session = Session::new(reader, sniffed, opts, sink, &stream_error);
-    session.select_track()?;
+    match session.select_track() {
+        // symphonia's Matroska reader leaves out the tracks in codecs it
+        // does not know: name the codec rather than say there is no sound.
+        Err(Error::NoAudioTrack) if matches!(sniffed, Some("matroska" | "webm")) && seekable => {
+            let named = matroska_audio_codec(&mut **lock(&shared), start_pos).map_err(io_error)?;
+            return Err(named.map_or(Error::NoAudioTrack, Error::UnsupportedCodec));
+        }
+        r => r?,
+    }
     session.run()?;
     session.finish()
 }

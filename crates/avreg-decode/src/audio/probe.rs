@@ -97,7 +97,7 @@ pub(super) fn container_name(sniffed: Option<&'static str>, codec: CodecType) ->
 /// A codec's short name: symphonia's for the codecs it decodes, ours for the
 /// ones it only recognises.
 pub(super) fn codec_name(codec: CodecType) -> String {
-    if let Some(d) = symphonia::default::get_codecs().get_codec(codec) {
+    if let Some(d) = super::codecs::registry().get_codec(codec) {
         return d.short_name.to_owned();
     }
     let name = match codec {
@@ -143,4 +143,40 @@ pub(super) fn find_ahead(
         .filter(|(_, w)| *w == marker)
         .map(|(i, _)| start + i as u64)
         .collect())
+}
+
+/// The first audio codec a Matroska file's track entries name (`A_AC3`
+/// → `ac3`), read from its first 256 KiB: said when symphonia's reader
+/// knows none of its audio tracks, which it then does not list.
+pub(super) fn matroska_audio_codec(
+    source: &mut dyn MediaSource,
+    start: u64,
+) -> std::io::Result<Option<String>> {
+    const SEARCH: u64 = 256 * 1024;
+    let entry = source.stream_position()?;
+    source.seek(SeekFrom::Start(start))?;
+    let mut head = Vec::new();
+    (&mut *source).take(SEARCH).read_to_end(&mut head)?;
+    source.seek(SeekFrom::Start(entry))?;
+    // CodecID (0x86), a one-byte size, then the ASCII id.
+    let found = head.windows(4).enumerate().find_map(|(i, w)| {
+        let len = usize::from(w[1].checked_sub(0x80)?);
+        if w[0] != 0x86 || &w[2..4] != b"A_" || !(3..=32).contains(&len) {
+            return None;
+        }
+        let id = head.get(i + 2..i + 2 + len)?;
+        id.iter()
+            .all(|b| b.is_ascii_graphic())
+            .then(|| String::from_utf8_lossy(id).into_owned())
+    });
+    Ok(found.map(|id| {
+        let name = id.trim_start_matches("A_");
+        match name {
+            "AC3" => "ac3".to_owned(),
+            "EAC3" => "eac3".to_owned(),
+            "DTS" => "dts".to_owned(),
+            "TRUEHD" => "truehd".to_owned(),
+            other => other.to_ascii_lowercase().replace('/', "_"),
+        }
+    }))
 }

@@ -3,14 +3,16 @@
 
 use avreg_fingerprint::audio::{MAX_CHANNELS, MAX_INPUT_RATE};
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL,
+};
 use symphonia::core::conv::IntoSample;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatReader, Track};
 use symphonia::core::sample::Sample;
 
 use super::probe::{codec_name, container_name};
-use super::{AudioInfo, DecodeOptions, InnerSink, MAX_CHUNK_FRAMES, MIN_SAMPLE_RATE};
+use super::{AudioInfo, DecodeOptions, InnerSink, OtherTrack, MAX_CHUNK_FRAMES, MIN_SAMPLE_RATE};
 use crate::error::{Error, Result};
 use crate::guard::guarded;
 
@@ -35,6 +37,12 @@ pub(super) struct Session<'a, 'b> {
     codec: CodecType,
     /// `(sample_rate, channels)` of the first decoded buffer.
     format: Option<(u32, u16)>,
+    /// Duration the container declares for the track.
+    declared_ms: Option<u64>,
+    /// The container's other sound tracks.
+    other_tracks: Vec<OtherTrack>,
+    /// Channels of the last decoded buffer, before any fold to stereo.
+    stream_channels: u16,
     /// Frames decoded from the start of the track.
     frames_decoded: u64,
     /// Frames handed to the sink.
@@ -66,6 +74,9 @@ impl<'a, 'b> Session<'a, 'b> {
             track_id: 0,
             codec: CODEC_TYPE_NULL,
             format: None,
+            stream_channels: 0,
+            declared_ms: None,
+            other_tracks: Vec::new(),
             frames_decoded: 0,
             frames_emitted: 0,
             good_packets: 0,
@@ -81,7 +92,7 @@ impl Session<'_, '_> {
     /// Picks the first audio track symphonia can decode and builds its
     /// decoder.
     pub(super) fn select_track(&mut self) -> Result<()> {
-        let registry = symphonia::default::get_codecs();
+        let registry = super::codecs::registry();
         let tracks = self.reader.tracks();
         // Video and subtitle tracks carry CODEC_TYPE_NULL in symphonia 0.5,
         // which only knows audio codecs.
@@ -103,23 +114,33 @@ impl Session<'_, '_> {
         };
         let params = track.codec_params.clone();
         let track_id = track.id;
+        self.other_tracks = audio
+            .iter()
+            .filter(|t| t.id != track_id)
+            .map(|t| {
+                let codec = codec_name(t.codec_params.codec);
+                let why = if registry.get_codec(t.codec_params.codec).is_some() {
+                    "only the first sound track is fingerprinted".to_owned()
+                } else {
+                    format!("unsupported audio codec: {codec}")
+                };
+                OtherTrack { codec, why }
+            })
+            .collect();
+        self.declared_ms = declared_ms(&params, self.sniffed);
         if let Some(rate) = params.sample_rate {
             check_rate(rate)?;
         }
         if let Some(ch) = params.channels {
             check_channels(ch.count())?;
         }
-        if let (Some(max_ms), Some(n_frames), Some(rate)) = (
-            self.opts.max_duration_ms,
-            params.n_frames,
-            params.sample_rate,
-        ) {
+        if let (Some(max_ms), Some(declared)) = (self.opts.max_duration_ms, self.declared_ms) {
             // In WAV and AIFF the declared length is derived from the data
             // chunk size, which streaming writers set to 0xFFFFFFFF; decoding
             // PCM is nearly free, so let the running check refuse those.
             let sized_by_chunk = matches!(self.sniffed, Some("wav" | "aiff"));
-            if !sized_by_chunk && frames_to_ms(n_frames, rate) > max_ms {
-                return Err(limit(frames_to_ms(n_frames, rate), max_ms, "declares"));
+            if !sized_by_chunk && declared > max_ms {
+                return Err(limit(declared, max_ms, "declares"));
             }
         }
         let made = guarded("creating the decoder", || {
@@ -193,8 +214,13 @@ impl Session<'_, '_> {
                 Err(panicked) => return self.stop_after_panic(panicked),
             };
             match decoded {
-                Ok((rate, channels)) => {
+                Ok(Interleaved {
+                    rate,
+                    channels,
+                    stream_channels,
+                }) => {
                     self.good_packets += 1;
+                    self.stream_channels = stream_channels;
                     self.deliver(rate, channels)?;
                 }
                 Err(SymError::DecodeError(msg)) => self.skip(format!("malformed audio: {msg}")),
@@ -336,10 +362,45 @@ impl Session<'_, '_> {
             codec: codec_name(self.codec),
             sample_rate,
             channels,
+            stream_channels: self.stream_channels.max(channels),
             decoded_ms: frames_to_ms(self.frames_emitted, sample_rate),
             skipped_packets: self.skipped_packets,
+            good_packets: self.good_packets,
+            declared_ms: self
+                .declared_ms
+                .filter(|_| self.opts.start_ms == 0 && self.opts.length_ms.is_none()),
+            other_tracks: self.other_tracks,
         })
     }
+}
+
+/// The duration a track's parameters declare, if they declare one.
+///
+/// A WAV or AIFF length comes from the data chunk's size, which streaming
+/// writers leave at 0xFFFFFFFF (or 0): such a length declares nothing.
+fn declared_ms(params: &CodecParameters, sniffed: Option<&str>) -> Option<u64> {
+    // MPEG audio and ADTS lengths are estimated from the first frames'
+    // bit rate (or a Xing header, which cannot be told apart here): an
+    // estimate declares nothing.
+    if matches!(sniffed, Some("adts" | "mpeg-audio" | "id3") | None) {
+        return None;
+    }
+    let (frames, rate) = (params.n_frames?, params.sample_rate?);
+    if matches!(sniffed, Some("wav" | "aiff")) {
+        let channels = params.channels.map_or(1, |c| c.count()) as u64;
+        let bytes = u64::from(
+            params
+                .bits_per_coded_sample
+                .or(params.bits_per_sample)
+                .unwrap_or(16),
+        )
+        .div_ceil(8);
+        let chunk = frames.saturating_mul(channels).saturating_mul(bytes.max(1));
+        if frames == 0 || chunk >= 0xFFFF_0000 {
+            return None;
+        }
+    }
+    Some(frames_to_ms(frames, rate))
 }
 
 /// Maps a non-EOF `IoError` out of symphonia, given what was being done:
@@ -369,7 +430,7 @@ pub(super) fn limit(got_ms: u64, max_ms: u64, verb: &str) -> Error {
     ))
 }
 
-pub(super) fn fmt_duration(ms: u64) -> String {
+pub(crate) fn fmt_duration(ms: u64) -> String {
     let s = ms / 1000;
     format!(
         "{}:{:02}:{:02}.{:03}",
@@ -406,9 +467,19 @@ pub(super) fn ms_to_frames(ms: u64, rate: u32) -> u64 {
     u64::try_from(frames).unwrap_or(u64::MAX)
 }
 
-/// Converts a decoded buffer to interleaved `f32` in `out`; returns its
-/// `(sample_rate, channels)`.
-pub(super) fn interleave(buf: AudioBufferRef<'_>, out: &mut Vec<f32>) -> (u32, u16) {
+/// What [`interleave`] made of a decoded buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Interleaved {
+    pub(super) rate: u32,
+    /// Channels in `out`: the stream's, or 2 when it was folded.
+    pub(super) channels: u16,
+    /// Channels the decoder gave.
+    pub(super) stream_channels: u16,
+}
+
+/// Converts a decoded buffer to interleaved `f32` in `out`, surround
+/// folded to stereo.
+pub(super) fn interleave(buf: AudioBufferRef<'_>, out: &mut Vec<f32>) -> Interleaved {
     match buf {
         AudioBufferRef::U8(b) => interleave_typed(&b, out),
         AudioBufferRef::U16(b) => interleave_typed(&b, out),
@@ -426,7 +497,7 @@ pub(super) fn interleave(buf: AudioBufferRef<'_>, out: &mut Vec<f32>) -> (u32, u
 fn interleave_typed<S: Sample + IntoSample<f32>>(
     buf: &AudioBuffer<S>,
     out: &mut Vec<f32>,
-) -> (u32, u16) {
+) -> Interleaved {
     let spec = buf.spec();
     let planes = buf.planes();
     let planes = planes.planes();
@@ -434,12 +505,93 @@ fn interleave_typed<S: Sample + IntoSample<f32>>(
     out.clear();
     // More channels than the range check admits are reported by
     // `deliver`; converting them first would only cost memory.
-    if (1..=usize::from(MAX_CHANNELS)).contains(&planes.len()) {
+    let stream_channels = u16::try_from(planes.len()).unwrap_or(u16::MAX);
+    let done = |channels| Interleaved {
+        rate: spec.rate,
+        channels,
+        stream_channels,
+    };
+    if !(1..=usize::from(MAX_CHANNELS)).contains(&planes.len()) {
+        return done(stream_channels);
+    }
+    if planes.len() <= 2 {
         out.reserve(frames * planes.len());
         for i in 0..frames {
             out.extend(planes.iter().map(|p| p[i].into_sample()));
         }
+        return done(stream_channels);
     }
-    let channels = u16::try_from(planes.len()).unwrap_or(u16::MAX);
-    (spec.rate, channels)
+    // Surround (5.1 masters, 7.1): folded to stereo as a platform's
+    // stereo version of the same film is, so both fingerprint alike.
+    let weights = downmix_weights(spec.channels, planes.len());
+    out.reserve(frames * 2);
+    for i in 0..frames {
+        let (mut l, mut r) = (0.0f32, 0.0f32);
+        for (p, (wl, wr)) in planes.iter().zip(&weights) {
+            let x: f32 = p[i].into_sample();
+            l += wl * x;
+            r += wr * x;
+        }
+        out.extend([l, r]);
+    }
+    done(2)
+}
+
+/// Left and right weights of each channel of a surround signal, in plane
+/// order (symphonia's planes follow the bits of `channels`, lowest first),
+/// normalised so that every channel at full scale gives at most full scale.
+///
+/// The fold is ITU-R BS.775's: centre and surrounds at −3 dB into both or
+/// their side, the LFE left out. Channels without a position (a layout the
+/// container does not name) count equally on both sides.
+pub(super) fn downmix_weights(
+    channels: symphonia::core::audio::Channels,
+    count: usize,
+) -> Vec<(f32, f32)> {
+    use symphonia::core::audio::Channels as C;
+    const H: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let mut weights: Vec<(f32, f32)> = if channels.count() == count {
+        channels
+            .iter()
+            .map(|c| {
+                if c == C::FRONT_LEFT || c == C::FRONT_LEFT_WIDE || c == C::FRONT_LEFT_HIGH {
+                    (1.0, 0.0)
+                } else if c == C::FRONT_RIGHT
+                    || c == C::FRONT_RIGHT_WIDE
+                    || c == C::FRONT_RIGHT_HIGH
+                {
+                    (0.0, 1.0)
+                } else if c == C::LFE1 || c == C::LFE2 {
+                    (0.0, 0.0)
+                } else if c == C::FRONT_CENTRE
+                    || c == C::REAR_CENTRE
+                    || c == C::TOP_CENTRE
+                    || c == C::TOP_FRONT_CENTRE
+                    || c == C::TOP_REAR_CENTRE
+                    || c == C::FRONT_CENTRE_HIGH
+                {
+                    (H, H)
+                } else if c == C::REAR_LEFT
+                    || c == C::SIDE_LEFT
+                    || c == C::FRONT_LEFT_CENTRE
+                    || c == C::TOP_FRONT_LEFT
+                    || c == C::TOP_REAR_LEFT
+                    || c == C::REAR_LEFT_CENTRE
+                {
+                    (H, 0.0)
+                } else {
+                    (0.0, H)
+                }
+            })
+            .collect()
+    } else {
+        vec![(1.0, 1.0); count]
+    };
+    let left: f32 = weights.iter().map(|w| w.0).sum();
+    let right: f32 = weights.iter().map(|w| w.1).sum();
+    let scale = 1.0 / left.max(right).max(1.0);
+    for w in &mut weights {
+        *w = (w.0 * scale, w.1 * scale);
+    }
+    weights
 }

@@ -157,9 +157,11 @@ fn decode(path: &Path, opts: &VideoDecodeOptions, sink: &mut dyn FrameSink) -> R
         check_dims(w, h)?;
     }
 
+    let mut info = VideoInfo::start(&container, &codec_name, w as u32, h as u32);
+    info.declared_ms = declared_ms;
     let mut out = Deliver {
         sink,
-        info: VideoInfo::start(&container, &codec_name, w as u32, h as u32),
+        info,
         time_base,
         origin: None,
         nominal_frame_ms,

@@ -131,6 +131,9 @@ pub struct VideoInfo {
     pub skipped_packets: u64,
     /// Presentation time of the last picture plus one frame, ms.
     pub duration_ms: u64,
+    /// Duration the container declares for the track, ms, when it
+    /// declares one.
+    pub declared_ms: Option<u64>,
 }
 
 impl VideoInfo {
@@ -145,6 +148,7 @@ impl VideoInfo {
             read_frames: 0,
             skipped_packets: 0,
             duration_ms: 0,
+            declared_ms: None,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use avreg_fingerprint::video::LumaFrame;
@@ -38,7 +38,10 @@ pub(super) fn decode(
     if let Some(problem) = walked {
         return Err(Error::Corrupt(problem));
     }
-    let reader = BufReader::new(file);
+    let reader = BufReader::new(OnlyVideo::new(file, size).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?);
     let mut mp4 = guarded("reading MP4 headers", || {
         mp4::Mp4Reader::read_header(reader, size)
     })?
@@ -113,6 +116,7 @@ pub(super) fn decode(
     let mut decoder = guarded("starting the H.264 decoder", Decoder::new)?
         .map_err(|e| Error::Corrupt(format!("H.264 decoder: {e}")))?;
     let mut info = VideoInfo::start("mp4", "h264", w as u32, h as u32);
+    info.declared_ms = Some(track.duration().as_millis() as u64).filter(|&d| d > 0);
     let mut pending: BinaryHeap<Reverse<i64>> = BinaryHeap::new();
     let mut annexb = Vec::new();
     let mut errors_in_row = 0u64;
@@ -343,4 +347,171 @@ fn sniff_video_entry(path: &Path) -> Option<String> {
         pos += size;
     }
     None
+}
+
+/// Largest `moov` box read into memory to hide the other tracks (its
+/// sample tables: a few MB for hours of video).
+const MAX_MOOV_BYTES: u64 = 64 << 20;
+
+/// The file as the `mp4` crate is shown it: every track of the `moov` box
+/// that is not video, and the `udta`/`meta` boxes, renamed `free` (same
+/// sizes, so every offset in the file stays true). The crate parses every
+/// track's sample entry, and refuses the whole file over one it cannot
+/// read (a QuickTime version-1 sound description, as phones write in
+/// `.mov`); the picture does not need them.
+struct OnlyVideo<R> {
+    inner: R,
+    /// Where the patched `moov` starts in the file, and its bytes.
+    at: u64,
+    moov: Vec<u8>,
+    pos: u64,
+}
+
+impl<R: Read + Seek> OnlyVideo<R> {
+    /// `inner` with its `moov` patched; unpatched when the file has no
+    /// `moov` this walk can find (the crate then reports the problem).
+    fn new(mut inner: R, size: u64) -> std::io::Result<Self> {
+        // A walk that fails (a truncated box) patches nothing: the crate
+        // then meets the damage itself and reports it.
+        let moov = Self::find_moov(&mut inner, size).ok().flatten();
+        inner.seek(SeekFrom::Start(0))?;
+        let (at, moov) = moov.unwrap_or((u64::MAX, Vec::new()));
+        Ok(Self {
+            inner,
+            at,
+            moov,
+            pos: 0,
+        })
+    }
+
+    /// Where the `moov` box starts, and its bytes with the other tracks
+    /// hidden.
+    fn find_moov(inner: &mut R, size: u64) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+        let mut at = 0u64;
+        while at + 8 <= size {
+            inner.seek(SeekFrom::Start(at))?;
+            let mut head = [0u8; 16];
+            inner.read_exact(&mut head[..8])?;
+            let mut len = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+            if len == 1 {
+                inner.read_exact(&mut head[8..16])?;
+                len = u64::from_be_bytes(head[8..16].try_into().unwrap_or_default());
+            } else if len == 0 {
+                len = size - at;
+            }
+            if len < 8 || at + len > size {
+                return Ok(None);
+            }
+            if &head[4..8] == b"moov" {
+                if len > MAX_MOOV_BYTES {
+                    return Ok(None);
+                }
+                inner.seek(SeekFrom::Start(at))?;
+                let mut moov = vec![0u8; len as usize];
+                inner.read_exact(&mut moov)?;
+                hide_other_tracks(&mut moov);
+                return Ok(Some((at, moov)));
+            }
+            at += len;
+        }
+        Ok(None)
+    }
+}
+
+/// The children of the box whose payload is `body`: `(offset of the
+/// header in body, header length, box length, type)`.
+fn children(body: &[u8]) -> Vec<(usize, usize, usize, [u8; 4])> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= body.len() {
+        let len32 = u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+        let kind = [body[at + 4], body[at + 5], body[at + 6], body[at + 7]];
+        let (header, len) = match len32 {
+            0 => (8, body.len() - at),
+            1 if at + 16 <= body.len() => {
+                let l = u64::from_be_bytes(body[at + 8..at + 16].try_into().unwrap_or_default());
+                (16, usize::try_from(l).unwrap_or(usize::MAX))
+            }
+            1 => break,
+            l => (8, l as usize),
+        };
+        if len < header || len > body.len() - at {
+            break;
+        }
+        out.push((at, header, len, kind));
+        at += len;
+    }
+    out
+}
+
+/// The handler type (`vide`, `soun`, …) of a `trak` box's payload.
+fn handler(trak: &[u8]) -> Option<[u8; 4]> {
+    let (at, header, len, _) = children(trak).into_iter().find(|c| &c.3 == b"mdia")?;
+    let mdia = &trak[at + header..at + len];
+    let (at, header, len, _) = children(mdia).into_iter().find(|c| &c.3 == b"hdlr")?;
+    // version and flags (4), pre-defined / component type (4), then the
+    // handler (component subtype).
+    let hdlr = &mdia[at + header..at + len];
+    hdlr.get(8..12).and_then(|h| h.try_into().ok())
+}
+
+/// Renames the tracks of `moov` that are not video, and its metadata
+/// boxes, to `free`.
+fn hide_other_tracks(moov: &mut [u8]) {
+    let Some((_, header, len, _)) = children(moov).first().copied() else {
+        return;
+    };
+    let body_start = header;
+    let body_end = len.min(moov.len());
+    let body = &moov[body_start..body_end];
+    let hide: Vec<usize> = children(body)
+        .into_iter()
+        .filter(|&(at, header, len, kind)| match &kind {
+            b"trak" => handler(&body[at + header..at + len]).as_ref() != Some(b"vide"),
+            b"udta" | b"meta" => true,
+            _ => false,
+        })
+        .map(|(at, ..)| body_start + at + 4)
+        .collect();
+    for at in hide {
+        moov[at..at + 4].copy_from_slice(b"free");
+    }
+}
+
+impl<R: Read + Seek> Read for OnlyVideo<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = self.at.saturating_add(self.moov.len() as u64);
+        let n = if self.pos >= self.at && self.pos < end {
+            let from = (self.pos - self.at) as usize;
+            let n = buf.len().min(self.moov.len() - from);
+            buf[..n].copy_from_slice(&self.moov[from..from + n]);
+            n
+        } else {
+            // Up to the patch, never across it.
+            let room = if self.pos < self.at {
+                usize::try_from(self.at - self.pos).unwrap_or(usize::MAX)
+            } else {
+                usize::MAX
+            };
+            self.inner.seek(SeekFrom::Start(self.pos))?;
+            let cap = buf.len().min(room);
+            self.inner.read(&mut buf[..cap])?
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for OnlyVideo<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.inner.seek(SeekFrom::End(0))?.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
 }

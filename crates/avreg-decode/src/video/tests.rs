@@ -9,7 +9,7 @@ use avreg_fingerprint::matching::DocId;
 use avreg_fingerprint::video::matching::{search_video, MemoryVideoIndex, VideoMatchConfig};
 
 use super::*;
-use crate::fingerprint_media_file;
+use crate::{fingerprint_media_file, TrackKind};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -151,6 +151,24 @@ fn other_containers_name_their_codec_and_the_feature() {
     )
     .expect("the Vorbis track");
     assert!(both.audio.is_some() && both.video.is_none());
+    // ... and the picture it could not read is named, not dropped.
+    let picture = both
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Picture)
+        .expect("the VP8 track is reported");
+    assert!(!picture.fingerprinted);
+    assert_eq!(
+        (picture.container.as_str(), picture.codec.as_str()),
+        ("webm", "vp8")
+    );
+    assert!(
+        picture
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("`ffmpeg` feature")),
+        "{picture:?}"
+    );
 }
 
 #[test]
@@ -275,4 +293,74 @@ fn media_file_gives_both_fingerprints() {
     assert!(both.audio.is_some());
     let (_, vinfo) = both.video.expect("video track");
     assert_eq!((vinfo.width, vinfo.height), (32, 32));
+}
+
+fn media(path: &Path, role: Role) -> crate::Result<crate::MediaFingerprints> {
+    fingerprint_media_file(
+        path,
+        &AudioConfig::default(),
+        &crate::audio::DecodeOptions::default(),
+        &VideoConfig::default(),
+        role,
+        &VideoDecodeOptions::default(),
+    )
+}
+
+/// A phone's QuickTime file: H.264 with an AAC track whose sound
+/// description is QuickTime's version 1 (which the `mp4` crate refuses).
+#[test]
+fn a_quicktime_mov_with_sound_keeps_its_picture() {
+    let both = media(&fixture("phone.mov"), Role::Reference).expect("both tracks");
+    let (_, info) = both.video.as_ref().expect("the picture");
+    assert_eq!(
+        (info.codec.as_str(), info.width, info.height),
+        ("h264", 96, 64)
+    );
+    assert_eq!(info.decoded_frames, 60, "{info:?}");
+    assert!(both.audio.is_some());
+    assert_eq!(both.tracks.len(), 2, "{:?}", both.tracks);
+    assert!(
+        both.tracks
+            .iter()
+            .all(|t| t.fingerprinted && t.note.is_none()),
+        "{:?}",
+        both.tracks
+    );
+    let kinds: Vec<TrackKind> = both.tracks.iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, [TrackKind::Sound, TrackKind::Picture]);
+}
+
+/// A file cut short is refused as a registration and looked up on what
+/// decodes, saying so.
+#[test]
+fn a_truncated_video_is_refused_as_a_registration_and_noted_in_a_lookup() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = std::fs::read(fixture("ref.mp4")).expect("fixture");
+    // ffmpeg writes `moov` last: keep it, cut the picture data in half by
+    // zeroing what follows the first half of `mdat`, as a broken download
+    // does when the header was fetched first.
+    let at = bytes.windows(4).position(|w| w == b"mdat").expect("mdat");
+    let moov = bytes.windows(4).position(|w| w == b"moov").expect("moov") - 4;
+    assert!(moov > at, "moov after mdat");
+    let mut cut = bytes.clone();
+    let half = at + (moov - at) / 2;
+    cut[half..moov].fill(0);
+    let p = dir.path().join("cut.mp4");
+    std::fs::write(&p, &cut).expect("write");
+
+    let err = media(&p, Role::Reference).expect_err("a damaged registration");
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    assert!(err.to_string().contains("picture"), "{err}");
+
+    let found = media(&p, Role::Query).expect("a lookup goes ahead");
+    assert!(found.video.is_some());
+    let picture = found
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Picture)
+        .expect("reported");
+    assert!(
+        picture.fingerprinted && picture.note.is_some(),
+        "{picture:?}"
+    );
 }

@@ -99,6 +99,7 @@ mod tests {
             registered_at_ms: 1_700_000_000_000,
             source_name: Some("take1.wav".into()),
             video: None,
+            media: Vec::new(),
         };
         let bytes = encode_record(DocId(5), &r).expect("encode");
         let golden = concat!(

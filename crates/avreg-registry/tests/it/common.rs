@@ -37,6 +37,7 @@ pub fn new_recording(seed: u64, duration_ms: u64) -> NewRecording {
         fingerprint: fingerprint(seed, duration_ms),
         source_name: Some(format!("{seed}.wav")),
         video: None,
+        media: Vec::new(),
     }
 }
 

@@ -79,6 +79,7 @@ fn write_fixture(dir: &Path) {
             ),
             source_name: None,
             video: Some(v),
+            media: Vec::new(),
         })
         .expect("register video")
         .recording()

@@ -47,6 +47,7 @@ fn register_video(
         fingerprint: audio.unwrap_or_else(|| AudioFingerprint::from_parts(v.duration_ms, vec![])),
         source_name: None,
         video: Some(v),
+        media: Vec::new(),
     })
     .expect("register")
     .recording()
@@ -135,6 +136,7 @@ fn sound_and_picture_fuse_and_the_video_index_survives_a_reopen() {
             duration_ms: 1_000,
             frames: vec![],
         }),
+        media: Vec::new(),
     });
     assert!(empty.is_err());
 }

@@ -77,6 +77,7 @@ fn identify(
         duration_ms: fp.duration_ms(),
         content_hash: hash.map(|h| h.to_hex()).unwrap_or_default(),
         medium: fp.medium(),
+        tracks: fp.tracks,
     };
     Ok(LookupResult::new(query, found, hash.as_ref()))
 }
