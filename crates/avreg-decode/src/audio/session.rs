@@ -49,6 +49,8 @@ pub(super) struct Session<'a, 'b> {
     frames_emitted: u64,
     good_packets: u64,
     skipped_packets: u64,
+    /// Skips since the last packet that decoded.
+    skipped_since_good: u64,
     last_skip: Option<String>,
     resets: u32,
     /// Reused conversion buffer, one packet long.
@@ -81,6 +83,7 @@ impl<'a, 'b> Session<'a, 'b> {
             frames_emitted: 0,
             good_packets: 0,
             skipped_packets: 0,
+            skipped_since_good: 0,
             last_skip: None,
             resets: 0,
             pcm: Vec::new(),
@@ -220,6 +223,7 @@ impl Session<'_, '_> {
                     stream_channels,
                 }) => {
                     self.good_packets += 1;
+                    self.skipped_since_good = 0;
                     self.stream_channels = stream_channels;
                     self.deliver(rate, channels)?;
                 }
@@ -268,6 +272,7 @@ impl Session<'_, '_> {
 
     fn skip(&mut self, why: String) {
         self.skipped_packets += 1;
+        self.skipped_since_good += 1;
         self.last_skip = Some(why);
     }
 
@@ -364,7 +369,11 @@ impl Session<'_, '_> {
             channels,
             stream_channels: self.stream_channels.max(channels),
             decoded_ms: frames_to_ms(self.frames_emitted, sample_rate),
-            skipped_packets: self.skipped_packets,
+            // What failed after the last good packet is where the stream
+            // ended (symphonia's MP4 reader reports reads past the last
+            // sample as malformed data): the declared duration, not the
+            // count, tells a truncated tail.
+            skipped_packets: self.skipped_packets - self.skipped_since_good,
             good_packets: self.good_packets,
             declared_ms: self
                 .declared_ms

@@ -130,8 +130,11 @@ impl<R: Read + Seek> EbmlReader<R> {
         Ok(())
     }
 
+    /// Moves to `pos`, forward or (when a box ends before what its
+    /// fields took, in a damaged file) back.
     fn skip_to(&mut self, pos: u64) -> std::io::Result<()> {
-        let delta = i64::try_from(pos - self.pos).map_err(std::io::Error::other)?;
+        let delta =
+            i64::try_from(i128::from(pos) - i128::from(self.pos)).map_err(std::io::Error::other)?;
         self.inner.seek_relative(delta)?;
         self.pos = pos;
         Ok(())

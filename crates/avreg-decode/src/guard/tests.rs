@@ -365,3 +365,23 @@ fn caught_panics_become_corrupt_errors() {
     assert!(matches!(e, Err(Error::Corrupt(m)) if m.ends_with("unknown panic")));
     assert_eq!(ok(guarded("testing", || 5), "no panic"), 5);
 }
+
+/// A sample table box too small for its own fields (found in a real
+/// QuickTime file, where it made the walk step backwards and, before the
+/// fix, overflow): the walk goes on or stops, it never panics.
+#[test]
+fn a_sample_table_smaller_than_its_fields_does_not_panic() {
+    let ftyp = mp4_atom(b"ftyp", b"qt  \0\0\0\0qt  ");
+    for kind in [b"stsz", b"stts", b"stsc", b"stco", b"co64"] {
+        for body in [&[][..], &[0, 0, 0, 0][..], &[0; 7][..]] {
+            let table = mp4_atom(kind, body);
+            let stbl = mp4_atom(b"stbl", &[table.clone(), table].concat());
+            let minf = mp4_atom(b"minf", &stbl);
+            let mdia = mp4_atom(b"mdia", &minf);
+            let trak = mp4_atom(b"trak", &mdia);
+            let moov = mp4_atom(b"moov", &trak);
+            let file = [ftyp.clone(), moov, mp4_atom(b"mdat", &[0; 16])].concat();
+            let _ = mp4_problem(&file);
+        }
+    }
+}
