@@ -391,7 +391,12 @@ fn declared_ms(params: &CodecParameters, sniffed: Option<&str>) -> Option<u64> {
     // MPEG audio and ADTS lengths are estimated from the first frames'
     // bit rate (or a Xing header, which cannot be told apart here): an
     // estimate declares nothing.
-    if matches!(sniffed, Some("adts" | "mpeg-audio" | "id3") | None) {
+    // symphonia's Matroska reader gives every track the segment's
+    // duration in the segment's time units, not the track's frames.
+    if matches!(
+        sniffed,
+        Some("adts" | "mpeg-audio" | "id3" | "matroska" | "webm") | None
+    ) {
         return None;
     }
     let (frames, rate) = (params.n_frames?, params.sample_rate?);

@@ -119,8 +119,16 @@ fn decode(path: &Path, opts: &VideoDecodeOptions, sink: &mut dyn FrameSink) -> R
     };
     let index = stream.index();
     let time_base = stream.time_base();
-    let declared_ms = if stream.duration() > 0 {
+    // Only the stream's own duration declares the picture's length (for
+    // the damage check); the container's, the limit check's fallback,
+    // counts the sound too.
+    let stream_ms = if stream.duration() > 0 {
         ticks_to_ms(i128::from(stream.duration()), time_base)
+    } else {
+        None
+    };
+    let declared_ms = if stream_ms.is_some() {
+        stream_ms
     } else if input.duration() > 0 {
         Some(input.duration() as u64 / 1000)
     } else {
@@ -158,7 +166,7 @@ fn decode(path: &Path, opts: &VideoDecodeOptions, sink: &mut dyn FrameSink) -> R
     }
 
     let mut info = VideoInfo::start(&container, &codec_name, w as u32, h as u32);
-    info.declared_ms = declared_ms;
+    info.declared_ms = stream_ms;
     let mut out = Deliver {
         sink,
         info,
