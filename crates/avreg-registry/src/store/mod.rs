@@ -127,6 +127,32 @@ mod tests {
         let back =
             decode_record(&encode_record(DocId(5), &verified).expect("encode")).expect("decode");
         assert_eq!(back.recording, verified);
+        // The track reports, pinned too (a field added without a new
+        // version: records without it read as having none, above).
+        let with_media = Recording {
+            media: vec![avreg_fingerprint::track::TrackReport {
+                kind: avreg_fingerprint::track::TrackKind::Sound,
+                container: "mp4".into(),
+                codec: "aac".into(),
+                fingerprinted: true,
+                duration_ms: Some(1234),
+                declared_ms: Some(1240),
+                skipped_packets: 0,
+                note: None,
+            }],
+            ..verified
+        };
+        let bytes = encode_record(DocId(5), &with_media).expect("encode");
+        let json = std::str::from_utf8(&bytes).expect("utf-8");
+        assert!(
+            json.ends_with(
+                "\"media\":[{\"kind\":\"sound\",\"container\":\"mp4\",\"codec\":\"aac\",\
+                 \"fingerprinted\":true,\"duration_ms\":1234,\"declared_ms\":1240,\
+                 \"skipped_packets\":0}]}}"
+            ),
+            "{json}"
+        );
+        assert_eq!(decode_record(&bytes).expect("decode").recording, with_media);
         assert!(matches!(
             decode_record(b"\x02{}"),
             Err(Error::UnsupportedVersion { found: 2, .. })
