@@ -45,18 +45,26 @@ const OPUS_MAX_FRAME: usize = 5760;
 /// only informative).
 const OPUS_RATE: u32 = 48_000;
 
+/// Short names of the speaker positions the layouts below use.
+mod pos {
+    use symphonia::core::audio::Channels;
+    pub(super) const FL: Channels = Channels::FRONT_LEFT;
+    pub(super) const FR: Channels = Channels::FRONT_RIGHT;
+    pub(super) const FC: Channels = Channels::FRONT_CENTRE;
+    pub(super) const LFE: Channels = Channels::LFE1;
+    pub(super) const RL: Channels = Channels::REAR_LEFT;
+    pub(super) const RR: Channels = Channels::REAR_RIGHT;
+    pub(super) const SL: Channels = Channels::SIDE_LEFT;
+    pub(super) const SR: Channels = Channels::SIDE_RIGHT;
+    pub(super) const RC: Channels = Channels::REAR_CENTRE;
+    pub(super) const FLC: Channels = Channels::FRONT_LEFT_CENTRE;
+    pub(super) const FRC: Channels = Channels::FRONT_RIGHT_CENTRE;
+}
+
 /// The channels of a Vorbis-order layout (RFC 7845, 5.1.1.2; Opus mapping
 /// family 1), in stream order.
 fn vorbis_order(channels: usize) -> Option<&'static [Channels]> {
-    const FL: Channels = Channels::FRONT_LEFT;
-    const FR: Channels = Channels::FRONT_RIGHT;
-    const FC: Channels = Channels::FRONT_CENTRE;
-    const LFE: Channels = Channels::LFE1;
-    const RL: Channels = Channels::REAR_LEFT;
-    const RR: Channels = Channels::REAR_RIGHT;
-    const SL: Channels = Channels::SIDE_LEFT;
-    const SR: Channels = Channels::SIDE_RIGHT;
-    const RC: Channels = Channels::REAR_CENTRE;
+    use pos::*;
     Some(match channels {
         1 => &[FL],
         2 => &[FL, FR],
@@ -73,15 +81,7 @@ fn vorbis_order(channels: usize) -> Option<&'static [Channels]> {
 /// The channels of an AAC channel configuration as decoders put them out
 /// (FFmpeg's order, which is the mask's bit order), in stream order.
 fn aac_order(channels: usize) -> Option<&'static [Channels]> {
-    const FL: Channels = Channels::FRONT_LEFT;
-    const FR: Channels = Channels::FRONT_RIGHT;
-    const FC: Channels = Channels::FRONT_CENTRE;
-    const LFE: Channels = Channels::LFE1;
-    const RL: Channels = Channels::REAR_LEFT;
-    const RR: Channels = Channels::REAR_RIGHT;
-    const RC: Channels = Channels::REAR_CENTRE;
-    const FLC: Channels = Channels::FRONT_LEFT_CENTRE;
-    const FRC: Channels = Channels::FRONT_RIGHT_CENTRE;
+    use pos::*;
     Some(match channels {
         1 => &[FL],
         2 => &[FL, FR],
