@@ -130,13 +130,7 @@ pub(super) fn find_ahead(
     marker: &[u8],
 ) -> std::io::Result<Vec<u64>> {
     const PROBE_SEARCH_LIMIT: u64 = 1024 * 1024 + 16;
-    let entry = source.stream_position()?;
-    source.seek(SeekFrom::Start(start))?;
-    let mut head = Vec::new();
-    (&mut *source)
-        .take(PROBE_SEARCH_LIMIT)
-        .read_to_end(&mut head)?;
-    source.seek(SeekFrom::Start(entry))?;
+    let head = read_at(source, start, PROBE_SEARCH_LIMIT)?;
     Ok(head
         .windows(marker.len())
         .enumerate()
@@ -145,38 +139,30 @@ pub(super) fn find_ahead(
         .collect())
 }
 
+/// Up to `limit` bytes of `source` from `start`, its position left where
+/// it was.
+fn read_at(source: &mut dyn MediaSource, start: u64, limit: u64) -> std::io::Result<Vec<u8>> {
+    let entry = source.stream_position()?;
+    source.seek(SeekFrom::Start(start))?;
+    let mut head = Vec::new();
+    (&mut *source).take(limit).read_to_end(&mut head)?;
+    source.seek(SeekFrom::Start(entry))?;
+    Ok(head)
+}
+
 /// The first audio codec a Matroska file's track entries name (`A_AC3`
-/// → `ac3`), read from its first 256 KiB: said when symphonia's reader
-/// knows none of its audio tracks, which it then does not list.
+/// → `ac3`, `A_MS/ACM` → `ms_acm`), read from its first 256 KiB: said
+/// when symphonia's reader knows none of its audio tracks, which it then
+/// does not list.
 pub(super) fn matroska_audio_codec(
     source: &mut dyn MediaSource,
     start: u64,
 ) -> std::io::Result<Option<String>> {
-    const SEARCH: u64 = 256 * 1024;
-    let entry = source.stream_position()?;
-    source.seek(SeekFrom::Start(start))?;
-    let mut head = Vec::new();
-    (&mut *source).take(SEARCH).read_to_end(&mut head)?;
-    source.seek(SeekFrom::Start(entry))?;
-    // CodecID (0x86), a one-byte size, then the ASCII id.
-    let found = head.windows(4).enumerate().find_map(|(i, w)| {
-        let len = usize::from(w[1].checked_sub(0x80)?);
-        if w[0] != 0x86 || &w[2..4] != b"A_" || !(3..=32).contains(&len) {
-            return None;
-        }
-        let id = head.get(i + 2..i + 2 + len)?;
-        id.iter()
-            .all(|b| b.is_ascii_graphic())
-            .then(|| String::from_utf8_lossy(id).into_owned())
-    });
+    let head = read_at(source, start, 256 * 1024)?;
+    let found = crate::guard::matroska_codec_ids(&head).find(|id| id.starts_with(b"A_"));
     Ok(found.map(|id| {
-        let name = id.trim_start_matches("A_");
-        match name {
-            "AC3" => "ac3".to_owned(),
-            "EAC3" => "eac3".to_owned(),
-            "DTS" => "dts".to_owned(),
-            "TRUEHD" => "truehd".to_owned(),
-            other => other.to_ascii_lowercase().replace('/', "_"),
-        }
+        String::from_utf8_lossy(&id[2..])
+            .to_ascii_lowercase()
+            .replace('/', "_")
     }))
 }

@@ -270,3 +270,18 @@ pub(super) fn laced_frames_fit(head: &[u8], size: u64, complete: bool) -> bool {
     };
     parse().unwrap_or(complete)
 }
+
+/// The `CodecID`s (`V_VP9`, `A_AC3`, `S_TEXT/UTF8`, …) the track entries
+/// in `head`, a file's first bytes, name, in file order: each an element
+/// 0x86 with a one-byte size and a printable `X_…` id. The audio edge and
+/// the video sniffer name what they cannot decode from these.
+pub(crate) fn codec_ids(head: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    (0..head.len().saturating_sub(4)).filter_map(move |i| {
+        if head[i] != 0x86 || head[i + 1] & 0x80 == 0 {
+            return None;
+        }
+        let len = usize::from(head[i + 1] & 0x7f);
+        let id = head.get(i + 2..i + 2 + len)?;
+        (len >= 3 && id[1] == b'_' && id.iter().all(u8::is_ascii_graphic)).then_some(id)
+    })
+}

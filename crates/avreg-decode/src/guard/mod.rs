@@ -17,7 +17,7 @@ pub(crate) mod panic;
 
 use std::io::{Read, Seek, SeekFrom};
 
-pub(crate) use matroska::{guard_matroska, MatroskaGuard};
+pub(crate) use matroska::{codec_ids as matroska_codec_ids, guard_matroska, MatroskaGuard};
 pub(crate) use mp4::check_mp4;
 pub(crate) use panic::guarded;
 pub use panic::PANIC_MARKER;

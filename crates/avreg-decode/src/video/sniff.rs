@@ -5,6 +5,8 @@
 //! [`SNIFF_BYTES`] are looked at; nothing here allocates from a number read
 //! in the file.
 
+use crate::guard::matroska_codec_ids;
+
 /// How much of the file's head is read to name its codec.
 pub(crate) const SNIFF_BYTES: usize = 1 << 20;
 
@@ -78,20 +80,12 @@ fn matroska(head: &[u8]) -> Sniffed {
         "matroska"
     };
     let mut audio = false;
-    let mut i = 0;
-    while i + 4 < head.len() {
-        if head[i] == 0x86 && head[i + 1] & 0x80 != 0 {
-            let len = usize::from(head[i + 1] & 0x7f);
-            let id = head.get(i + 2..i + 2 + len).unwrap_or(&[]);
-            if id.len() == len && len >= 3 && id[1] == b'_' && id.iter().all(u8::is_ascii_graphic) {
-                match id[0] {
-                    b'V' => return video(container, matroska_codec(id)),
-                    b'A' | b'S' => audio = true,
-                    _ => {}
-                }
-            }
+    for id in matroska_codec_ids(head) {
+        match id[0] {
+            b'V' => return video(container, matroska_codec(id)),
+            b'A' | b'S' => audio = true,
+            _ => {}
         }
-        i += 1;
     }
     if audio {
         Sniffed::AudioOnly
