@@ -76,6 +76,7 @@ pub fn analyse(path: &Path, config: &Config, role: Role) -> Result<Analysed, avr
             None,
         ),
     };
+    report_tracks(path, &found.tracks);
     let (video, video_info) = match found.video {
         Some((v, i)) if !v.frames.is_empty() => (Some(v), Some(i)),
         _ => (None, None),
@@ -88,6 +89,27 @@ pub fn analyse(path: &Path, config: &Config, role: Role) -> Result<Analysed, avr
         video_info,
         tracks: found.tracks,
     })
+}
+
+/// Says on stderr which tracks of `path` were not fingerprinted and why,
+/// and the damage found in those that were: no track is dropped in
+/// silence (the `--json` answers carry the same reports).
+fn report_tracks(path: &Path, tracks: &[TrackReport]) {
+    for t in tracks.iter().filter(|t| t.note.is_some()) {
+        let what = if t.fingerprinted {
+            "fingerprinted what decoded"
+        } else {
+            "not fingerprinted"
+        };
+        eprintln!(
+            "avreg: {}: {} track ({} in {}) {what}: {}",
+            path.display(),
+            t.kind.name(),
+            t.codec,
+            t.container,
+            t.note.as_deref().unwrap_or_default()
+        );
+    }
 }
 
 /// Extensions `avreg import` picks up.

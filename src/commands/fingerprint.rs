@@ -30,7 +30,6 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     };
     let a =
         media::analyse(&args.file, config, role).map_err(|e| super::file_error(&args.file, e))?;
-    super::report_tracks(&args.file, &a.tracks);
     let audio = config.registry_options().matching.audio;
     let fp = FingerprintJson::new(&a.fingerprint, &audio);
     if args.json {

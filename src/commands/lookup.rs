@@ -43,7 +43,6 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     } else {
         let a = media::analyse(&args.clip, config, Role::Query)
             .map_err(|e| super::file_error(&args.clip, e))?;
-        super::report_tracks(&args.clip, &a.tracks);
         let fp = Fingerprints {
             audio: a.fingerprint,
             video: a.video,

@@ -32,27 +32,3 @@ pub fn open_registry(config: &Config) -> Result<Registry, Failure> {
 pub fn file_error(path: &Path, e: impl std::fmt::Display) -> Failure {
     Failure::input(anyhow::anyhow!("{}: {e}", path.display()))
 }
-
-/// Says on stderr which tracks of `path` were not fingerprinted and why,
-/// and the damage found in those that were: no track is dropped in
-/// silence (the `--json` answers carry the same reports).
-pub fn report_tracks(path: &Path, tracks: &[avreg_decode::TrackReport]) {
-    for t in tracks.iter().filter(|t| t.note.is_some()) {
-        let kind = match t.kind {
-            avreg_decode::TrackKind::Sound => "sound",
-            avreg_decode::TrackKind::Picture => "picture",
-        };
-        let what = if t.fingerprinted {
-            "fingerprinted what decoded"
-        } else {
-            "not fingerprinted"
-        };
-        eprintln!(
-            "avreg: {}: {kind} track ({} in {}) {what}: {}",
-            path.display(),
-            t.codec,
-            t.container,
-            t.note.as_deref().unwrap_or_default()
-        );
-    }
-}

@@ -36,7 +36,6 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
     // Analyse before opening the store: bad media never touches it.
     let a = media::analyse(&args.file, config, Role::Reference)
         .map_err(|e| super::file_error(&args.file, e))?;
-    super::report_tracks(&args.file, &a.tracks);
     let registry = super::open_registry(config)?;
     let new = NewRecording {
         title: args.title.trim().to_string(),
@@ -47,7 +46,7 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
         video: a.video,
-        media: a.tracks.clone(),
+        media: a.tracks,
     };
     let actor = config.registry.actor.as_str();
     let result = match args.fixation {

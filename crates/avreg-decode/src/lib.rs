@@ -47,7 +47,4 @@ pub mod video;
 pub use content::hash_file;
 pub use error::{Error, Result};
 pub use guard::PANIC_MARKER;
-pub use media::{
-    damage, fingerprint_media_file, skipped_packets_allowed, MediaFingerprints, TrackKind,
-    TrackReport, TRUNCATION_SHARE, TRUNCATION_SLACK_MS,
-};
+pub use media::{fingerprint_media_file, MediaFingerprints, TrackKind, TrackReport};

@@ -22,61 +22,55 @@ pub struct MediaFingerprints {
     pub tracks: Vec<TrackReport>,
 }
 
-/// Reports built from what the decoders said.
-trait Report {
-    fn skipped(kind: TrackKind, container: &str, codec: &str, why: String) -> Self;
-    fn of_sound(info: &AudioInfo) -> Self;
-    fn of_picture(info: &VideoInfo) -> Self;
+/// A track that was not fingerprinted, and why.
+fn not_fingerprinted(kind: TrackKind, container: &str, codec: &str, why: String) -> TrackReport {
+    TrackReport {
+        kind,
+        container: container.to_owned(),
+        codec: codec.to_owned(),
+        fingerprinted: false,
+        duration_ms: None,
+        declared_ms: None,
+        skipped_packets: 0,
+        note: Some(why),
+    }
 }
 
-impl Report for TrackReport {
-    fn skipped(kind: TrackKind, container: &str, codec: &str, why: String) -> Self {
-        Self {
-            kind,
-            container: container.to_owned(),
-            codec: codec.to_owned(),
-            fingerprinted: false,
-            duration_ms: None,
-            declared_ms: None,
-            skipped_packets: 0,
-            note: Some(why),
-        }
+/// The fingerprinted sound track, its damage noted.
+fn of_sound(info: &AudioInfo) -> TrackReport {
+    TrackReport {
+        kind: TrackKind::Sound,
+        container: info.container.clone(),
+        codec: info.codec.clone(),
+        fingerprinted: true,
+        duration_ms: Some(info.decoded_ms),
+        declared_ms: info.declared_ms,
+        skipped_packets: info.skipped_packets,
+        note: damage(
+            info.decoded_ms,
+            info.declared_ms,
+            info.skipped_packets,
+            info.good_packets,
+        ),
     }
+}
 
-    fn of_sound(info: &AudioInfo) -> Self {
-        Self {
-            kind: TrackKind::Sound,
-            container: info.container.clone(),
-            codec: info.codec.clone(),
-            fingerprinted: true,
-            duration_ms: Some(info.decoded_ms),
-            declared_ms: info.declared_ms,
-            skipped_packets: info.skipped_packets,
-            note: damage(
-                info.decoded_ms,
-                info.declared_ms,
-                info.skipped_packets,
-                info.good_packets,
-            ),
-        }
-    }
-
-    fn of_picture(info: &VideoInfo) -> Self {
-        Self {
-            kind: TrackKind::Picture,
-            container: info.container.clone(),
-            codec: info.codec.clone(),
-            fingerprinted: true,
-            duration_ms: Some(info.duration_ms),
-            declared_ms: info.declared_ms,
-            skipped_packets: info.skipped_packets,
-            note: damage(
-                info.duration_ms,
-                info.declared_ms,
-                info.skipped_packets,
-                info.decoded_frames,
-            ),
-        }
+/// The fingerprinted picture track, its damage noted.
+fn of_picture(info: &VideoInfo) -> TrackReport {
+    TrackReport {
+        kind: TrackKind::Picture,
+        container: info.container.clone(),
+        codec: info.codec.clone(),
+        fingerprinted: true,
+        duration_ms: Some(info.duration_ms),
+        declared_ms: info.declared_ms,
+        skipped_packets: info.skipped_packets,
+        note: damage(
+            info.duration_ms,
+            info.declared_ms,
+            info.skipped_packets,
+            info.decoded_frames,
+        ),
     }
 }
 
@@ -84,25 +78,20 @@ impl Report for TrackReport {
 /// track is taken to be truncated: the larger of this and
 /// [`TRUNCATION_SHARE`] of the declared duration (encoder delay, a last
 /// partial frame and rounding account for less).
-pub const TRUNCATION_SLACK_MS: u64 = 500;
+const TRUNCATION_SLACK_MS: u64 = 500;
 
 /// See [`TRUNCATION_SLACK_MS`].
-pub const TRUNCATION_SHARE: f64 = 0.02;
+const TRUNCATION_SHARE: f64 = 0.02;
 
 /// Skipped packets a registered track may have: one, and one more per
 /// hundred that decoded.
-pub fn skipped_packets_allowed(good: u64) -> u64 {
+fn skipped_packets_allowed(good: u64) -> u64 {
     1 + good / 100
 }
 
 /// The damage a decoded track shows, if any: shorter than its container
 /// declares, or more packets skipped than [`skipped_packets_allowed`].
-pub fn damage(
-    decoded_ms: u64,
-    declared_ms: Option<u64>,
-    skipped: u64,
-    good: u64,
-) -> Option<String> {
+fn damage(decoded_ms: u64, declared_ms: Option<u64>, skipped: u64, good: u64) -> Option<String> {
     if let Some(declared) = declared_ms {
         let slack = TRUNCATION_SLACK_MS.max((declared as f64 * TRUNCATION_SHARE) as u64);
         if decoded_ms.saturating_add(slack) < declared {
@@ -151,9 +140,9 @@ pub fn fingerprint_media_file(
     let mut tracks = Vec::new();
     let (audio, mut audio_error) = match a {
         Ok((fp, info)) => {
-            tracks.push(TrackReport::of_sound(&info));
+            tracks.push(of_sound(&info));
             tracks.extend(info.other_tracks.iter().map(|t| {
-                TrackReport::skipped(TrackKind::Sound, &info.container, &t.codec, t.why.clone())
+                not_fingerprinted(TrackKind::Sound, &info.container, &t.codec, t.why.clone())
             }));
             (Some((fp, info)), None)
         }
@@ -166,7 +155,7 @@ pub fn fingerprint_media_file(
     };
     let (video, mut video_error) = match v {
         Ok((fp, info)) => {
-            tracks.push(TrackReport::of_picture(&info));
+            tracks.push(of_picture(&info));
             (Some((fp, info)), None)
         }
         Err(e) => {
@@ -197,12 +186,9 @@ pub fn fingerprint_media_file(
     }
     if role == Role::Reference {
         if let Some(t) = tracks.iter().find(|t| t.fingerprinted && t.note.is_some()) {
-            let what = match t.kind {
-                TrackKind::Sound => "sound",
-                TrackKind::Picture => "picture",
-            };
             return Err(Error::Corrupt(format!(
-                "the {what} track ({}) is {}",
+                "the {} track ({}) is {}",
+                t.kind.name(),
                 t.codec,
                 t.note.as_deref().unwrap_or_default()
             )));
@@ -228,7 +214,7 @@ fn sound_not_decoded(e: &Error) -> Option<TrackReport> {
         Error::UnsupportedCodec(name) => name.split(' ').next().unwrap_or("unknown"),
         _ => "unknown",
     };
-    Some(TrackReport::skipped(
+    Some(not_fingerprinted(
         TrackKind::Sound,
         "unknown",
         codec,
@@ -240,19 +226,19 @@ fn sound_not_decoded(e: &Error) -> Option<TrackReport> {
 fn picture_not_decoded(e: &Error) -> Option<TrackReport> {
     match e {
         Error::NoVideoTrack | Error::UnknownFormat => None,
-        Error::VideoNeedsFfmpeg { container, codec } => Some(TrackReport::skipped(
+        Error::VideoNeedsFfmpeg { container, codec } => Some(not_fingerprinted(
             TrackKind::Picture,
             container,
             codec,
             e.to_string(),
         )),
-        Error::UnsupportedVideoCodec(codec) => Some(TrackReport::skipped(
+        Error::UnsupportedVideoCodec(codec) => Some(not_fingerprinted(
             TrackKind::Picture,
             "unknown",
             codec,
             e.to_string(),
         )),
-        _ => Some(TrackReport::skipped(
+        _ => Some(not_fingerprinted(
             TrackKind::Picture,
             "unknown",
             "unknown",

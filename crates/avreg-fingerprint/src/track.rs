@@ -15,6 +15,16 @@ pub enum TrackKind {
     Picture,
 }
 
+impl TrackKind {
+    /// `sound` or `picture`, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sound => "sound",
+            Self::Picture => "picture",
+        }
+    }
+}
+
 /// What became of one track of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
