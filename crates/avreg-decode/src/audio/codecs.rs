@@ -105,7 +105,7 @@ struct Planes {
 
 impl Planes {
     /// A buffer for `rate` and `channels` in `order`.
-    fn new(rate: u32, channels: usize, order: Option<&[Channels]>) -> SymResult<Self> {
+    fn new(rate: u32, channels: usize, order: Option<&[Channels]>) -> Self {
         let (mask, plane_of) = match order.filter(|o| o.len() == channels) {
             Some(order) => {
                 let mask = order.iter().fold(Channels::empty(), |m, &c| m | c);
@@ -120,11 +120,11 @@ impl Planes {
             None => (Channels::FRONT_LEFT, None),
         };
         let spec = SignalSpec::new(rate, mask);
-        Ok(Self {
+        Self {
             buf: AudioBuffer::new(OPUS_MAX_FRAME as u64, spec),
             plane_of,
             channels,
-        })
+        }
     }
 
     fn spec_matches(&self, rate: u32, channels: usize) -> bool {
@@ -287,13 +287,14 @@ impl Decoder for OpusTrack {
         // No demuxer trims the pre-skip (Ogg's only states it as the
         // delay; its page-based trims are for other codecs): dropped here.
         let to_skip = head.pre_skip as usize;
-        let out = Planes::new(OPUS_RATE, head.channels, vorbis_order(head.channels))?;
+        let channels = head.channels;
+        let out = Planes::new(OPUS_RATE, channels, vorbis_order(channels));
         Ok(Self {
             params: params.clone(),
             head,
             inner,
             to_skip,
-            pcm: vec![0.0; OPUS_MAX_FRAME * 8],
+            pcm: vec![0.0; OPUS_MAX_FRAME * channels],
             out,
         })
     }
@@ -313,8 +314,6 @@ impl Decoder for OpusTrack {
     }
 
     fn decode(&mut self, packet: &Packet) -> SymResult<AudioBufferRef<'_>> {
-        let ch = self.head.channels;
-        self.pcm.resize(OPUS_MAX_FRAME * ch, 0.0);
         let decoded = match &mut self.inner {
             OpusInner::Single(d) => d.decode(&packet.data, OPUS_MAX_FRAME, &mut self.pcm),
             OpusInner::Multi(d) => d.decode(&packet.data, OPUS_MAX_FRAME, &mut self.pcm),
@@ -422,7 +421,7 @@ impl Decoder for AacTrack {
         }
         let out = match self.out.take() {
             Some(p) if p.spec_matches(frame.sample_rate, channels) => p,
-            _ => Planes::new(frame.sample_rate, channels, aac_order(channels))?,
+            _ => Planes::new(frame.sample_rate, channels, aac_order(channels)),
         };
         let out = self.out.insert(out);
         let frames = frame.frames();
@@ -470,7 +469,7 @@ mod tests {
     #[test]
     fn planes_follow_the_mask_whatever_the_stream_order() {
         // Vorbis 5.1: FL FC FR RL RR LFE; planes: FL FR FC LFE RL RR.
-        let mut p = Planes::new(48_000, 6, vorbis_order(6)).expect("5.1");
+        let mut p = Planes::new(48_000, 6, vorbis_order(6));
         let frame: Vec<f32> = (0..6).map(|c| c as f32 / 8.0).collect();
         p.fill(&frame, 1, 0, 0);
         let planes: Vec<f32> = (0..6).map(|i| p.buf.chan(i)[0] * 8.0).collect();

@@ -2,7 +2,7 @@
 //! and limits, and the conversion of symphonia's buffers to `f32`.
 
 use avreg_fingerprint::audio::{MAX_CHANNELS, MAX_INPUT_RATE};
-use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Channels, Signal};
 use symphonia::core::codecs::{
     CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL,
 };
@@ -55,6 +55,7 @@ pub(super) struct Session<'a, 'b> {
     resets: u32,
     /// Reused conversion buffer, one packet long.
     pcm: Vec<f32>,
+    fold: Fold,
 }
 
 impl<'a, 'b> Session<'a, 'b> {
@@ -87,6 +88,7 @@ impl<'a, 'b> Session<'a, 'b> {
             last_skip: None,
             resets: 0,
             pcm: Vec::new(),
+            fold: Fold::default(),
         }
     }
 }
@@ -211,7 +213,7 @@ impl Session<'_, '_> {
             let decoded = match guarded("decoding a packet", || {
                 decoder
                     .decode(&packet)
-                    .map(|buf| interleave(buf, &mut self.pcm))
+                    .map(|buf| interleave(buf, &mut self.pcm, &mut self.fold))
             }) {
                 Ok(decoded) => decoded,
                 Err(panicked) => return self.stop_after_panic(panicked),
@@ -481,6 +483,20 @@ pub(super) fn ms_to_frames(ms: u64, rate: u32) -> u64 {
     u64::try_from(frames).unwrap_or(u64::MAX)
 }
 
+/// The fold weights of the last surround layout met (a stream keeps its
+/// layout: they are computed once, not per packet).
+#[derive(Debug, Default)]
+pub(super) struct Fold(Option<(Channels, Vec<(f32, f32)>)>);
+
+impl Fold {
+    fn weights(&mut self, channels: Channels) -> &[(f32, f32)] {
+        if self.0.as_ref().is_none_or(|(c, _)| *c != channels) {
+            self.0 = Some((channels, downmix_weights(channels)));
+        }
+        self.0.as_ref().map_or(&[], |(_, w)| w)
+    }
+}
+
 /// What [`interleave`] made of a decoded buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Interleaved {
@@ -493,24 +509,29 @@ pub(super) struct Interleaved {
 
 /// Converts a decoded buffer to interleaved `f32` in `out`, surround
 /// folded to stereo.
-pub(super) fn interleave(buf: AudioBufferRef<'_>, out: &mut Vec<f32>) -> Interleaved {
+pub(super) fn interleave(
+    buf: AudioBufferRef<'_>,
+    out: &mut Vec<f32>,
+    fold: &mut Fold,
+) -> Interleaved {
     match buf {
-        AudioBufferRef::U8(b) => interleave_typed(&b, out),
-        AudioBufferRef::U16(b) => interleave_typed(&b, out),
-        AudioBufferRef::U24(b) => interleave_typed(&b, out),
-        AudioBufferRef::U32(b) => interleave_typed(&b, out),
-        AudioBufferRef::S8(b) => interleave_typed(&b, out),
-        AudioBufferRef::S16(b) => interleave_typed(&b, out),
-        AudioBufferRef::S24(b) => interleave_typed(&b, out),
-        AudioBufferRef::S32(b) => interleave_typed(&b, out),
-        AudioBufferRef::F32(b) => interleave_typed(&b, out),
-        AudioBufferRef::F64(b) => interleave_typed(&b, out),
+        AudioBufferRef::U8(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::U16(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::U24(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::U32(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::S8(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::S16(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::S24(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::S32(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::F32(b) => interleave_typed(&b, out, fold),
+        AudioBufferRef::F64(b) => interleave_typed(&b, out, fold),
     }
 }
 
 fn interleave_typed<S: Sample + IntoSample<f32>>(
     buf: &AudioBuffer<S>,
     out: &mut Vec<f32>,
+    fold: &mut Fold,
 ) -> Interleaved {
     let spec = buf.spec();
     let planes = buf.planes();
@@ -537,11 +558,11 @@ fn interleave_typed<S: Sample + IntoSample<f32>>(
     }
     // Surround (5.1 masters, 7.1): folded to stereo as a platform's
     // stereo version of the same film is, so both fingerprint alike.
-    let weights = downmix_weights(spec.channels, planes.len());
+    let weights = fold.weights(spec.channels);
     out.reserve(frames * 2);
     for i in 0..frames {
         let (mut l, mut r) = (0.0f32, 0.0f32);
-        for (p, (wl, wr)) in planes.iter().zip(&weights) {
+        for (p, (wl, wr)) in planes.iter().zip(weights) {
             let x: f32 = p[i].into_sample();
             l += wl * x;
             r += wr * x;
@@ -556,54 +577,45 @@ fn interleave_typed<S: Sample + IntoSample<f32>>(
 /// normalised so that every channel at full scale gives at most full scale.
 ///
 /// The fold is ITU-R BS.775's: centre and surrounds at −3 dB into both or
-/// their side, the LFE left out. Channels without a position (a layout the
-/// container does not name) count equally on both sides.
-pub(super) fn downmix_weights(
-    channels: symphonia::core::audio::Channels,
-    count: usize,
-) -> Vec<(f32, f32)> {
-    use symphonia::core::audio::Channels as C;
+/// their side, the LFE left out.
+pub(super) fn downmix_weights(channels: Channels) -> Vec<(f32, f32)> {
     const H: f32 = std::f32::consts::FRAC_1_SQRT_2;
-    let mut weights: Vec<(f32, f32)> = if channels.count() == count {
-        channels
-            .iter()
-            .map(|c| {
-                if c == C::FRONT_LEFT || c == C::FRONT_LEFT_WIDE || c == C::FRONT_LEFT_HIGH {
-                    (1.0, 0.0)
-                } else if c == C::FRONT_RIGHT
-                    || c == C::FRONT_RIGHT_WIDE
-                    || c == C::FRONT_RIGHT_HIGH
-                {
-                    (0.0, 1.0)
-                } else if c == C::LFE1 || c == C::LFE2 {
-                    (0.0, 0.0)
-                } else if c == C::FRONT_CENTRE
-                    || c == C::REAR_CENTRE
-                    || c == C::TOP_CENTRE
-                    || c == C::TOP_FRONT_CENTRE
-                    || c == C::TOP_REAR_CENTRE
-                    || c == C::FRONT_CENTRE_HIGH
-                {
-                    (H, H)
-                } else if c == C::REAR_LEFT
-                    || c == C::SIDE_LEFT
-                    || c == C::FRONT_LEFT_CENTRE
-                    || c == C::TOP_FRONT_LEFT
-                    || c == C::TOP_REAR_LEFT
-                    || c == C::REAR_LEFT_CENTRE
-                {
-                    (H, 0.0)
-                } else {
-                    (0.0, H)
-                }
-            })
-            .collect()
-    } else {
-        vec![(1.0, 1.0); count]
-    };
-    let left: f32 = weights.iter().map(|w| w.0).sum();
-    let right: f32 = weights.iter().map(|w| w.1).sum();
-    let scale = 1.0 / left.max(right).max(1.0);
+    let left = Channels::FRONT_LEFT | Channels::FRONT_LEFT_WIDE | Channels::FRONT_LEFT_HIGH;
+    let right = Channels::FRONT_RIGHT | Channels::FRONT_RIGHT_WIDE | Channels::FRONT_RIGHT_HIGH;
+    let lfe = Channels::LFE1 | Channels::LFE2;
+    let centre = Channels::FRONT_CENTRE
+        | Channels::REAR_CENTRE
+        | Channels::TOP_CENTRE
+        | Channels::TOP_FRONT_CENTRE
+        | Channels::TOP_REAR_CENTRE
+        | Channels::FRONT_CENTRE_HIGH;
+    let left_surround = Channels::REAR_LEFT
+        | Channels::SIDE_LEFT
+        | Channels::FRONT_LEFT_CENTRE
+        | Channels::TOP_FRONT_LEFT
+        | Channels::TOP_REAR_LEFT
+        | Channels::REAR_LEFT_CENTRE;
+    let mut weights: Vec<(f32, f32)> = channels
+        .iter()
+        .map(|c| {
+            if left.contains(c) {
+                (1.0, 0.0)
+            } else if right.contains(c) {
+                (0.0, 1.0)
+            } else if lfe.contains(c) {
+                (0.0, 0.0)
+            } else if centre.contains(c) {
+                (H, H)
+            } else if left_surround.contains(c) {
+                (H, 0.0)
+            } else {
+                (0.0, H)
+            }
+        })
+        .collect();
+    let l: f32 = weights.iter().map(|w| w.0).sum();
+    let r: f32 = weights.iter().map(|w| w.1).sum();
+    let scale = 1.0 / l.max(r).max(1.0);
     for w in &mut weights {
         *w = (w.0 * scale, w.1 * scale);
     }
