@@ -296,3 +296,38 @@ fn compacting_keeps_every_recording_identifiable() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(recordings(&avreg), 2);
 }
+
+/// A file cut short (its header still declaring the whole length) is
+/// refused as a registration, exit 2 naming the file and the damage, and
+/// looked up on what decodes, the damage said on stderr.
+#[test]
+fn a_truncated_file_is_refused_as_a_registration_and_noted_in_a_lookup() {
+    let avreg = Avreg::new();
+    let (pcm, rate) = decode_mono(&fixture("demo/aria.mp3"));
+    let whole = avreg.path("whole.wav");
+    write_wav(&whole, rate, &pcm);
+    let bytes = std::fs::read(&whole).expect("read");
+    let cut = avreg.path("cut.wav");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).expect("write");
+
+    let out = avreg.run(&["register", s(&cut), "--title", "Cut"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(s(&cut)) && stderr.contains("truncated"),
+        "{stderr}"
+    );
+    assert_eq!(recordings(&avreg), 0, "nothing registered");
+
+    let out = avreg.run(&["lookup", s(&cut)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no match, but looked up: {stderr}"
+    );
+    assert!(
+        stderr.contains("sound track") && stderr.contains("truncated"),
+        "{stderr}"
+    );
+}
