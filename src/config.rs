@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use avreg_fingerprint::matching::{speed_grid, MatchConfig};
+use avreg_fingerprint::matching::{scale_grid, MatchConfig};
 use avreg_registry::domain::rules::Jurisdictions;
 use avreg_registry::{IndexOptions, RegistryOptions};
 use serde::Deserialize;
@@ -113,6 +113,7 @@ pub struct LookupConfig {
     pub max_results: usize,
     pub speed_range: f32,
     pub speed_step: f32,
+    pub tempo_and_pitch: bool,
     pub max_postings_per_key: usize,
 }
 
@@ -153,6 +154,7 @@ impl Default for LookupConfig {
             max_results: m.max_results,
             speed_range: 0.06,
             speed_step: 0.005,
+            tempo_and_pitch: true,
             max_postings_per_key: m.max_postings_per_key,
         }
     }
@@ -238,7 +240,11 @@ impl Config {
     /// Options for the registry.
     pub fn registry_options(&self) -> RegistryOptions {
         let matching = MatchConfig {
-            speeds: speed_grid(self.lookup.speed_range, self.lookup.speed_step),
+            scales: scale_grid(
+                self.lookup.speed_range,
+                self.lookup.speed_step,
+                self.lookup.tempo_and_pitch,
+            ),
             min_aligned: self.lookup.min_aligned,
             max_results: self.lookup.max_results.max(1),
             max_postings_per_key: self.lookup.max_postings_per_key,

@@ -91,7 +91,14 @@ fn print_summary(result: &LookupResult) {
     for m in &result.matches {
         let evidence = match (m.medium, &m.video) {
             (Medium::Audio, _) | (_, None) => {
-                format!("{} hashes, speed ×{:.3}", m.aligned_hashes, m.speed)
+                if (m.pitch - m.speed).abs() < 1e-4 {
+                    format!("{} hashes, speed ×{:.3}", m.aligned_hashes, m.speed)
+                } else {
+                    format!(
+                        "{} hashes, tempo ×{:.3}, pitch ×{:.3}",
+                        m.aligned_hashes, m.speed, m.pitch
+                    )
+                }
             }
             (medium, Some(v)) => format!(
                 "{medium}: {} hashes, {} frames at {:.1} bits{}",

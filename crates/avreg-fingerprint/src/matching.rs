@@ -2,9 +2,13 @@
 //!
 //! A query's hashes are looked up in a [`PostingSource`]; every posting votes
 //! for the pair (document, reference frame − query frame). A true match piles
-//! many votes on one offset; chance coincidences scatter. Speed changes are
-//! handled by re-hashing the query's peaks for a small grid of playback
-//! speeds (the peaks are extracted once).
+//! many votes on one offset; chance coincidences scatter. Speed, tempo and
+//! pitch changes are handled by re-hashing the query's peaks for a small grid
+//! of [`Scale`]s (the peaks are extracted once): playback speed (time and
+//! frequency scaled together, a resampled or sped-up clip), tempo alone (a
+//! time stretch that keeps the pitch) and pitch alone (a pitch shift that
+//! keeps the tempo), three lines through the plane of time and frequency
+//! scales, each searched outward from 1.0.
 
 use crate::audio::hashes::{pair_with, Fanout, PairHash};
 use crate::audio::{AudioConfig, AudioFingerprint, FRAME_MS};
@@ -15,18 +19,20 @@ pub use crate::postings::{DocId, HashKey, Posting, PostingSource};
 pub struct MatchConfig {
     /// The fingerprint parameters (must be those the references used).
     pub audio: AudioConfig,
-    /// Playback speeds tried, in order; the first should be 1.0.
-    pub speeds: Vec<f32>,
+    /// Scales tried, in order; the first should be [`Scale::ONE`] (see
+    /// [`scale_grid`]).
+    pub scales: Vec<Scale>,
     /// Fewest hashes that must agree on one (recording, offset) for a match.
     /// Chosen from measured negatives (see the evaluation in the README).
     pub min_aligned: u32,
-    /// Once a speed gives a match this strong, the remaining speeds are
+    /// Once a scale gives a match this strong, the remaining scales are
     /// skipped.
     pub strong_aligned: u32,
-    /// Once a speed gives a match this sure (well above what chance gives:
-    /// see the evaluation's calibration), speeds farther than
-    /// `settle_range` from it are not tried: the true speed of the clip is
-    /// near it. Unmatched clips still try the whole grid.
+    /// Once a scale gives a match this sure (well above what chance gives:
+    /// see the evaluation's calibration), scales farther than
+    /// `settle_range` from it (on either axis) are not tried: the true
+    /// scale of the clip is near it. Unmatched clips still try the whole
+    /// grid.
     pub settle_aligned: u32,
     /// See `settle_aligned`.
     pub settle_range: f32,
@@ -40,12 +46,18 @@ pub struct MatchConfig {
     pub anchor_bucket: u32,
     /// Most matches returned.
     pub max_results: usize,
-    /// After the grid, the best candidates are re-voted at these speed
-    /// offsets around their best speed (a finer local search: the grid step
-    /// leaves up to half a step of residual speed, which breaks hashes).
+    /// After the grid, the best candidates are re-voted at these offsets
+    /// around their best scale, along its axis (a finer local search: the
+    /// grid step leaves up to half a step of residual scale, which breaks
+    /// hashes).
     pub refine_offsets: Vec<f32>,
     /// How many candidates are refined.
     pub refine_candidates: usize,
+    /// A sure match found away from 1.0 is followed outward along its axis
+    /// in steps of this size, while its alignment grows ...
+    pub climb_step: f32,
+    /// ... for at most this many steps.
+    pub climb_steps: u32,
     /// Keys with more postings than this are skipped as uninformative (the
     /// "stop words" of a large index: a pair of peaks so common that it
     /// says little about which recording a clip is from, and costs the most
@@ -66,7 +78,7 @@ pub struct MatchConfig {
     /// a fraction of the cost, and the search ends. Otherwise the full
     /// search runs as without it, reusing the postings already read.
     pub quick_pass: bool,
-    /// At the grid's other speeds than the first, a quick pass (as above)
+    /// At the grid's other scales than the first, a quick pass (as above)
     /// screens first, and the full pass runs only where some recording
     /// reaches this many aligned hashes in it: an unregistered clip, which
     /// tries the whole grid, then costs a fraction of the full passes.
@@ -78,7 +90,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         Self {
             audio: AudioConfig::default(),
-            speeds: speed_grid(0.06, 0.005),
+            scales: scale_grid(0.06, 0.005, true),
             min_aligned: 10,
             strong_aligned: 40,
             settle_aligned: 16,
@@ -88,6 +100,8 @@ impl Default for MatchConfig {
             max_results: 5,
             refine_offsets: vec![-0.0025, -0.00125, 0.00125, 0.0025],
             refine_candidates: 3,
+            climb_step: 0.005,
+            climb_steps: 8,
             max_postings_per_key: 1_000,
             prefilter_aligned: 5,
             prefilter_min_votes: 1 << 13,
@@ -109,6 +123,98 @@ pub fn speed_grid(range: f32, step: f32) -> Vec<f32> {
     v
 }
 
+/// The scales of [`speed_grid`] as playback speeds and, with
+/// `tempo_and_pitch`, also as tempo-only and pitch-only changes: nearest to
+/// 1.0 first, the three axes interleaved step by step, so that a search
+/// that settles early has tried every axis as far.
+pub fn scale_grid(range: f32, step: f32, tempo_and_pitch: bool) -> Vec<Scale> {
+    let mut v = vec![Scale::ONE];
+    for s in speed_grid(range, step).into_iter().skip(1) {
+        v.push(Scale::speed(s));
+        if tempo_and_pitch {
+            v.push(Scale::tempo(s));
+            v.push(Scale::pitch(s));
+        }
+    }
+    v
+}
+
+/// How a query's time and frequencies relate to the reference's: the query
+/// plays the reference's `time × t` ms at its `t` ms, and its frequencies
+/// are the reference's × `freq`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scale {
+    /// Reference ms per query ms (1.05: the query is 5 % faster).
+    pub time: f32,
+    /// Query frequency per reference frequency (1.05: 5 % higher).
+    pub freq: f32,
+}
+
+/// Which line of the scale plane a scale lies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Time and frequency together (resampling, a faster playback).
+    Speed,
+    /// Time alone (a time stretch keeping the pitch).
+    Tempo,
+    /// Frequency alone (a pitch shift keeping the tempo).
+    Pitch,
+}
+
+impl Scale {
+    /// No change.
+    pub const ONE: Scale = Scale {
+        time: 1.0,
+        freq: 1.0,
+    };
+
+    /// Played `s` times faster: time and pitch together.
+    pub fn speed(s: f32) -> Scale {
+        Scale { time: s, freq: s }
+    }
+
+    /// Tempo changed by `s` (faster above 1), pitch kept.
+    pub fn tempo(s: f32) -> Scale {
+        Scale { time: s, freq: 1.0 }
+    }
+
+    /// Pitch changed by `s` (higher above 1), tempo kept.
+    pub fn pitch(s: f32) -> Scale {
+        Scale { time: 1.0, freq: s }
+    }
+
+    /// The scale's axis ([`Axis::Speed`] for [`Scale::ONE`]).
+    pub fn axis(self) -> Axis {
+        if self.time.to_bits() == self.freq.to_bits() {
+            Axis::Speed
+        } else if self.freq == 1.0 {
+            Axis::Tempo
+        } else {
+            Axis::Pitch
+        }
+    }
+
+    /// The scale moved by `d` along `axis`.
+    pub fn moved(self, axis: Axis, d: f32) -> Scale {
+        match axis {
+            Axis::Speed => Scale::speed(self.time + d),
+            Axis::Tempo => Scale::tempo(self.time + d),
+            Axis::Pitch => Scale::pitch(self.freq + d),
+        }
+    }
+
+    /// The larger of the two axes' differences.
+    pub fn distance(self, other: Scale) -> f32 {
+        (self.time - other.time)
+            .abs()
+            .max((self.freq - other.freq).abs())
+    }
+
+    fn same(self, other: Scale) -> bool {
+        self.time.to_bits() == other.time.to_bits() && self.freq.to_bits() == other.freq.to_bits()
+    }
+}
+
 /// One matched recording.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Match {
@@ -119,8 +225,13 @@ pub struct Match {
     pub score: f32,
     /// Query hashes agreeing on the winning offset.
     pub aligned: u32,
-    /// Playback speed of the query relative to the reference.
+    /// Reference time per query time: the query's tempo relative to the
+    /// reference (its playback speed when the pitch moved with it).
     pub speed: f32,
+    /// Query frequency per reference frequency: equal to `speed` for a
+    /// clip played faster or slower, 1 for a tempo-only change, the pitch
+    /// shift for a pitch-only one.
+    pub pitch: f32,
     /// Start of the matched span in the query, ms.
     pub query_start_ms: u64,
     /// Length of the matched span in the query, ms.
@@ -144,7 +255,7 @@ struct Candidate {
     aligned: u32,
     /// Reference frame − query frame (in reference time), window start.
     offset: i64,
-    speed: f32,
+    scale: Scale,
     /// The pairs the query was hashed into when it was found.
     pairs: Pairs,
 }
@@ -159,21 +270,21 @@ enum Pairs {
     Query,
 }
 
-/// One voting pass over the query rehashed at a speed.
+/// One voting pass over the query rehashed at a scale.
 #[derive(Clone, Copy, Debug)]
 enum Pass {
     /// The reference pairs, every recording votes: a quick look.
-    Screen(f32),
+    Screen(Scale),
     /// Every query pair, every recording votes.
-    Full(f32),
+    Full(Scale),
     /// Every query pair, only this recording votes: refining a candidate.
-    Refine(f32, DocId),
+    Refine(Scale, DocId),
 }
 
 impl Pass {
-    fn speed(self) -> f32 {
+    fn scale(self) -> Scale {
         match self {
-            Pass::Screen(speed) | Pass::Full(speed) | Pass::Refine(speed, _) => speed,
+            Pass::Screen(scale) | Pass::Full(scale) | Pass::Refine(scale, _) => scale,
         }
     }
 
@@ -192,7 +303,7 @@ impl Pass {
     }
 }
 
-/// Searches `source` for `query`: every speed of the grid, offset voting,
+/// Searches `source` for `query`: every scale of the grid, offset voting,
 /// then the spans of the best few. Returns matches above
 /// [`MatchConfig::min_aligned`], best first.
 pub fn search(
@@ -230,29 +341,29 @@ fn run(
         sketch: VoteSketch::default(),
     };
     let mut best: Vec<Candidate> = Vec::new();
-    // Speed of the strongest candidate so far that reached
+    // Scale of the strongest candidate so far that reached
     // `settle_aligned`.
-    let mut settled: Option<(u32, f32)> = None;
+    let mut settled: Option<(u32, Scale)> = None;
     if config.quick_pass {
-        if s.vote(Pass::Screen(1.0), &mut best) >= config.strong_aligned {
+        if s.vote(Pass::Screen(Scale::ONE), &mut best) >= config.strong_aligned {
             return s.finish(best, floor);
         }
         best.clear();
     }
     let mut screened: Vec<Candidate> = Vec::new();
-    for (k, &speed) in config.speeds.iter().enumerate() {
-        // The grid alternates sides of 1.0: a speed out of the settled
-        // range may be followed by one in it.
-        if settled.is_some_and(|(_, at)| (speed - at).abs() > config.settle_range) {
+    for (k, &scale) in config.scales.iter().enumerate() {
+        // The grid alternates sides of 1.0 and axes: a scale out of the
+        // settled range may be followed by one in it.
+        if settled.is_some_and(|(_, at)| scale.distance(at) > config.settle_range) {
             continue;
         }
         if k > 0 && config.screen_aligned > 0 {
             screened.clear();
-            if s.vote(Pass::Screen(speed), &mut screened) < config.screen_aligned {
+            if s.vote(Pass::Screen(scale), &mut screened) < config.screen_aligned {
                 continue;
             }
         }
-        let strongest = s.vote(Pass::Full(speed), &mut best);
+        let strongest = s.vote(Pass::Full(scale), &mut best);
         // Keep the candidate list short.
         if best.len() > MAX_CANDIDATES {
             best.sort_by_key(|c| std::cmp::Reverse(c.aligned));
@@ -262,10 +373,40 @@ fn run(
             break;
         }
         if strongest >= config.settle_aligned && settled.is_none_or(|(a, _)| strongest > a) {
-            settled = Some((strongest, speed));
+            settled = Some((strongest, scale));
         }
     }
     best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+    // A strong match away from 1.0 ended the grid at the first scale strong
+    // enough, which may be short of the clip's: short pairs of peaks still
+    // agree a step or two off. Climb outward along its axis while the
+    // alignment grows (only that recording votes), then refine finely.
+    if let Some(&top) = best.first() {
+        if top.aligned >= config.settle_aligned && !top.scale.same(Scale::ONE) {
+            let axis = top.scale.axis();
+            let along = match axis {
+                Axis::Pitch => top.scale.freq,
+                Axis::Speed | Axis::Tempo => top.scale.time,
+            };
+            let step = config.climb_step.copysign(along - 1.0);
+            let mut at = top;
+            for _ in 0..config.climb_steps {
+                let next = at.scale.moved(axis, step);
+                s.vote(Pass::Refine(next, top.doc), &mut best);
+                match best.iter().find(|c| c.doc == top.doc) {
+                    Some(c) if c.aligned > at.aligned => at = *c,
+                    _ => break,
+                }
+            }
+            if at.aligned >= config.strong_aligned {
+                for &d in &config.refine_offsets {
+                    s.vote(Pass::Refine(at.scale.moved(axis, d), at.doc), &mut best);
+                }
+                return s.finish(best, floor);
+            }
+            best.sort_by(|a, b| b.aligned.cmp(&a.aligned).then(a.doc.cmp(&b.doc)));
+        }
+    }
     // Once one recording matches strongly the answer is clear: nothing is
     // refined. Once one matches surely, only it is. Each refining pass
     // reads keys no pass has read yet.
@@ -282,8 +423,9 @@ fn run(
         if c.aligned * 2 < config.min_aligned {
             continue;
         }
+        let axis = c.scale.axis();
         for &d in &config.refine_offsets {
-            s.vote(Pass::Refine(c.speed + d, c.doc), &mut best);
+            s.vote(Pass::Refine(c.scale.moved(axis, d), c.doc), &mut best);
         }
     }
     s.finish(best, floor)
@@ -301,7 +443,7 @@ struct Searcher<'a, S> {
 }
 
 impl<S: PostingSource> Searcher<'_, S> {
-    /// One voting pass: votes at the pass's speed (for its one recording,
+    /// One voting pass: votes at the pass's scale (for its one recording,
     /// if it refines) and raises the per-recording best candidates in
     /// `best`. Returns the strongest alignment seen.
     fn vote(&mut self, pass: Pass, best: &mut Vec<Candidate>) -> u32 {
@@ -313,10 +455,10 @@ impl<S: PostingSource> Searcher<'_, S> {
             votes,
             sketch,
         } = self;
-        let (speed, only) = (pass.speed(), pass.only());
+        let (scale, only) = (pass.scale(), pass.only());
         let tol = i64::from(config.offset_tolerance);
         let bucket = config.anchor_bucket.max(1);
-        query_hashes(query, &config.audio, pass.pairs(), speed, hashes);
+        query_hashes(query, &config.audio, pass.pairs(), scale, hashes);
         votes.clear();
         for h in hashes.iter() {
             let b = h.time_ms / (FRAME_MS * bucket);
@@ -367,7 +509,7 @@ impl<S: PostingSource> Searcher<'_, S> {
                 doc: DocId(doc as u32),
                 aligned: top as u32,
                 offset: unbias(votes[top_at].0 as u32) + tol,
-                speed,
+                scale,
                 pairs: pass.pairs(),
             });
             i = end;
@@ -401,7 +543,7 @@ impl<S: PostingSource> Searcher<'_, S> {
     }
 
     /// Recomputes the winning alignments of the chosen candidates to find
-    /// their spans: one pass over the query's hashes per distinct speed.
+    /// their spans: one pass over the query's hashes per distinct scale.
     fn describe(&mut self, chosen: &[Candidate]) -> Vec<Match> {
         let Searcher {
             query,
@@ -418,13 +560,11 @@ impl<S: PostingSource> Searcher<'_, S> {
             if done[i] {
                 continue;
             }
-            let (speed, pairs) = (chosen[i].speed, chosen[i].pairs);
+            let (scale, pairs) = (chosen[i].scale, chosen[i].pairs);
             let group: Vec<usize> = (i..chosen.len())
-                .filter(|&k| {
-                    chosen[k].speed.to_bits() == speed.to_bits() && chosen[k].pairs == pairs
-                })
+                .filter(|&k| chosen[k].scale.same(scale) && chosen[k].pairs == pairs)
                 .collect();
-            query_hashes(query, &config.audio, pairs, speed, hashes);
+            query_hashes(query, &config.audio, pairs, scale, hashes);
             for h in hashes.iter() {
                 for p in cache.get(h.key) {
                     let off = i64::from(p.frame) - i64::from(h.frame);
@@ -451,14 +591,15 @@ impl<S: PostingSource> Searcher<'_, S> {
                 }
                 let query_start_ms = u64::from(first);
                 let query_duration_ms = u64::from(last - first) + u64::from(FRAME_MS);
-                let speed = f64::from(c.speed);
+                let speed = f64::from(c.scale.time);
                 let ref_start =
                     (f64::from(first) * speed / f64::from(FRAME_MS)).round() as i64 + c.offset;
                 Match {
                     doc: c.doc,
                     score: score_of(c.aligned),
                     aligned: c.aligned,
-                    speed: c.speed,
+                    speed: c.scale.time,
+                    pitch: c.scale.freq,
                     query_start_ms,
                     query_duration_ms,
                     ref_start_ms: (ref_start.max(0) as u64) * u64::from(FRAME_MS),
@@ -535,7 +676,7 @@ impl VoteSketch {
     }
 }
 
-/// The postings of every key one search has asked for. Neighbouring speeds
+/// The postings of every key one search has asked for. Neighbouring scales
 /// of the grid, and repeated anchors, hash to many of the same keys: each is
 /// read from the index once per search.
 struct PostingCache<'a, S> {
@@ -604,12 +745,12 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
-/// The query's hashes at `speed`, of the `pairs` asked.
+/// The query's hashes at `scale`, of the `pairs` asked.
 fn query_hashes(
     query: &AudioFingerprint,
     cfg: &AudioConfig,
     pairs: Pairs,
-    speed: f32,
+    scale: Scale,
     out: &mut Vec<PairHash>,
 ) {
     out.clear();
@@ -617,7 +758,7 @@ fn query_hashes(
         Pairs::Reference => Fanout::reference(cfg),
         Pairs::Query => Fanout::query(cfg),
     };
-    pair_with(query.peaks(), fanout, speed, cfg, |h| out.push(h));
+    pair_with(query.peaks(), fanout, scale, cfg, |h| out.push(h));
 }
 
 #[inline]
@@ -729,7 +870,7 @@ mod tests {
         let index = index_of(&docs, &cfg);
         let exact = MatchConfig {
             prefilter_aligned: 0,
-            speeds: speed_grid(0.01, 0.005),
+            scales: scale_grid(0.01, 0.005, false),
             ..MatchConfig::default()
         };
         let sketched = MatchConfig {
@@ -748,7 +889,7 @@ mod tests {
             // The sketch must really take part: with this many votes most
             // of them fall below its floor.
             let mut hashes = Vec::new();
-            query_hashes(&query, &cfg, Pairs::Query, 1.0, &mut hashes);
+            query_hashes(&query, &cfg, Pairs::Query, Scale::ONE, &mut hashes);
             let mut out = Vec::new();
             for h in &hashes {
                 index.postings(h.key, &mut out);
@@ -876,6 +1017,103 @@ mod tests {
             keys_screened * 3 < keys_full,
             "{keys_screened} keys read with screening, {keys_full} without"
         );
+    }
+
+    /// `fp` with its time stretched by `tempo` (faster above 1) and its
+    /// frequencies by `pitch`, independently.
+    fn rescaled(fp: &AudioFingerprint, tempo: f64, pitch: f64) -> AudioFingerprint {
+        let peaks = fp
+            .peaks()
+            .iter()
+            .map(|p| Peak {
+                time_ms: (f64::from(p.time_ms) / tempo).round() as u32,
+                freq: (f64::from(p.freq) * pitch).round() as u16,
+                ..*p
+            })
+            .collect();
+        AudioFingerprint::from_parts((fp.duration_ms() as f64 / tempo) as u64, peaks)
+    }
+
+    #[test]
+    fn tempo_only_and_pitch_only_changes_are_found_on_their_own_axis() {
+        let mut rng = Rng::from_state(0x7e3b0);
+        let cfg = AudioConfig::default();
+        let docs: Vec<AudioFingerprint> = (0..40).map(|_| wideband_fp(&mut rng, 60_000)).collect();
+        let index = index_of(&docs, &cfg);
+        let with_axes = MatchConfig::default();
+        let speed_only = MatchConfig {
+            scales: scale_grid(0.06, 0.005, false),
+            ..MatchConfig::default()
+        };
+        let (mut found_speed_only, mut n) = (0, 0);
+        for (q, (tempo, pitch)) in [
+            (1.05, 1.0),
+            (0.95, 1.0),
+            (1.0, 1.05),
+            (1.0, 0.95),
+            (1.04, 1.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let doc = rng.below(docs.len() as u64) as usize;
+            let start = rng.below(50_000) as u32;
+            let query = rescaled(&excerpt(&docs[doc], start, 8_000), tempo, pitch);
+            let m = search(&query, &index, &with_axes);
+            let top = m.first().unwrap_or_else(|| panic!("query {q} not found"));
+            assert_eq!(top.doc, DocId(doc as u32), "query {q}");
+            assert!(
+                (f64::from(top.speed) - tempo).abs() < 0.004,
+                "query {q}: {top:?}"
+            );
+            assert!(
+                (f64::from(top.pitch) - pitch).abs() < 0.004,
+                "query {q}: {top:?}"
+            );
+            let want_ms = f64::from(start);
+            let got_ms = top.ref_start_ms as f64 - top.query_start_ms as f64 * f64::from(top.speed);
+            assert!(
+                (got_ms - want_ms).abs() < 100.0,
+                "query {q}: {got_ms} vs {want_ms}"
+            );
+            n += 1;
+            if search(&query, &index, &speed_only)
+                .first()
+                .is_some_and(|m| m.doc == DocId(doc as u32) && m.aligned >= 40)
+            {
+                found_speed_only += 1;
+            }
+        }
+        // The speed axis alone does not find them strongly: the axes are
+        // what finds them.
+        assert!(
+            found_speed_only < n,
+            "{found_speed_only} of {n} found strongly without the axes"
+        );
+    }
+
+    #[test]
+    fn scales_have_one_axis_each_and_the_grid_interleaves_them() {
+        assert_eq!(Scale::ONE.axis(), Axis::Speed);
+        assert_eq!(Scale::speed(1.03).axis(), Axis::Speed);
+        assert_eq!(Scale::tempo(1.03).axis(), Axis::Tempo);
+        assert_eq!(Scale::pitch(0.97).axis(), Axis::Pitch);
+        assert_eq!(
+            Scale::tempo(1.03).moved(Axis::Tempo, 0.01),
+            Scale::tempo(1.04)
+        );
+        let g = scale_grid(0.01, 0.005, true);
+        assert_eq!(g.len(), 13);
+        assert_eq!(g[0], Scale::ONE);
+        assert_eq!(
+            &g[1..4],
+            &[
+                Scale::speed(1.005),
+                Scale::tempo(1.005),
+                Scale::pitch(1.005)
+            ]
+        );
+        assert_eq!(scale_grid(0.01, 0.005, false).len(), 5);
     }
 
     #[test]

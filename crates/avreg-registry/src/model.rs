@@ -194,8 +194,13 @@ pub struct LookupMatch {
     pub score: f32,
     /// Query hashes agreeing on the winning offset.
     pub aligned: u32,
-    /// Playback speed of the query relative to the reference.
+    /// Time scale of the query relative to the reference (1.05: it plays
+    /// 5 % faster).
     pub speed: f32,
+    /// Frequency scale of the query relative to the reference (1.05: 5 %
+    /// higher). Equal to `speed` for a plain speed change, 1 for a tempo
+    /// change that keeps the pitch.
+    pub pitch: f32,
     /// Start of the matched span in the query, ms.
     pub query_start_ms: u64,
     /// Length of the matched span in the query, ms.

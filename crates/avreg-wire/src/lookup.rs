@@ -29,8 +29,13 @@ pub struct MatchJson {
     pub score: f32,
     /// Query hashes agreeing on the match.
     pub aligned_hashes: u32,
-    /// Playback speed of the query relative to the recording.
+    /// Time scale of the query relative to the recording (1.05: it plays
+    /// 5 % faster).
     pub speed: f32,
+    /// Frequency scale of the query relative to the recording (1.05: 5 %
+    /// higher): equal to `speed` for a plain speed change, 1 for a tempo
+    /// change that keeps the pitch, `speed` 1 for a pitch shift.
+    pub pitch: f32,
     /// The matched span in the query.
     pub query: SpanJson,
     /// The matched span in the recording.
@@ -62,6 +67,7 @@ impl MatchJson {
             score: m.score,
             aligned_hashes: m.aligned,
             speed: m.speed,
+            pitch: m.pitch,
             query: SpanJson {
                 start_ms: m.query_start_ms,
                 duration_ms: m.query_duration_ms,

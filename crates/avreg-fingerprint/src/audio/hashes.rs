@@ -6,6 +6,7 @@
 //! the same peaks.
 
 use super::{AudioConfig, Peak, FRAME_MS, SUBDIV};
+use crate::matching::Scale;
 use crate::postings::HashKey;
 
 /// One hash of a query or reference.
@@ -64,27 +65,29 @@ impl Fanout {
 }
 
 /// Pairs every peak of level ≥ `fanout.min_level` with later peaks in its
-/// target zone, as if the stream were played at `1 / speed` of its speed (a
-/// query sped up by `speed` is slowed back).
+/// target zone, as if the stream's time were stretched by `scale.time` and
+/// its frequencies divided by `scale.freq` (a query sped up, slowed down,
+/// pitch-shifted or time-stretched is brought back to the reference's
+/// scales).
 pub(crate) fn pair_with(
     peaks: &[Peak],
     fanout: Fanout,
-    speed: f32,
+    scale: Scale,
     cfg: &AudioConfig,
     mut emit: impl FnMut(PairHash),
 ) {
     let min_level = fanout.min_level;
-    let speed = f64::from(speed);
+    let (time, freq) = (f64::from(scale.time), f64::from(scale.freq));
     let sub = f64::from(SUBDIV);
     let mut q: Vec<Q> = peaks
         .iter()
         .filter(|p| p.level >= min_level)
         .map(|p| Q {
-            t: (f64::from(p.time_ms) * speed / f64::from(FRAME_MS)).round() as i64,
-            f: (f64::from(p.freq) / speed / sub).round() as i64,
+            t: (f64::from(p.time_ms) * time / f64::from(FRAME_MS)).round() as i64,
+            f: (f64::from(p.freq) / freq / sub).round() as i64,
             time_ms: p.time_ms,
-            tf: f64::from(p.time_ms) * speed / f64::from(FRAME_MS),
-            ff: f64::from(p.freq) / speed / sub,
+            tf: f64::from(p.time_ms) * time / f64::from(FRAME_MS),
+            ff: f64::from(p.freq) / freq / sub,
             level: p.level,
         })
         .filter(|p| (0..256).contains(&p.f))
@@ -131,9 +134,9 @@ pub(crate) fn pair_with(
 pub(crate) fn pair(
     peaks: &[Peak],
     fanout: Fanout,
-    speed: f32,
+    scale: Scale,
     cfg: &AudioConfig,
     out: &mut Vec<(HashKey, u32)>,
 ) {
-    pair_with(peaks, fanout, speed, cfg, |h| out.push((h.key, h.frame)));
+    pair_with(peaks, fanout, scale, cfg, |h| out.push((h.key, h.frame)));
 }

@@ -231,7 +231,7 @@ impl AudioFingerprint {
         hashes::pair(
             &self.peaks,
             hashes::Fanout::reference(config),
-            1.0,
+            crate::matching::Scale::ONE,
             config,
             &mut out,
         );
@@ -246,7 +246,7 @@ impl AudioFingerprint {
         hashes::pair(
             &self.peaks,
             hashes::Fanout::query(config),
-            speed,
+            crate::matching::Scale::speed(speed),
             config,
             out,
         );
