@@ -159,11 +159,28 @@ fn is_black(pixels: impl Iterator<Item = u8>, n: usize) -> bool {
 /// mean of the source pixels in its cell (cells of a rectangle smaller than
 /// 64 repeat pixels). One pass over the pixels with integer sums.
 pub fn downscale_64(frame: &LumaFrame<'_>, rect: Rect) -> Box<[[f32; WORK_DIM]; WORK_DIM]> {
+    let mut flat = vec![0f32; WORK_DIM * WORK_DIM];
+    downscale_into(frame, rect, WORK_DIM, WORK_DIM, &mut flat);
     let mut out = Box::new([[0f32; WORK_DIM]; WORK_DIM]);
-    let cols = cell_edges(rect.w);
-    let rows = cell_edges(rect.h);
+    for (row, src) in out.iter_mut().zip(flat.chunks_exact(WORK_DIM)) {
+        row.copy_from_slice(src);
+    }
+    out
+}
+
+/// Box downscale of `rect` to `out_w × out_h` cells into `out` (row major,
+/// at least `out_w × out_h` long), as [`downscale_64`].
+pub fn downscale_into(
+    frame: &LumaFrame<'_>,
+    rect: Rect,
+    out_w: usize,
+    out_h: usize,
+    out: &mut [f32],
+) {
+    let cols = cell_edges(rect.w, out_w);
+    let rows = cell_edges(rect.h, out_h);
     let mut colsum = vec![0u32; rect.w];
-    for (oi, orow) in out.iter_mut().enumerate() {
+    for (oi, orow) in out.chunks_exact_mut(out_w).take(out_h).enumerate() {
         let (y0, y1) = (rows[oi], rows[oi + 1].max(rows[oi] + 1));
         colsum.iter_mut().for_each(|c| *c = 0);
         for y in y0..y1 {
@@ -178,16 +195,12 @@ pub fn downscale_64(frame: &LumaFrame<'_>, rect: Rect) -> Box<[[f32; WORK_DIM]; 
             *v = s as f32 / ((x1 - x0) * (y1 - y0)) as f32;
         }
     }
-    out
 }
 
-/// Cell boundaries: 65 source positions splitting `n` into 64 cells.
-fn cell_edges(n: usize) -> [usize; WORK_DIM + 1] {
-    let mut e = [0usize; WORK_DIM + 1];
-    for (i, v) in e.iter_mut().enumerate() {
-        *v = i * n / WORK_DIM;
-    }
-    e
+/// Cell boundaries: `cells + 1` source positions splitting `n` into
+/// `cells` cells.
+fn cell_edges(n: usize, cells: usize) -> Vec<usize> {
+    (0..=cells).map(|i| i * n / cells).collect()
 }
 
 /// A portrait frame is searched for a sharp band only when its content is
@@ -263,5 +276,21 @@ pub fn sharp_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
         y: rect.y + top,
         w: rect.w,
         h: bottom - top,
+    })
+}
+
+/// The centred 16:9 band of a portrait `rect` (at least
+/// [`BAND_MIN_PORTRAIT`] times taller than wide): where a vertical re-post
+/// puts the landscape picture.
+pub fn portrait_centre(rect: Rect) -> Option<Rect> {
+    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 {
+        return None;
+    }
+    let h = (rect.w * 9 / 16).max(1);
+    Some(Rect {
+        x: rect.x,
+        y: rect.y + (rect.h - h) / 2,
+        w: rect.w,
+        h,
     })
 }

@@ -81,7 +81,7 @@ pub fn reference_postings(
 ) -> Vec<(HashKey, VideoPosting)> {
     let mut out = Vec::with_capacity(fingerprint.frames.len() * BANDS);
     for (i, f) in fingerprint.frames.iter().enumerate() {
-        if f.quality < min_quality || matches!(f.view, View::Mirrored | View::Band) {
+        if f.quality < min_quality || (f.view.is_query() && f.view != View::Full) {
             continue;
         }
         let posting = VideoPosting {
@@ -116,6 +116,12 @@ pub struct VideoMatchConfig {
     /// Postings per band key above which the key is skipped as
     /// uninformative (a band shared by most flat frames).
     pub max_postings_per_key: usize,
+    /// Whether the query's re-post views ([`View::is_repost`]) are looked
+    /// up when its other views found no match of
+    /// [`VideoMatchConfig::sure_aligned`] frames.
+    pub repost_views: bool,
+    /// See `repost_views`.
+    pub sure_aligned: u32,
 }
 
 impl Default for VideoMatchConfig {
@@ -128,6 +134,8 @@ impl Default for VideoMatchConfig {
             mirrored: true,
             max_results: 5,
             max_postings_per_key: 50_000,
+            repost_views: true,
+            sure_aligned: 6,
         }
     }
 }
@@ -184,9 +192,25 @@ pub fn search_video(
     source: &impl VideoPostingSource,
     config: &VideoMatchConfig,
 ) -> Vec<VideoMatch> {
-    let mut all = video_candidates(query, source, config);
+    let mut hits = verified_hits(query, source, config, Pass::Plain);
+    let mut all = vote(&hits, config);
+    if config.repost_views && all.first().is_none_or(|m| m.aligned < config.sure_aligned) {
+        hits.extend(verified_hits(query, source, config, Pass::Repost));
+        all = vote(&hits, config);
+    }
     all.retain(|m| m.aligned >= config.min_aligned);
     all
+}
+
+/// Which of a query's views a pass looks up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The frame, its mirror, a vertical frame's band.
+    Plain,
+    /// The re-post views.
+    Repost,
+    /// Both.
+    All,
 }
 
 /// Like [`search_video`] but without the decision threshold, for
@@ -196,7 +220,12 @@ pub fn video_candidates(
     source: &impl VideoPostingSource,
     config: &VideoMatchConfig,
 ) -> Vec<VideoMatch> {
-    let hits = verified_hits(query, source, config);
+    let pass = if config.repost_views {
+        Pass::All
+    } else {
+        Pass::Plain
+    };
+    let hits = verified_hits(query, source, config, pass);
     vote(&hits, config)
 }
 
@@ -204,6 +233,7 @@ fn verified_hits(
     query: &VideoFingerprint,
     source: &impl VideoPostingSource,
     config: &VideoMatchConfig,
+    pass: Pass,
 ) -> Vec<Hit> {
     let mut postings: HashMap<HashKey, Vec<VideoPosting>> = HashMap::new();
     let mut full: HashMap<(DocId, u32), Option<PdqHash>> = HashMap::new();
@@ -211,10 +241,12 @@ fn verified_hits(
     let mut seen: Vec<VideoPosting> = Vec::new();
     let wanted = |f: &FrameHash| {
         f.quality >= config.min_quality
-            && match f.view {
-                View::Full | View::Band => true,
-                View::Mirrored => config.mirrored,
-                _ => false,
+            && f.view.is_query()
+            && (f.view != View::Mirrored || config.mirrored)
+            && match pass {
+                Pass::Plain => !f.view.is_repost(),
+                Pass::Repost => f.view.is_repost(),
+                Pass::All => true,
             }
     };
     for q in query.frames.iter().filter(|f| wanted(f)) {

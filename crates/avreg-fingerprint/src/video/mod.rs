@@ -40,6 +40,7 @@ pub mod pdq;
 pub mod synth;
 #[cfg(test)]
 mod tests;
+pub mod views;
 
 use serde::{Deserialize, Serialize};
 
@@ -77,11 +78,23 @@ pub enum View {
     /// The sharp band of a vertical frame over blurred bars
     /// ([`luma::sharp_band`]; queries).
     Band = 8,
+    /// The centred 16:9 band of a portrait frame, when no sharp band is
+    /// found (a vertical re-post whose bars are not blurred enough to tell;
+    /// queries).
+    PortraitCentre = 9,
+    /// The frame turned back by one of [`views::DEROTATIONS_DEG`], at the
+    /// scale of [`View::Centre80`] (queries).
+    Derotated = 10,
+    /// A picture inset in the frame ([`views::inset_rects`]; queries).
+    Inset = 11,
+    /// The frame with its still overlays filled in ([`views::static_mask`];
+    /// queries).
+    Unmasked = 12,
 }
 
 impl View {
     /// Every view, by code.
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 13] = [
         View::Full,
         View::Mirrored,
         View::Centre90,
@@ -91,6 +104,10 @@ impl View {
         View::BottomLeft90,
         View::BottomRight90,
         View::Band,
+        View::PortraitCentre,
+        View::Derotated,
+        View::Inset,
+        View::Unmasked,
     ];
 
     /// The view of a stored code.
@@ -102,7 +119,13 @@ impl View {
     /// position in the margin), for the cropped views.
     fn crop(self) -> Option<(f32, f32, f32)> {
         match self {
-            View::Full | View::Mirrored | View::Band => None,
+            View::Full
+            | View::Mirrored
+            | View::Band
+            | View::PortraitCentre
+            | View::Derotated
+            | View::Inset
+            | View::Unmasked => None,
             View::Centre90 => Some((0.9, 0.5, 0.5)),
             View::Centre80 => Some((0.8, 0.5, 0.5)),
             View::TopLeft90 => Some((0.9, 0.0, 0.0)),
@@ -110,6 +133,26 @@ impl View {
             View::BottomLeft90 => Some((0.9, 0.0, 1.0)),
             View::BottomRight90 => Some((0.9, 1.0, 1.0)),
         }
+    }
+
+    /// Whether a query looks this view up only when the cheaper views
+    /// found no sure match (the re-post views of [`views`]).
+    pub fn is_repost(self) -> bool {
+        matches!(self, View::Derotated | View::Inset | View::Unmasked)
+    }
+
+    /// Whether this is a view a query carries (never indexed).
+    pub fn is_query(self) -> bool {
+        matches!(
+            self,
+            View::Full
+                | View::Mirrored
+                | View::Band
+                | View::PortraitCentre
+                | View::Derotated
+                | View::Inset
+                | View::Unmasked
+        )
     }
 }
 
@@ -138,6 +181,14 @@ pub struct VideoConfig {
     pub min_quality: u8,
     /// Whether black bars are cropped before hashing.
     pub crop_bars: bool,
+    /// Whether a query also carries the re-post views ([`views`]: turned
+    /// back, inset pictures, still overlays filled in).
+    #[serde(default = "yes")]
+    pub repost_views: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for VideoConfig {
@@ -148,6 +199,7 @@ impl Default for VideoConfig {
             max_gap_ms: 2_000,
             min_quality: 20,
             crop_bars: true,
+            repost_views: true,
         }
     }
 }
@@ -259,7 +311,14 @@ pub struct VideoFingerprinter {
     last_ms: Option<u64>,
     frame_ms: u64,
     frames: Vec<FrameHash>,
+    /// Work images of the last kept query frames, for the views that need
+    /// several frames (insets, still overlays).
+    window: Vec<(u32, views::WorkImage)>,
 }
+
+/// Kept query frames an inset or a still overlay is looked for over (10 s
+/// at the default sampling): bounds a query's memory whatever its length.
+const WINDOW_FRAMES: usize = 40;
 
 impl VideoFingerprinter {
     /// A fingerprinter for one video.
@@ -274,6 +333,7 @@ impl VideoFingerprinter {
             last_ms: None,
             frame_ms: 0,
             frames: Vec::new(),
+            window: Vec::new(),
         }
     }
 
@@ -342,16 +402,29 @@ impl VideoFingerprinter {
                     quality: full.quality,
                     view: View::Mirrored,
                 });
-                if let Some(band) = luma::sharp_band(frame, rect) {
+                let band = match luma::sharp_band(frame, rect) {
+                    Some(band) => Some((band, View::Band)),
+                    None => luma::portrait_centre(rect).map(|r| (r, View::PortraitCentre)),
+                };
+                if let Some((band, view)) = band {
                     let b = pdq::hash_64(&luma::downscale_64(frame, band));
-                    if b.quality >= self.config.min_quality {
-                        self.frames.push(FrameHash {
-                            time_ms: time,
-                            hash: b.hash,
-                            quality: b.quality,
-                            view: View::Band,
-                        });
+                    self.push_view(time, &b, view);
+                }
+                if self.config.repost_views {
+                    let work = views::WorkImage::of(frame, rect);
+                    for deg in views::DEROTATIONS_DEG {
+                        let r = pdq::hash_64(&views::derotated_64(&work, deg));
+                        self.push_view(time, &r, View::Derotated);
                     }
+                    if self
+                        .window
+                        .first()
+                        .is_some_and(|(_, w)| (w.w, w.h) != (work.w, work.h))
+                        || self.window.len() == WINDOW_FRAMES
+                    {
+                        self.flush_window();
+                    }
+                    self.window.push((time, work));
                 }
             }
             Role::Reference => {
@@ -371,13 +444,51 @@ impl VideoFingerprinter {
         true
     }
 
-    /// Hashes kept so far.
+    /// Adds a query view's hash when it is not flat.
+    fn push_view(&mut self, time_ms: u32, r: &pdq::PdqResult, view: View) {
+        if r.quality >= self.config.min_quality {
+            self.frames.push(FrameHash {
+                time_ms,
+                hash: r.hash,
+                quality: r.quality,
+                view,
+            });
+        }
+    }
+
+    /// The views of the window's frames that need all of them: inset
+    /// pictures and the frames with still overlays filled in.
+    fn flush_window(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        let images: Vec<&views::WorkImage> = window.iter().map(|(_, w)| w).collect();
+        let insets = views::inset_rects(&images);
+        let mask = views::static_mask(&images);
+        for (time, img) in &window {
+            for r in &insets {
+                let h = pdq::hash_64(&img.crop_64(*r));
+                self.push_view(*time, &h, View::Inset);
+            }
+            if let Some(mask) = &mask {
+                let filled = views::inpaint(img, mask);
+                let (w, h) = (img.w as f32, img.h as f32);
+                let r = pdq::hash_64(&filled.sample_64(w / 2.0, h / 2.0, w / 2.0, h / 2.0, 0.0));
+                self.push_view(*time, &r, View::Unmasked);
+            }
+        }
+    }
+
+    /// Hashes kept so far (the views over several frames come at
+    /// [`VideoFingerprinter::finish`]).
     pub fn frames(&self) -> &[FrameHash] {
         &self.frames
     }
 
     /// The fingerprint.
-    pub fn finish(self) -> VideoFingerprint {
+    pub fn finish(mut self) -> VideoFingerprint {
+        self.flush_window();
+        // Window views come after the frames they belong to: back in time
+        // order, each frame's views together and its full view first.
+        self.frames.sort_by_key(|f| f.time_ms);
         let frame = if self.frame_ms == 0 {
             self.interval
         } else {

@@ -100,6 +100,40 @@ impl Plane {
         }
     }
 
+    /// Turned by `deg` degrees about its centre, then cropped to the
+    /// largest centred rectangle of its aspect free of corners and scaled
+    /// back to its size (a tilted re-film).
+    pub fn rotate_fill(&self, deg: f32) -> Plane {
+        let (w, h) = (self.width as f32, self.height as f32);
+        let a = deg.to_radians();
+        let k = super::views::fill_scale(w, h, a);
+        let (sin, cos) = a.sin_cos();
+        let mut data = Vec::with_capacity(self.data.len());
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let dx = (x as f32 + 0.5 - w / 2.0) * k;
+                let dy = (y as f32 + 0.5 - h / 2.0) * k;
+                // The output shows the source turned by `a`: sample the
+                // source at the point turned back.
+                let sx = (w / 2.0 + dx * cos + dy * sin).clamp(0.0, w - 1.0);
+                let sy = (h / 2.0 - dx * sin + dy * cos).clamp(0.0, h - 1.0);
+                data.push(self.data[sy as usize * self.width + sx as usize]);
+            }
+        }
+        Plane { data, ..*self }
+    }
+
+    /// `self` pasted over `background` with its top-left corner at (x, y)
+    /// (picture-in-picture).
+    pub fn inset_into(&self, background: &Plane, x: usize, y: usize) -> Plane {
+        let mut out = background.clone();
+        for (r, row) in self.data.chunks_exact(self.width).enumerate() {
+            let at = (y + r) * out.width + x;
+            out.data[at..at + self.width].copy_from_slice(row);
+        }
+        out
+    }
+
     /// A broadcaster-style overlay: a bright logo box with a dark border in
     /// the top-right corner, `frac` of the width wide, and a line of
     /// caption-like text (sparse bright strokes) near the bottom.

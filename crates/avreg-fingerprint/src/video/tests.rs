@@ -317,8 +317,141 @@ fn a_query_over_blurred_bars_also_carries_its_band_hash() {
     let mut q = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
     q.push(&frame, 0);
     let views: Vec<View> = q.finish().frames.iter().map(|f| f.view).collect();
-    assert_eq!(views, [View::Full, View::Mirrored, View::Band]);
+    assert_eq!(views[..3], [View::Full, View::Mirrored, View::Band]);
+    assert!(
+        views[3..].iter().all(|v| *v == View::Derotated),
+        "{views:?}"
+    );
     let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
     r.push(&frame, 0);
     assert!(r.finish().frames.iter().all(|f| f.view != View::Band));
+}
+
+/// The query's hashes of one view, by time.
+fn query_views(frames: &[Plane], view: View) -> Vec<FrameHash> {
+    let mut q = VideoFingerprinter::new(VideoConfig::default().with_prune_distance(0), Role::Query);
+    for (n, p) in frames.iter().enumerate() {
+        q.push(&p.frame(), n as u64 * 250);
+    }
+    q.finish()
+        .frames
+        .into_iter()
+        .filter(|f| f.view == view)
+        .collect()
+}
+
+/// Per time, the closest of `query` to any reference view of `originals`
+/// at that time; the worst of them.
+fn worst_best_distance(originals: &[Plane], query: &[FrameHash]) -> u32 {
+    originals
+        .iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let refs = reference_views(p);
+            query
+                .iter()
+                .filter(|f| u64::from(f.time_ms) == n as u64 * 250)
+                .map(|f| best_view_distance(&refs, &f.hash))
+                .min()
+                .unwrap_or(u32::MAX)
+        })
+        .max()
+        .unwrap_or(u32::MAX)
+}
+
+#[test]
+fn a_tilted_and_cropped_clip_turned_back_matches_the_reference_centre() {
+    let scenes = Scenes::new(5);
+    let originals: Vec<Plane> = (0..6).map(|n| scenes.render(n * 250, 640, 360)).collect();
+    // Synthetic gratings are far more sensitive to a turn than footage (a
+    // 1° turn moves them 86 bits): the angles turned back by exactly.
+    for deg in views::DEROTATIONS_DEG {
+        let tilted: Vec<Plane> = originals.iter().map(|p| p.rotate_fill(deg)).collect();
+        let plain = worst_best_distance(&originals, &query_views(&tilted, View::Full));
+        let turned = worst_best_distance(&originals, &query_views(&tilted, View::Derotated));
+        assert!(
+            turned <= 40,
+            "{deg}°: turned back {turned} bits (plain {plain})"
+        );
+        assert!(
+            turned < plain,
+            "{deg}°: turned back {turned} bits, plain {plain}"
+        );
+    }
+}
+
+#[test]
+fn an_inset_picture_is_found_and_hashed_on_its_own() {
+    let (inset, room) = (Scenes::new(21), Scenes::new(22));
+    // Footage is smoother than the synthetic gratings at full resolution.
+    let originals: Vec<Plane> = (0..8)
+        .map(|n| inset.render(n * 250, 160, 90).resize(640, 360))
+        .collect();
+    for (x, y) in [(0, 0), (300, 170), (12, 180)] {
+        let frames: Vec<Plane> = originals
+            .iter()
+            .enumerate()
+            .map(|(n, p)| {
+                // The room of a reaction video: dimmer and smoother than
+                // the synthetic picture.
+                let bg = room
+                    .render(n as u64 * 250, 80, 45)
+                    .resize(640, 360)
+                    .brightness(0.4);
+                p.resize(320, 180).inset_into(&bg, x, y)
+            })
+            .collect();
+        let images: Vec<views::WorkImage> = frames
+            .iter()
+            .map(|p| views::WorkImage::of(&p.frame(), p.frame().full()))
+            .collect();
+        let refs: Vec<&views::WorkImage> = images.iter().collect();
+        let rects = views::inset_rects(&refs);
+        // 640 px → 256 work px: the inset is 128 × 72 at (x, y) × 0.4.
+        let want = (x * 2 / 5, y * 2 / 5, x * 2 / 5 + 128, y * 2 / 5 + 72);
+        assert!(
+            rects.iter().any(|r| r.x0.abs_diff(want.0) <= 2
+                && r.y0.abs_diff(want.1) <= 2
+                && r.x1.abs_diff(want.2) <= 2
+                && r.y1.abs_diff(want.3) <= 2),
+            "inset at {x},{y}: {rects:?}, want {want:?}"
+        );
+        let d = worst_best_distance(&originals, &query_views(&frames, View::Inset));
+        assert!(d <= 40, "inset at {x},{y}: {d} bits");
+    }
+}
+
+#[test]
+fn still_overlays_are_masked_and_filled_in() {
+    let scenes = Scenes::new(31);
+    let originals: Vec<Plane> = (0..8).map(|n| scenes.render(n * 250, 640, 360)).collect();
+    let overlaid: Vec<Plane> = originals
+        .iter()
+        .map(|p| {
+            let mut o = p.logo(0.25).brightness(1.15);
+            // An opaque caption band across the bottom sixth (grey: a
+            // black one would be taken for a letterbox bar and cropped).
+            for v in &mut o.data[640 * 300..] {
+                *v = 40;
+            }
+            o
+        })
+        .collect();
+    let images: Vec<views::WorkImage> = overlaid
+        .iter()
+        .map(|p| views::WorkImage::of(&p.frame(), p.frame().full()))
+        .collect();
+    let mask = views::static_mask(&images.iter().collect::<Vec<_>>()).expect("a mask");
+    // The band (work rows from 120) is masked; the middle of the picture is not.
+    assert!(mask[130 * 256 + 128] && mask[143 * 256 + 5]);
+    assert!(!mask[70 * 256 + 128]);
+    let plain = worst_best_distance(&originals, &query_views(&overlaid, View::Full));
+    let filled = worst_best_distance(&originals, &query_views(&overlaid, View::Unmasked));
+    assert!(
+        filled + 16 <= plain,
+        "filled in {filled} bits, plain {plain}"
+    );
+    // A still picture: nothing to tell overlays from.
+    let still: Vec<views::WorkImage> = (0..8).map(|_| images[0].clone()).collect();
+    assert_eq!(views::static_mask(&still.iter().collect::<Vec<_>>()), None);
 }
