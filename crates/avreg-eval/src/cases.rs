@@ -37,7 +37,10 @@ pub enum Case {
     Speed095,
     Speed102,
     Speed105,
+    Tempo095,
     Tempo105,
+    Pitch095,
+    Pitch105,
 }
 
 /// Largest source-seconds-per-query-second of any case: the base excerpt is
@@ -45,7 +48,7 @@ pub enum Case {
 pub const MAX_TIME_FACTOR: f64 = 1.05;
 
 impl Case {
-    pub const ALL: [Case; 15] = [
+    pub const ALL: [Case; 18] = [
         Case::Clean,
         Case::Mp3_128,
         Case::Mp3_64,
@@ -60,7 +63,10 @@ impl Case {
         Case::Speed095,
         Case::Speed102,
         Case::Speed105,
+        Case::Tempo095,
         Case::Tempo105,
+        Case::Pitch095,
+        Case::Pitch105,
     ];
 
     /// Stable name (command line, file names, JSON).
@@ -80,7 +86,10 @@ impl Case {
             Case::Speed095 => "speed-0.95",
             Case::Speed102 => "speed-1.02",
             Case::Speed105 => "speed-1.05",
+            Case::Tempo095 => "tempo-0.95",
             Case::Tempo105 => "tempo-1.05",
+            Case::Pitch095 => "pitch-0.95",
+            Case::Pitch105 => "pitch-1.05",
         }
     }
 
@@ -101,7 +110,10 @@ impl Case {
             Case::Speed095 => "speed ×0.95 (resampled)",
             Case::Speed102 => "speed ×1.02 (resampled)",
             Case::Speed105 => "speed ×1.05 (resampled)",
+            Case::Tempo095 => "tempo-only ×0.95",
             Case::Tempo105 => "tempo-only ×1.05",
+            Case::Pitch095 => "pitch-only ×0.95",
+            Case::Pitch105 => "pitch-only ×1.05",
         }
     }
 
@@ -119,7 +131,7 @@ impl Case {
     /// at `q` s lines up with `start + q × factor` s of the recording.
     pub fn time_factor(self) -> f64 {
         match self {
-            Case::Speed095 => 0.95,
+            Case::Speed095 | Case::Tempo095 => 0.95,
             Case::Speed102 => 1.02,
             Case::Speed105 | Case::Tempo105 => 1.05,
             _ => 1.0,
@@ -144,6 +156,7 @@ impl Case {
             (Case::White0 | Case::Babble0, 5..=9) => Some(0.70),
             (Case::White0 | Case::Babble0, _) => Some(0.85),
             (Case::Speed102 | Case::Speed105, _) => Some(0.98),
+            (Case::Tempo095 | Case::Tempo105 | Case::Pitch095 | Case::Pitch105, 8..) => Some(0.95),
             _ => None,
         }
     }
@@ -443,8 +456,25 @@ impl Generator {
                     .args(["-af", &filter, "-c:a", "pcm_s16le"]);
                 "wav"
             }
-            Case::Tempo105 => {
-                let filter = format!("atrim=end_sample={source_frames},atempo=1.05");
+            Case::Tempo095 | Case::Tempo105 => {
+                let filter = format!(
+                    "atrim=end_sample={source_frames},atempo={}",
+                    case.time_factor()
+                );
+                cmd.arg("-i")
+                    .arg(base)
+                    .args(["-af", &filter, "-c:a", "pcm_s16le"]);
+                "wav"
+            }
+            Case::Pitch095 | Case::Pitch105 => {
+                // Resampled to the new pitch, then stretched back to the
+                // original tempo.
+                let pitch = if case == Case::Pitch095 { 0.95 } else { 1.05 };
+                let new_rate = (f64::from(rate) * pitch).round() as u32;
+                let filter = format!(
+                    "atrim=end_sample={source_frames},asetrate={new_rate},aresample={rate},atempo={}",
+                    1.0 / pitch
+                );
                 cmd.arg("-i")
                     .arg(base)
                     .args(["-af", &filter, "-c:a", "pcm_s16le"]);
