@@ -28,6 +28,10 @@ pub enum Case {
     Mp3_64,
     Aac96,
     Opus32,
+    OpusWebm32,
+    Opus51,
+    Aac51,
+    AacMov,
     Volume15,
     White10,
     White0,
@@ -48,12 +52,16 @@ pub enum Case {
 pub const MAX_TIME_FACTOR: f64 = 1.05;
 
 impl Case {
-    pub const ALL: [Case; 18] = [
+    pub const ALL: [Case; 22] = [
         Case::Clean,
         Case::Mp3_128,
         Case::Mp3_64,
         Case::Aac96,
         Case::Opus32,
+        Case::OpusWebm32,
+        Case::Opus51,
+        Case::Aac51,
+        Case::AacMov,
         Case::Volume15,
         Case::White10,
         Case::White0,
@@ -77,6 +85,10 @@ impl Case {
             Case::Mp3_64 => "mp3-64k",
             Case::Aac96 => "aac-96k",
             Case::Opus32 => "opus-32k",
+            Case::OpusWebm32 => "webm-opus-32k",
+            Case::Opus51 => "opus-5.1",
+            Case::Aac51 => "aac-5.1",
+            Case::AacMov => "mov-aac",
             Case::Volume15 => "volume-15db",
             Case::White10 => "white-10db",
             Case::White0 => "white-0db",
@@ -100,7 +112,11 @@ impl Case {
             Case::Mp3_128 => "MP3 128k",
             Case::Mp3_64 => "MP3 64k",
             Case::Aac96 => "AAC 96k (M4A)",
-            Case::Opus32 => "Opus 32k (¹)",
+            Case::Opus32 => "Opus 32k (Ogg)",
+            Case::OpusWebm32 => "Opus 32k (WebM)",
+            Case::Opus51 => "Opus 5.1 192k (Ogg, upmixed)",
+            Case::Aac51 => "AAC 5.1 256k (M4A, upmixed)",
+            Case::AacMov => "AAC 96k beside H.264 (QuickTime .mov)",
             Case::Volume15 => "volume −15 dB",
             Case::White10 => "white noise 10 dB SNR",
             Case::White0 => "white noise 0 dB SNR",
@@ -148,6 +164,10 @@ impl Case {
                 | Case::Mp3_64
                 | Case::Aac96
                 | Case::Opus32
+                | Case::OpusWebm32
+                | Case::Opus51
+                | Case::Aac51
+                | Case::AacMov
                 | Case::Volume15,
                 _,
             ) => Some(0.99),
@@ -165,6 +185,10 @@ impl Case {
         match self {
             Case::Mp3_128 | Case::Mp3_64 => "mp3",
             Case::Aac96 => "m4a",
+            Case::Opus32 | Case::Opus51 => "opus",
+            Case::OpusWebm32 => "webm",
+            Case::Aac51 => "m4a",
+            Case::AacMov => "mov",
             _ => "wav",
         }
     }
@@ -420,19 +444,42 @@ impl Generator {
                 "ipod"
             }
             Case::Opus32 => {
-                // Our decoder has no Opus: encode, then decode back to WAV.
-                let opus = out.with_extension("opus");
-                let opus_tmp = tmp_path(&opus);
-                tools::run(
-                    ffmpeg()
-                        .arg("-i")
-                        .arg(clean)
-                        .args(["-c:a", "libopus", "-b:a", "32k", "-f", "ogg"])
-                        .arg(&opus_tmp),
-                )?;
-                std::fs::rename(&opus_tmp, &opus)?;
-                cmd.arg("-i").arg(&opus).args(["-c:a", "pcm_s16le"]);
-                "wav"
+                // Looked up as Ogg Opus, decoded by our own decoder.
+                cmd.arg("-i")
+                    .arg(clean)
+                    .args(["-c:a", "libopus", "-b:a", "32k"]);
+                "ogg"
+            }
+            Case::OpusWebm32 => {
+                cmd.arg("-i")
+                    .arg(clean)
+                    .args(["-c:a", "libopus", "-b:a", "32k"]);
+                "webm"
+            }
+            Case::Opus51 | Case::Aac51 => {
+                // A film master's layout: the stereo excerpt upmixed to 5.1
+                // (centre and LFE from both sides, surrounds attenuated),
+                // which our decoder must downmix again.
+                let upmix = "aformat=channel_layouts=stereo,\
+                             pan=5.1|FL=FL|FR=FR|FC=0.5*FL+0.5*FR|LFE=0.5*FL+0.5*FR|\
+                             BL=0.7*FL|BR=0.7*FR";
+                cmd.arg("-i").arg(clean).args(["-af", upmix]);
+                if case == Case::Opus51 {
+                    cmd.args(["-c:a", "libopus", "-mapping_family", "1", "-b:a", "192k"]);
+                    "ogg"
+                } else {
+                    cmd.args(["-c:a", "aac", "-b:a", "256k"]);
+                    "ipod"
+                }
+            }
+            Case::AacMov => {
+                // A phone's file: H.264 picture and AAC sound in QuickTime.
+                cmd.args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30"])
+                    .arg("-i")
+                    .arg(clean)
+                    .args(["-shortest", "-c:v", "libx264", "-preset", "veryfast"])
+                    .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"]);
+                "mov"
             }
             Case::Telephone => {
                 // Two 2-pole sections each side: 24 dB/octave outside the band.

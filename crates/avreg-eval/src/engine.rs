@@ -331,9 +331,13 @@ pub fn query(
 /// the same work whatever the threshold (it only filters at the end).
 pub const CALIBRATION_FLOOR: u32 = 4;
 
-/// Open a fresh registry in `dir`.
-pub fn open_registry(dir: &Path) -> Result<Registry> {
+/// Open a fresh registry in `dir`; `speed_only` searches playback speeds
+/// without the tempo-only and pitch-only scales.
+pub fn open_registry(dir: &Path, speed_only: bool) -> Result<Registry> {
     let mut options = avreg_registry::RegistryOptions::default();
     options.matching.min_aligned = CALIBRATION_FLOOR;
+    if speed_only {
+        options.matching.scales = avreg_fingerprint::matching::scale_grid(0.06, 0.005, false);
+    }
     Registry::open(dir, options).with_context(|| format!("opening a registry in {}", dir.display()))
 }

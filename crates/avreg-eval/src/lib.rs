@@ -90,6 +90,10 @@ pub struct EvalArgs {
     /// Skip the Chromaprint baseline.
     #[arg(long)]
     pub no_fpcalc: bool,
+    /// Search playback speeds only, not tempo-only and pitch-only scales
+    /// (the search before they were added, for a side-by-side run).
+    #[arg(long)]
+    pub speed_only: bool,
     #[command(flatten)]
     pub video: video::VideoEvalArgs,
 }
@@ -208,7 +212,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "eval: registering {} recordings into a fresh registry",
         split.registered.len()
     );
-    let registry = engine::open_registry(registry_dir.path())?;
+    let registry = engine::open_registry(registry_dir.path(), args.speed_only)?;
     let ingest = engine::ingest(&registry, &items, &split.registered)?;
     let registry_figures = engine::registry_figures(&registry)?;
     timings.insert("register".into(), t.elapsed().as_secs_f64());

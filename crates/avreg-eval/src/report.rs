@@ -368,8 +368,7 @@ pub fn render(r: &Report) -> String {
     let errors: usize = r.cells.iter().map(|c| c.errors + c.neg_errors).sum();
     let _ = writeln!(
         w,
-        "\n(¹) Opus is decoded back to WAV with FFmpeg before lookup (our decoder has no Opus). \
-         Noise SNR is measured against each excerpt's own power. ✗ = below the issue's target.\n"
+        "\nNoise SNR is measured against each excerpt's own power. ✗ = below the issue's target.\n"
     );
     let _ = writeln!(
         w,
