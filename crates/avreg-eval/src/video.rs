@@ -55,10 +55,17 @@ pub enum VCase {
     Fps30,
     Mirror,
     Combined,
+    // The re-post cases: as hard as real platform re-posts. Their seeded
+    // choices (corner, margin, angle, ...) are drawn per excerpt and case.
+    CoverBlur916,
+    PipHalf,
+    PipThird,
+    RotateCrop,
+    LogoCaptionHard,
 }
 
 impl VCase {
-    pub const ALL: [VCase; 14] = [
+    pub const ALL: [VCase; 19] = [
         VCase::Crf23,
         VCase::Crf38,
         VCase::Scale240,
@@ -73,6 +80,11 @@ impl VCase {
         VCase::Fps30,
         VCase::Mirror,
         VCase::Combined,
+        VCase::CoverBlur916,
+        VCase::PipHalf,
+        VCase::PipThird,
+        VCase::RotateCrop,
+        VCase::LogoCaptionHard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +103,11 @@ impl VCase {
             VCase::Fps30 => "fps30",
             VCase::Mirror => "mirror",
             VCase::Combined => "combined",
+            VCase::CoverBlur916 => "vertical-9x16-cover-blur",
+            VCase::PipHalf => "pip-half",
+            VCase::PipThird => "pip-third",
+            VCase::RotateCrop => "rotate-crop",
+            VCase::LogoCaptionHard => "logo-caption-hard",
         }
     }
 
@@ -110,6 +127,34 @@ impl VCase {
             VCase::Fps30 => "resampled to 30 frames/s",
             VCase::Mirror => "horizontal flip",
             VCase::Combined => "crop 10 % + 240p + luma ×1.1 + logo + CRF 32",
+            VCase::CoverBlur916 => {
+                "1080×1920 canvas: picture fit to width over a blurred, darkened copy \
+                 covering the canvas; CRF 26"
+            }
+            VCase::PipHalf => {
+                "inset at ½ canvas width in a seeded corner (margin 0–4 %, 50 % white border) \
+                 over another (held-out) video at 1280×720"
+            }
+            VCase::PipThird => "as pip-half, inset at ⅓ canvas width",
+            VCase::RotateCrop => {
+                "rotated ±2–5° (seeded), cropped to the largest same-aspect rectangle without \
+                 black corners, scaled back"
+            }
+            VCase::LogoCaptionHard => {
+                "opaque 22 %×18 % logo in a top corner, @handle watermark opposite, 18 % caption \
+                 band with two text lines, luma ×1.15 or ×0.85 (seeded); CRF 26"
+            }
+        }
+    }
+
+    /// Recall target of the re-post cases (every excerpt length), if any.
+    fn target(self) -> Option<f64> {
+        match self {
+            VCase::CoverBlur916 => Some(0.90),
+            VCase::PipHalf => Some(0.80),
+            VCase::RotateCrop => Some(0.85),
+            VCase::LogoCaptionHard => Some(0.95),
+            _ => None,
         }
     }
 
@@ -123,10 +168,11 @@ impl VCase {
             })
     }
 
-    /// FFmpeg video filter and CRF.
-    fn filter(self) -> (String, u32) {
+    /// FFmpeg video filter and CRF of the fixed cases (`None` for the
+    /// re-post cases, whose edit is seeded per excerpt: see [`VCase::edit`]).
+    fn filter(self) -> Option<(String, u32)> {
         let logo = "drawbox=x=iw*0.04:y=ih*0.04:w=iw*0.16:h=ih*0.12:color=white@1:t=fill";
-        match self {
+        Some(match self {
             VCase::Crf23 => ("null".into(), 23),
             VCase::Crf38 => ("null".into(), 38),
             VCase::Scale240 => ("scale=-2:240".into(), 23),
@@ -172,8 +218,197 @@ impl VCase {
                 ),
                 32,
             ),
-        }
+            VCase::CoverBlur916
+            | VCase::PipHalf
+            | VCase::PipThird
+            | VCase::RotateCrop
+            | VCase::LogoCaptionHard => return None,
+        })
     }
+
+    /// The edit of one excerpt: the fixed filter, or the re-post cases'
+    /// graph from the choices drawn from `ctx.rng`.
+    fn edit(self, ctx: &mut EditCtx) -> Result<Edit> {
+        if let Some((graph, crf)) = self.filter() {
+            return Ok(Edit {
+                graph,
+                crf,
+                background: None,
+                tag: String::new(),
+            });
+        }
+        let (w, h) = (f64::from(ctx.width), f64::from(ctx.height));
+        let rng = &mut ctx.rng;
+        Ok(match self {
+            VCase::CoverBlur916 => Edit {
+                graph: "split[a][b];\
+                        [a]scale=1080:1920:force_original_aspect_ratio=increase,crop=1080:1920,\
+                        setsar=1,gblur=sigma=30,lutyuv=y='val*0.85'[bg];\
+                        [b]scale=1080:1920:force_original_aspect_ratio=decrease:\
+                        force_divisible_by=2,setsar=1[fg];\
+                        [bg][fg]overlay=(W-w)/2:(H-h)/2"
+                    .into(),
+                crf: 26,
+                background: None,
+                tag: "v1".into(),
+            },
+            VCase::PipHalf | VCase::PipThird => {
+                let bg = ctx
+                    .background
+                    .context("no other video for the picture-in-picture canvas")?;
+                let (cw, ch) = (1280.0, 720.0);
+                let frac = if self == VCase::PipHalf {
+                    0.5
+                } else {
+                    1.0 / 3.0
+                };
+                let corner = rng.below(4);
+                let margin = rng.uniform() * 0.04;
+                let border = if rng.below(2) == 0 {
+                    2 + rng.below(3) as u32
+                } else {
+                    0
+                };
+                let bg_start_s =
+                    (rng.uniform() * (bg.duration_s - f64::from(ctx.len_s)).max(0.0) * 10.0)
+                        .floor()
+                        / 10.0;
+                // The inset keeps the excerpt's aspect; a tall one is capped
+                // at 80 % of the canvas height.
+                let mut iw = even(cw * frac);
+                let mut ih = even(f64::from(iw) * h / w);
+                if f64::from(ih) > ch * 0.8 {
+                    ih = even(ch * 0.8);
+                    iw = even(f64::from(ih) * w / h);
+                }
+                let (mx, my) = ((margin * cw).round() as u32, (margin * ch).round() as u32);
+                let (ow, oh) = (iw + 2 * border, ih + 2 * border);
+                let x = if corner.is_multiple_of(2) { mx } else { 1280 - ow - mx };
+                let y = if corner < 2 { my } else { 720 - oh - my };
+                let pad = if border > 0 {
+                    format!(
+                        ",pad=iw+{b2}:ih+{b2}:{border}:{border}:color=white",
+                        b2 = 2 * border
+                    )
+                } else {
+                    String::new()
+                };
+                let stem = bg.mp4.file_stem().and_then(|s| s.to_str()).unwrap_or("bg");
+                Edit {
+                    graph: format!(
+                        "[1:v]scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,\
+                         setsar=1[bg];[0:v]scale={iw}:{ih},setsar=1{pad}[fg];\
+                         [bg][fg]overlay={x}:{y}:shortest=1"
+                    ),
+                    crf: 23,
+                    background: Some((bg.mp4.clone(), bg_start_s)),
+                    tag: format!(
+                        "v1-c{corner}-m{:03}-b{border}-{stem}-{:.0}ds",
+                        (margin * 1000.0).round(),
+                        bg_start_s * 10.0
+                    ),
+                }
+            }
+            VCase::RotateCrop => {
+                let sign = if rng.below(2) == 0 { 1.0 } else { -1.0 };
+                // Hundredths of a degree, so the cache name is exact.
+                let centideg = 200 + rng.below(301) as i64;
+                let a = (centideg as f64 / 100.0).to_radians();
+                // Largest centred rectangle of the same aspect inside the
+                // rotated picture: k = 1 / (cos a + max(w/h, h/w) sin a);
+                // 2 px less for the interpolated edge.
+                let k = 1.0 / (a.cos() + (w / h).max(h / w) * a.sin());
+                let cropw = (even(w * k) - 2).max(2);
+                let croph = (even(h * k) - 2).max(2);
+                Edit {
+                    graph: format!(
+                        "rotate={:.6}:c=black,crop={cropw}:{croph},scale={}:{},setsar=1",
+                        sign * a,
+                        ctx.width,
+                        ctx.height
+                    ),
+                    crf: 23,
+                    background: None,
+                    tag: format!("v1-a{}{centideg}", if sign > 0.0 { "p" } else { "m" }),
+                }
+            }
+            VCase::LogoCaptionHard => {
+                ensure!(
+                    Path::new(FONT).exists(),
+                    "no font at {FONT} for the caption"
+                );
+                let left = rng.below(2) == 0;
+                let bright = if rng.below(2) == 0 { 1.15 } else { 0.85 };
+                const CAPTIONS: [(&str, &str); 3] = [
+                    ("wait for the end", "follow for part 2"),
+                    ("nobody expected this", "watch till the end"),
+                    ("this is so real", "tag someone who needs it"),
+                ];
+                let pick = rng.below(CAPTIONS.len() as u64) as usize;
+                let (l1, l2) = CAPTIONS[pick];
+                let (lx, tx, wx) = if left {
+                    ("iw*0.04", "w*0.04+(w*0.22-tw)/2", "w*0.96-tw")
+                } else {
+                    ("iw*0.74", "w*0.74+(w*0.22-tw)/2", "w*0.04")
+                };
+                let text = |t: &str, colour: &str, size: &str, x: &str, y: &str| {
+                    format!(
+                        ",drawtext=fontfile={FONT}:text='{t}':fontcolor={colour}:\
+                         fontsize={size}:x={x}:y={y}"
+                    )
+                };
+                let mut graph = format!(
+                    "lutyuv=y='clip(val*{bright},0,255)',\
+                     drawbox=x={lx}:y=ih*0.04:w=iw*0.22:h=ih*0.18:color=0xD02848@1:t=fill"
+                );
+                graph += &text("CHANNEL", "white", "h/22", tx, "h*0.13-th/2");
+                graph += &text("@avreg_reposts", "white@0.5", "h/24", wx, "h*0.06");
+                graph += ",drawbox=x=0:y=ih*0.78:w=iw:h=ih*0.18:color=black@0.8:t=fill";
+                graph += &text(l1, "white", "h/16", "(w-tw)/2", "h*0.80");
+                graph += &text(l2, "white", "h/16", "(w-tw)/2", "h*0.80+h/16*1.3");
+                Edit {
+                    graph,
+                    crf: 26,
+                    background: None,
+                    tag: format!(
+                        "v1-{}-y{:.0}-t{pick}",
+                        if left { "l" } else { "r" },
+                        bright * 100.0
+                    ),
+                }
+            }
+            _ => unreachable!("fixed cases return above"),
+        })
+    }
+}
+
+/// Even, at least 2, rounded to the nearest.
+fn even(x: f64) -> u32 {
+    ((x / 2.0).round() as u32).max(1) * 2
+}
+
+/// What determines an edit beside the case: the excerpt's picture size,
+/// its seeded stream and the picture-in-picture canvas video.
+struct EditCtx<'a> {
+    width: u32,
+    height: u32,
+    len_s: u32,
+    rng: Rng,
+    background: Option<&'a Video>,
+}
+
+/// One clip's edit.
+struct Edit {
+    /// Filter graph; with a background it reads `[0:v]` (the excerpt) and
+    /// `[1:v]` (the canvas video).
+    graph: String,
+    crf: u32,
+    /// Second input, looped from this start (s): the picture-in-picture
+    /// canvas.
+    background: Option<(PathBuf, f64)>,
+    /// The seeded choices, in the clip's cache name (empty for the fixed
+    /// cases, whose cache names stay as they were).
+    tag: String,
 }
 
 /// Arguments of the video evaluation (part of `avreg eval`).
@@ -205,6 +440,15 @@ pub struct VideoEvalArgs {
     /// Python interpreter with PyPI `pdqhash` and `numpy`, for the baseline.
     #[arg(long)]
     pub pdqhash_python: Option<PathBuf>,
+    /// A further corpus folder whose `video/*` files join the corpus's
+    /// (repeatable; file stems must be unique across the folders). The
+    /// `video/` folders may also hold symlinks: they are followed.
+    #[arg(long)]
+    pub video_corpus: Vec<PathBuf>,
+    /// Fingerprint the queries without the re-post views (derotated, inset,
+    /// unmasked, portrait centre), to measure what they add.
+    #[arg(long)]
+    pub video_no_repost_views: bool,
 }
 
 struct Video {
@@ -212,6 +456,9 @@ struct Video {
     /// The H.264 MP4 transcode.
     mp4: PathBuf,
     duration_s: f64,
+    /// Picture size of the transcode.
+    width: u32,
+    height: u32,
     registered: bool,
 }
 
@@ -254,18 +501,44 @@ pub fn run(
     std::fs::create_dir_all(work.join("refs"))?;
     std::fs::create_dir_all(work.join("clips"))?;
 
-    // Corpus, transcodes, split.
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("video"))
-        .with_context(|| format!("listing {}/video", corpus.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
+    // Corpus, transcodes, split. `is_file` follows symlinks, so a corpus's
+    // `video/` may be a union of symlinks to other folders' files.
+    let folders: Vec<&Path> = std::iter::once(corpus)
+        .chain(args.video_corpus.iter().map(PathBuf::as_path))
         .collect();
-    files.sort();
+    let corpus_names = folders
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for folder in &folders {
+        files.extend(
+            std::fs::read_dir(folder.join("video"))
+                .with_context(|| format!("listing {}/video", folder.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file()),
+        );
+    }
+    // Sorted by file name (not folder), so the split does not depend on
+    // which folder a file came from.
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
+    {
+        // The transcode cache and the titles are named by stem.
+        let mut stems = std::collections::BTreeSet::new();
+        for f in &files {
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("video");
+            ensure!(
+                stems.insert(stem.to_string()),
+                "two corpus videos share the stem {stem:?} ({})",
+                f.display()
+            );
+        }
+    }
     ensure!(
         files.len() > args.video_holdout,
-        "need more than {} videos in {}/video",
+        "need more than {} videos in {corpus_names} (video/)",
         args.video_holdout,
-        corpus.display()
     );
     let mut order: Vec<usize> = (0..files.len()).collect();
     Rng::derive(seed, "video-split").shuffle(&mut order);
@@ -297,6 +570,7 @@ pub fn run(
             std::fs::rename(&tmp, &mp4)?;
         }
         let duration_s = probe_duration(&mp4)?;
+        let (width, height) = probe_size(&mp4)?;
         videos.push(Video {
             rel: format!(
                 "video/{}",
@@ -304,6 +578,8 @@ pub fn run(
             ),
             mp4,
             duration_s,
+            width,
+            height,
             registered: !held.contains(&i),
         });
     }
@@ -315,7 +591,10 @@ pub fn run(
     let registry = Registry::open(registry_dir.path(), Default::default())
         .context("opening the evaluation registry")?;
     let opts = VideoDecodeOptions::default();
-    let config = VideoConfig::default();
+    let config = VideoConfig {
+        repost_views: !args.video_no_repost_views,
+        ..VideoConfig::default()
+    };
     let mut titles: BTreeMap<usize, String> = BTreeMap::new();
     let t = Instant::now();
     let mut ref_frames = 0usize;
@@ -422,7 +701,14 @@ pub fn run(
                 let Some(&(slot, case)) = jobs.get(k) else {
                     break;
                 };
-                let r = make_clip(&work, &videos, &slots[slot], case, args.video_cached_only);
+                let r = make_clip(
+                    &work,
+                    &videos,
+                    &slots[slot],
+                    case,
+                    seed,
+                    args.video_cached_only,
+                );
                 if k.is_multiple_of(100) {
                     eprintln!("eval: clips {k}/{}", jobs.len());
                 }
@@ -442,6 +728,7 @@ pub fn run(
     let mut neg: BTreeMap<(VCase, u32), (usize, usize)> = BTreeMap::new();
     let mut false_matches = Vec::new();
     let mut lookup_ms = Vec::new();
+    let mut fingerprint_ms = Vec::new();
     let mut uncached = 0usize;
     let mut chain_cells: BTreeMap<(VCase, u32), Cell> = BTreeMap::new();
     let mut chain_neg: BTreeMap<(VCase, u32), usize> = BTreeMap::new();
@@ -467,7 +754,9 @@ pub fn run(
                 continue;
             }
         };
+        let ft = Instant::now();
         let q = fingerprint_video_file(&path, &config, Role::Query, &opts);
+        fingerprint_ms.push(ft.elapsed().as_secs_f64() * 1000.0);
         let lt = Instant::now();
         let found = match &q {
             Ok((fp, _)) => registry.lookup_video(fp).map_err(anyhow::Error::from),
@@ -579,7 +868,7 @@ pub fn run(
          excerpts at {} evenly spaced offsets per video and length, one per case, fingerprinted with \
          `Role::Query` and looked up with `Registry::lookup_video`; the top match counts.\n",
         std::env::args().collect::<Vec<_>>().join(" "),
-        corpus.display(),
+        corpus_names,
         videos.len(),
         titles.len(),
         videos.iter().filter(|v| !v.registered).count(),
@@ -605,15 +894,18 @@ pub fn run(
         "Recall = top match is the right recording; offset = and its offset is within 0.5 s; \
          wrong = top match is another recording; n = queries in the cell.\n"
     );
-    let mut header = String::from("| case | edit |");
-    let mut rule = String::from("|---|---|");
+    let mut header = String::from("| case | edit | target |");
+    let mut rule = String::from("|---|---|---:|");
     for &l in &args.video_lengths {
         let _ = write!(header, " recall {l} s (n) | offset {l} s | wrong {l} s |");
         rule.push_str("---:|---:|---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
     for &case in &cases {
-        let mut row = format!("| {} | {} |", case.name(), case.describe());
+        let target = case
+            .target()
+            .map_or_else(|| "–".to_string(), |t| format!("{t:.2}"));
+        let mut row = format!("| {} | {} | {target} |", case.name(), case.describe());
         for &l in &args.video_lengths {
             match cells.get(&(case, l)) {
                 Some(c) if c.n > 0 => {
@@ -697,10 +989,20 @@ pub fn run(
     }
     let _ = writeln!(
         out,
-        "\nLookup latency (lookup_video only): p50 {:.2} ms, p95 {:.2} ms over {} queries.",
+        "\nLookup latency (lookup_video only): p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms over {} \
+         queries.",
         super::stats::percentile(&lookup_ms, 50.0).unwrap_or(f64::NAN),
         super::stats::percentile(&lookup_ms, 95.0).unwrap_or(f64::NAN),
+        super::stats::percentile(&lookup_ms, 99.0).unwrap_or(f64::NAN),
         lookup_ms.len()
+    );
+    let _ = writeln!(
+        out,
+        "Query fingerprinting (decode + fingerprint of the clip, re-post views {}): \
+         p50 {:.0} ms, p99 {:.0} ms.",
+        if config.repost_views { "on" } else { "off" },
+        super::stats::percentile(&fingerprint_ms, 50.0).unwrap_or(f64::NAN),
+        super::stats::percentile(&fingerprint_ms, 99.0).unwrap_or(f64::NAN),
     );
     let _ = writeln!(
         out,
@@ -752,17 +1054,80 @@ fn probe_duration(path: &Path) -> Result<f64> {
         .with_context(|| format!("ffprobe duration of {}", path.display()))
 }
 
+fn probe_size(path: &Path) -> Result<(u32, u32)> {
+    let out = tools::run(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=width,height", "-of", "csv=p=0"])
+            .arg(path),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.trim().split(',');
+    let w: u32 = it.next().unwrap_or("").parse()?;
+    let h: u32 = it.next().unwrap_or("").parse()?;
+    ensure!(w > 0 && h > 0, "ffprobe size of {}", path.display());
+    Ok((w, h))
+}
+
+/// The picture-in-picture canvas of an excerpt of `videos[own]`: another
+/// video that is not registered (a held-out one), so that a match of the
+/// canvas never counts as a wrong recording nor, for held-out excerpts, as
+/// a false match; a seeded pick among them. `None` when there is no other
+/// held-out video.
+fn background<'a>(videos: &'a [Video], own: usize, rng: &mut Rng) -> Option<&'a Video> {
+    let others: Vec<&Video> = videos
+        .iter()
+        .enumerate()
+        .filter(|&(j, v)| j != own && !v.registered)
+        .map(|(_, v)| v)
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(others[rng.below(others.len() as u64) as usize])
+}
+
 fn make_clip(
     work: &Path,
     videos: &[Video],
     slot: &Slot,
     case: VCase,
+    seed: u64,
     cached_only: bool,
 ) -> Result<PathBuf> {
     let v = &videos[slot.video];
     let stem = v.mp4.file_stem().and_then(|s| s.to_str()).unwrap_or("v");
+    // Every seeded choice comes from this excerpt's and case's own stream.
+    let mut rng = Rng::derive(
+        seed,
+        &format!(
+            "video-edit/{}/{}/{}/{}",
+            v.rel,
+            slot.len_s,
+            slot.start_ms,
+            case.name()
+        ),
+    );
+    let bg = match case {
+        VCase::PipHalf | VCase::PipThird => background(videos, slot.video, &mut rng),
+        _ => None,
+    };
+    let edit = case.edit(&mut EditCtx {
+        width: v.width,
+        height: v.height,
+        len_s: slot.len_s,
+        rng,
+        background: bg,
+    })?;
+    // The cache name holds everything that determines the clip: source,
+    // length, start, case and (re-post cases) the seeded choices.
+    let tag = if edit.tag.is_empty() {
+        String::new()
+    } else {
+        format!("-{}", edit.tag)
+    };
     let out = work.join("clips").join(format!(
-        "{stem}-{}s-{}ms-{}.mp4",
+        "{stem}-{}s-{}ms-{}{tag}.mp4",
         slot.len_s,
         slot.start_ms,
         case.name().replace(['%', '+'], "p")
@@ -773,27 +1138,39 @@ fn make_clip(
     if cached_only {
         bail!("not in the cache (--video-cached-only)");
     }
-    let (filter, crf) = case.filter();
     let tmp = out.with_extension("tmp.mp4");
+    let mut cmd = tools::ffmpeg();
+    cmd.args(["-ss", &format!("{:.3}", slot.start_ms as f64 / 1000.0)])
+        .arg("-i")
+        .arg(&v.mp4);
+    let graph = format!(
+        "{},scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
+        edit.graph
+    );
+    match &edit.background {
+        Some((bg, start_s)) => {
+            cmd.args(["-stream_loop", "-1", "-ss", &format!("{start_s:.1}")])
+                .arg("-i")
+                .arg(bg)
+                .args(["-t", &slot.len_s.to_string(), "-an", "-filter_complex"])
+                .arg(graph);
+        }
+        None => {
+            cmd.args(["-t", &slot.len_s.to_string(), "-an", "-vf"])
+                .arg(graph);
+        }
+    }
     tools::run(
-        tools::ffmpeg()
-            .args(["-ss", &format!("{:.3}", slot.start_ms as f64 / 1000.0)])
-            .arg("-i")
-            .arg(&v.mp4)
-            .args(["-t", &slot.len_s.to_string(), "-an", "-vf"])
-            .arg(format!(
-                "{filter},scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p"
-            ))
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                &crf.to_string(),
-            ])
-            .args(["-threads", "1"])
-            .arg(&tmp),
+        cmd.args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            &edit.crf.to_string(),
+        ])
+        .args(["-threads", "1"])
+        .arg(&tmp),
     )?;
     std::fs::rename(&tmp, &out)?;
     Ok(out)
