@@ -111,10 +111,19 @@ const MIN_CONTENT: f32 = 0.4;
 /// The frame without its letterbox or pillarbox bars: rows and columns from
 /// each edge whose mean luma is near black are dropped.
 pub fn content_rect(frame: &LumaFrame<'_>) -> Rect {
-    let (w, h) = (frame.width, frame.height);
+    content_rect_in(frame, frame.full())
+}
+
+/// [`content_rect`] inside `rect`: the bars of a picture that is itself
+/// part of a frame (the band of a vertical re-post).
+pub fn content_rect_in(frame: &LumaFrame<'_>, rect: Rect) -> Rect {
+    let (x0, y0, w, h) = (rect.x, rect.y, rect.w, rect.h);
+    if w == 0 || h == 0 {
+        return rect;
+    }
     let min_h = ((h as f32 * MIN_CONTENT) as usize).max(1);
     let min_w = ((w as f32 * MIN_CONTENT) as usize).max(1);
-    let row_black = |y: usize| is_black(frame.row(y).iter().copied(), w);
+    let row_black = |y: usize| is_black(frame.row(y0 + y)[x0..x0 + w].iter().copied(), w);
     let mut top = 0;
     while top + min_h < h && row_black(top) {
         top += 1;
@@ -123,7 +132,12 @@ pub fn content_rect(frame: &LumaFrame<'_>) -> Rect {
     while bottom - top > min_h && row_black(bottom - 1) {
         bottom -= 1;
     }
-    let col_black = |x: usize| is_black((top..bottom).map(|y| frame.row(y)[x]), bottom - top);
+    let col_black = |x: usize| {
+        is_black(
+            (top..bottom).map(|y| frame.row(y0 + y)[x0 + x]),
+            bottom - top,
+        )
+    };
     let mut left = 0;
     while left + min_w < w && col_black(left) {
         left += 1;
@@ -134,11 +148,11 @@ pub fn content_rect(frame: &LumaFrame<'_>) -> Rect {
     }
     // Bars reaching the limit mean a dark picture, not bars.
     if bottom - top <= min_h || right - left <= min_w {
-        return frame.full();
+        return rect;
     }
     Rect {
-        x: left,
-        y: top,
+        x: x0 + left,
+        y: y0 + top,
         w: right - left,
         h: bottom - top,
     }
@@ -279,18 +293,96 @@ pub fn sharp_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
     })
 }
 
-/// The centred 16:9 band of a portrait `rect` (at least
-/// [`BAND_MIN_PORTRAIT`] times taller than wide): where a vertical re-post
-/// puts the landscape picture.
-pub fn portrait_centre(rect: Rect) -> Option<Rect> {
+/// The centred band of aspect `num:den` (width to height) of a portrait
+/// `rect` (at least [`BAND_MIN_PORTRAIT`] times taller than wide): where a
+/// vertical re-post puts a landscape picture fit to its width.
+pub fn portrait_centre(rect: Rect, num: usize, den: usize) -> Option<Rect> {
     if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 {
         return None;
     }
-    let h = (rect.w * 9 / 16).max(1);
+    let h = (rect.w * den / num).clamp(1, rect.h);
     Some(Rect {
         x: rect.x,
         y: rect.y + (rect.h - h) / 2,
         w: rect.w,
         h,
+    })
+}
+
+/// An edge row must step at least this much (mean absolute luma difference
+/// from the row above, over the width).
+const EDGE_MIN_STEP: f32 = 1.5;
+/// ... and this many times the rows' steps on its outer (bar) side.
+const EDGE_MIN_RATIO: f32 = 3.0;
+/// Rows of the bar side an edge is compared with.
+const EDGE_SIDE_ROWS: usize = 4;
+
+/// The picture of a vertical frame fit to its width over bars of any kind
+/// (blurred, darkened, a zoom of itself, or detailed content of the
+/// picture's own flat areas, where [`sharp_band`] cannot tell them apart):
+/// the pair of horizontal edges, symmetric about the middle, where most
+/// columns step at once and the bar side beyond is smooth. `None` when
+/// `rect` is not portrait or no pair stands out.
+pub fn edge_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
+    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 || rect.h < 64 {
+        return None;
+    }
+    let (x0, y0, w, h) = (rect.x, rect.y, rect.w, rect.h);
+    // step[y]: mean |row y − row y−1| over every other column.
+    let mut step = vec![0.0f32; h];
+    for (y, s) in step.iter_mut().enumerate().skip(1) {
+        let a = &frame.row(y0 + y - 1)[x0..x0 + w];
+        let b = &frame.row(y0 + y)[x0..x0 + w];
+        let sum: u32 = a
+            .iter()
+            .zip(b)
+            .step_by(2)
+            .map(|(p, q)| u32::from(p.abs_diff(*q)))
+            .sum();
+        *s = sum as f32 / w.div_ceil(2) as f32;
+    }
+    let side = |r: std::ops::Range<usize>| {
+        let len = r.len().max(1) as f32;
+        step[r].iter().sum::<f32>() / len
+    };
+    // How much an edge at row y stands out from its bar side.
+    let top_score = |y: usize| {
+        if y <= EDGE_SIDE_ROWS || step[y] < EDGE_MIN_STEP {
+            return 0.0;
+        }
+        step[y] / (side(y - EDGE_SIDE_ROWS..y) + 0.5)
+    };
+    let bottom_score = |y: usize| {
+        if y + 1 + EDGE_SIDE_ROWS > h || step[y] < EDGE_MIN_STEP {
+            return 0.0;
+        }
+        step[y] / (side(y + 1..y + 1 + EDGE_SIDE_ROWS) + 0.5)
+    };
+    // The band keeps at least a fifth of the height; bars at least a
+    // fortieth each.
+    let (lo, hi) = (h / 40 + EDGE_SIDE_ROWS + 1, h * 2 / 5);
+    let mut best: Option<(f32, usize, usize)> = None;
+    for top in lo..=hi {
+        let t = top_score(top);
+        if t < EDGE_MIN_RATIO {
+            continue;
+        }
+        // The bottom edge (first row below the picture) mirrors the top,
+        // within the rounding of scaling and even sizes.
+        let mirror = h - top;
+        let (b, bottom) = (mirror.saturating_sub(3)..(mirror + 4).min(h))
+            .map(|y| (bottom_score(y), y))
+            .fold((0.0f32, mirror), |acc, x| if x.0 > acc.0 { x } else { acc });
+        let score = t.min(b);
+        if score >= EDGE_MIN_RATIO && best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, top, bottom));
+        }
+    }
+    let (_, top, bottom) = best?;
+    Some(Rect {
+        x: x0,
+        y: y0 + top,
+        w,
+        h: bottom - top,
     })
 }

@@ -402,11 +402,7 @@ impl VideoFingerprinter {
                     quality: full.quality,
                     view: View::Mirrored,
                 });
-                let band = match luma::sharp_band(frame, rect) {
-                    Some(band) => Some((band, View::Band)),
-                    None => luma::portrait_centre(rect).map(|r| (r, View::PortraitCentre)),
-                };
-                if let Some((band, view)) = band {
+                for (band, view) in portrait_bands(frame, rect) {
                     let b = pdq::hash_64(&luma::downscale_64(frame, band));
                     self.push_view(time, &b, view);
                 }
@@ -500,4 +496,44 @@ impl VideoFingerprinter {
             frames: self.frames,
         }
     }
+}
+
+/// The pictures a portrait frame may hold, each without its own black bars:
+/// the band found by its detail or by its edges ([`View::Band`]), and the
+/// centred 16:9 and 4:3 bands ([`View::PortraitCentre`]) where they differ
+/// from it by more than a fiftieth of the height. Empty for a landscape
+/// frame.
+fn portrait_bands(frame: &LumaFrame<'_>, rect: Rect) -> Vec<(Rect, View)> {
+    let mut out: Vec<(Rect, View)> = Vec::new();
+    let near = |a: &Rect, b: &Rect| {
+        let tol = rect.h / 50;
+        a.y.abs_diff(b.y) <= tol && (a.y + a.h).abs_diff(b.y + b.h) <= tol
+    };
+    // The canvas is centred on the whole frame, which black-bar removal
+    // may have cut unevenly (a dark blurred bar at the top only).
+    let full = frame.full();
+    let mut found = vec![luma::sharp_band(frame, rect), luma::edge_band(frame, full)];
+    let mut frames = vec![full];
+    if rect != full {
+        found.push(luma::edge_band(frame, rect));
+        frames.push(rect);
+    }
+    for band in found.into_iter().flatten() {
+        if !out.iter().any(|(b, _)| near(b, &band)) {
+            out.push((band, View::Band));
+        }
+    }
+    for r in frames {
+        for (num, den) in [(16, 9), (4, 3)] {
+            if let Some(band) = luma::portrait_centre(r, num, den) {
+                if !out.iter().any(|(b, _)| near(b, &band)) {
+                    out.push((band, View::PortraitCentre));
+                }
+            }
+        }
+    }
+    for (band, _) in &mut out {
+        *band = luma::content_rect_in(frame, *band);
+    }
+    out
 }

@@ -310,6 +310,78 @@ fn the_sharp_band_of_a_vertical_frame_over_blurred_bars_is_found() {
     assert_eq!(luma::sharp_band(&frame, frame.full()), None);
 }
 
+/// A 9:16 canvas holding a 4:3 picture that is flat but for a few soft
+/// shapes (a cartoon, a dark scene) between bars that are a smooth blur:
+/// too little detail for the sharp band, but two symmetric edges.
+fn flat_picture_canvas() -> (Vec<u8>, std::ops::Range<usize>) {
+    let (w, h) = (360usize, 640usize);
+    let band = 185..455; // 270 rows: 360 × 3 / 4, centred
+    let mut y = vec![0u8; w * h];
+    for r in 0..h {
+        for c in 0..w {
+            y[r * w + c] = if band.contains(&r) {
+                // Large flat areas and one bright disc.
+                let (dx, dy) = (c as i32 - 120, r as i32 - 300);
+                if dx * dx + dy * dy < 60 * 60 {
+                    200
+                } else if c > 240 {
+                    90
+                } else {
+                    40
+                }
+            } else {
+                // A darkened blur: slow gradients only.
+                (70 + (c * 30) / w + (r % 320) / 16) as u8
+            };
+        }
+    }
+    (y, band)
+}
+
+#[test]
+fn the_band_of_a_flat_picture_is_found_by_its_edges() {
+    let (y, band) = flat_picture_canvas();
+    let frame = LumaFrame::new(&y, 360, 640, 360).expect("frame");
+    assert_eq!(luma::sharp_band(&frame, frame.full()), None);
+    let found = luma::edge_band(&frame, frame.full()).expect("a band by its edges");
+    assert!(
+        found.y.abs_diff(band.start) <= 2 && (found.y + found.h).abs_diff(band.end) <= 2,
+        "{found:?}"
+    );
+    // A landscape frame, and a portrait one without edges: none.
+    let flat = vec![100u8; 640 * 360];
+    let frame = LumaFrame::new(&flat, 640, 360, 640).expect("frame");
+    assert_eq!(luma::edge_band(&frame, frame.full()), None);
+    let frame = LumaFrame::new(&flat, 360, 640, 360).expect("frame");
+    assert_eq!(luma::edge_band(&frame, frame.full()), None);
+}
+
+#[test]
+fn a_query_of_a_flat_picture_between_bars_hashes_its_band_like_the_reference() {
+    let (y, band) = flat_picture_canvas();
+    let canvas = LumaFrame::new(&y, 360, 640, 360).expect("frame");
+    // The registered picture: the band alone.
+    let mut picture = Vec::with_capacity(360 * band.len());
+    for r in band.clone() {
+        picture.extend_from_slice(canvas.row(r));
+    }
+    let original = LumaFrame::new(&picture, 360, band.len(), 360).expect("frame");
+    let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
+    r.push(&original, 0);
+    let reference = r.finish().frames[0].hash;
+    let mut q = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
+    q.push(&canvas, 0);
+    let best = q
+        .finish()
+        .frames
+        .iter()
+        .filter(|f| f.view == View::Band)
+        .map(|f| f.hash.distance(&reference))
+        .min()
+        .expect("a band view");
+    assert!(best <= 16, "band view {best} bits from the picture");
+}
+
 #[test]
 fn a_query_over_blurred_bars_also_carries_its_band_hash() {
     let y = vertical_canvas(218..421, true);
@@ -318,13 +390,26 @@ fn a_query_over_blurred_bars_also_carries_its_band_hash() {
     q.push(&frame, 0);
     let views: Vec<View> = q.finish().frames.iter().map(|f| f.view).collect();
     assert_eq!(views[..3], [View::Full, View::Mirrored, View::Band]);
+    // The band is 16:9: the centred 16:9 guess is the same picture and is
+    // left out; the centred 4:3 one is kept.
+    assert_eq!(
+        views.iter().filter(|v| **v == View::PortraitCentre).count(),
+        1,
+        "{views:?}"
+    );
     assert!(
-        views[3..].iter().all(|v| *v == View::Derotated),
+        views[3..]
+            .iter()
+            .all(|v| matches!(v, View::Derotated | View::PortraitCentre)),
         "{views:?}"
     );
     let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
     r.push(&frame, 0);
-    assert!(r.finish().frames.iter().all(|f| f.view != View::Band));
+    assert!(r
+        .finish()
+        .frames
+        .iter()
+        .all(|f| !matches!(f.view, View::Band | View::PortraitCentre)));
 }
 
 /// The query's hashes of one view, by time.
