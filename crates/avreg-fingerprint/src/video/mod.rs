@@ -460,9 +460,19 @@ impl VideoFingerprinter {
         let insets = views::inset_rects(&images);
         let mask = views::static_mask(&images);
         for (time, img) in &window {
-            for r in &insets {
+            for r in insets
+                .iter()
+                .flat_map(|r| views::aspect_variants(*r, img.w, img.h))
+            {
+                let r = &r;
                 let h = pdq::hash_64(&img.crop_64(*r));
                 self.push_view(*time, &h, View::Inset);
+                // A letterboxed original keeps its bars inside the inset,
+                // where the reference had them removed.
+                if let Some(t) = img.without_bars(*r) {
+                    let h = pdq::hash_64(&img.crop_64(t));
+                    self.push_view(*time, &h, View::Inset);
+                }
             }
             if let Some(mask) = &mask {
                 let filled = views::inpaint(img, mask);

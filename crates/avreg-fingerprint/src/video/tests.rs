@@ -540,3 +540,58 @@ fn still_overlays_are_masked_and_filled_in() {
     let still: Vec<views::WorkImage> = (0..8).map(|_| images[0].clone()).collect();
     assert_eq!(views::static_mask(&still.iter().collect::<Vec<_>>()), None);
 }
+
+#[test]
+fn an_inset_found_against_the_frame_edge_is_also_tried_at_picture_aspects() {
+    use super::views::{aspect_variants, WorkRect};
+    // A 4:3 inset at x 100..228, y 0..96 of a 256×144 image whose right
+    // border was missed: found as reaching the edge.
+    let found = WorkRect {
+        x0: 100,
+        y0: 0,
+        x1: 256,
+        y1: 96,
+    };
+    let v = aspect_variants(found, 256, 144);
+    assert_eq!(v[0], found);
+    assert!(v.contains(&WorkRect { x1: 228, ..found }), "{v:?}");
+    // Away from every edge: only itself.
+    let inside = WorkRect {
+        x0: 20,
+        y0: 20,
+        x1: 148,
+        y1: 116,
+    };
+    assert_eq!(aspect_variants(inside, 256, 144), vec![inside]);
+}
+
+#[test]
+fn the_black_bars_inside_an_inset_are_cut() {
+    use super::views::{WorkImage, WorkRect};
+    // 256×144 image of mid grey; an inset at 100..228 × 10..106 whose top
+    // 12 rows are black (a letterboxed original).
+    let (w, h) = (256usize, 144usize);
+    let mut px = vec![128u8; w * h];
+    for y in 10..22 {
+        for x in 100..228 {
+            px[y * w + x] = 5;
+        }
+    }
+    let img = WorkImage { w, h, px };
+    let inset = WorkRect {
+        x0: 100,
+        y0: 10,
+        x1: 228,
+        y1: 106,
+    };
+    let t = img.without_bars(inset).expect("bars cut");
+    assert_eq!(t.y0, 22, "{t:?}");
+    assert!(t.y1 >= 104 && t.x0 <= 101 && t.x1 >= 227, "{t:?}");
+    // No bars: nothing to cut.
+    let flat = WorkImage {
+        w,
+        h,
+        px: vec![128u8; w * h],
+    };
+    assert_eq!(flat.without_bars(inset), None);
+}

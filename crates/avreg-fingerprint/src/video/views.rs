@@ -24,7 +24,7 @@
 //! Each costs a query one more hash per frame (four for the derotated
 //! views) and none of it is stored with a reference.
 
-use super::luma::{downscale_into, LumaFrame, Rect};
+use super::luma::{content_rect_in, downscale_into, LumaFrame, Rect};
 use super::pdq::WORK_DIM;
 
 /// Longest side of a [`WorkImage`].
@@ -121,6 +121,34 @@ impl WorkImage {
     }
 
     /// The working square of a rectangle of this image.
+    /// `r` without the black bars at its edges ([`super::luma::content_rect_in`]),
+    /// when it has any of at least 2 pixels.
+    pub fn without_bars(&self, r: WorkRect) -> Option<WorkRect> {
+        let frame = LumaFrame::new(&self.px, self.w, self.h, self.w).ok()?;
+        // One pixel in from each side: the inset's edge blends its border
+        // (and the picture around it) into the bar's first line.
+        if r.x1 < r.x0 + 16 || r.y1 < r.y0 + 16 {
+            return None;
+        }
+        let rect = Rect {
+            x: r.x0 + 1,
+            y: r.y0 + 1,
+            w: r.x1 - r.x0 - 2,
+            h: r.y1 - r.y0 - 2,
+        };
+        let t = content_rect_in(&frame, rect);
+        let cut = (t.x - rect.x)
+            .max(t.y - rect.y)
+            .max(rect.x + rect.w - (t.x + t.w))
+            .max(rect.y + rect.h - (t.y + t.h));
+        (cut >= 2).then_some(WorkRect {
+            x0: t.x,
+            y0: t.y,
+            x1: t.x + t.w,
+            y1: t.y + t.h,
+        })
+    }
+
     pub fn crop_64(&self, r: WorkRect) -> Box<[[f32; WORK_DIM]; WORK_DIM]> {
         self.sample_64(
             (r.x0 + r.x1) as f32 / 2.0,
@@ -173,6 +201,62 @@ impl WorkRect {
         let h = self.y1.min(o.y1).saturating_sub(self.y0.max(o.y0));
         (w * h) as f32 / self.area().min(o.area()).max(1) as f32
     }
+}
+
+/// A side of an inset within this many pixels of the image's edge may be
+/// the edge itself rather than the inset's border (whose line was too weak
+/// to find).
+const EDGE_SNAP: usize = 4;
+/// Aspects (width / height) an inset's missing side is restored with.
+const INSET_ASPECTS: [f32; 2] = [4.0 / 3.0, 16.0 / 9.0];
+
+/// `r` first, then, for each side of `r` at the image's edge, `r` with that
+/// side placed from the opposite one at the common picture aspects: an
+/// inset two of whose borders were found against the frame's edge keeps
+/// the found ones.
+pub fn aspect_variants(r: WorkRect, w: usize, h: usize) -> Vec<WorkRect> {
+    let mut out = vec![r];
+    let (rw, rh) = ((r.x1 - r.x0) as f32, (r.y1 - r.y0) as f32);
+    for a in INSET_ASPECTS {
+        let want_w = (rh * a).round() as usize;
+        let want_h = (rw / a).round() as usize;
+        let mut push = |v: WorkRect| {
+            let ok = v.x1 > v.x0 + 8 && v.y1 > v.y0 + 8 && v.x1 <= w && v.y1 <= h;
+            let differs = v.x0.abs_diff(r.x0)
+                + v.x1.abs_diff(r.x1)
+                + v.y0.abs_diff(r.y0)
+                + v.y1.abs_diff(r.y1)
+                >= 3;
+            if ok && differs && !out.contains(&v) {
+                out.push(v);
+            }
+        };
+        if r.x0 <= EDGE_SNAP && r.x1 >= want_w {
+            push(WorkRect {
+                x0: r.x1 - want_w,
+                ..r
+            });
+        }
+        if r.x1 + EDGE_SNAP >= w {
+            push(WorkRect {
+                x1: r.x0 + want_w,
+                ..r
+            });
+        }
+        if r.y0 <= EDGE_SNAP && r.y1 >= want_h {
+            push(WorkRect {
+                y0: r.y1 - want_h,
+                ..r
+            });
+        }
+        if r.y1 + EDGE_SNAP >= h {
+            push(WorkRect {
+                y1: r.y0 + want_h,
+                ..r
+            });
+        }
+    }
+    out
 }
 
 /// Fewest frames an inset or a static overlay is looked for in.
