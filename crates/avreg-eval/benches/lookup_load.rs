@@ -497,6 +497,10 @@ fn main() {
         &[
             ("AVREG_SERVER__RATE_PER_S", "0"),
             ("AVREG_SERVER__FINGERPRINT_QUEUE", "256"),
+            // One key drives every connection: the per-key cap on bodies
+            // in flight (4 by default) would answer most of them 429.
+            ("AVREG_SERVER__MAX_UPLOADS_PER_KEY", "256"),
+            ("AVREG_SERVER__MAX_UPLOADS", "256"),
         ],
     );
     let pid = server.pid();

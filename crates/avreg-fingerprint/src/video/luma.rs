@@ -226,6 +226,12 @@ const BAND_DETAIL_RATIO: f32 = 0.3;
 /// Blurred bars must hold at most this fraction of the centre rows' detail.
 const BAR_DETAIL_RATIO: f32 = 0.15;
 
+/// Whether `rect` is tall enough (and wide enough) to hold a landscape
+/// picture between bars.
+fn is_portrait(rect: Rect) -> bool {
+    rect.h as f32 >= rect.w as f32 * BAND_MIN_PORTRAIT && rect.w >= 16
+}
+
 /// The picture of a vertical (9:16) frame made from a landscape one: a
 /// sharp band across the middle, over a blurred and enlarged copy of
 /// itself (the "blurred bars" of phone re-posts). Black-bar removal does
@@ -235,7 +241,7 @@ const BAR_DETAIL_RATIO: f32 = 0.15;
 /// as detailed, and each at least a twentieth of the height; `None`
 /// otherwise.
 pub fn sharp_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
-    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 || rect.h < 32 {
+    if !is_portrait(rect) || rect.h < 32 {
         return None;
     }
     let detail = |y: usize| -> f32 {
@@ -297,7 +303,7 @@ pub fn sharp_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
 /// `rect` (at least [`BAND_MIN_PORTRAIT`] times taller than wide): where a
 /// vertical re-post puts a landscape picture fit to its width.
 pub fn portrait_centre(rect: Rect, num: usize, den: usize) -> Option<Rect> {
-    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 {
+    if !is_portrait(rect) {
         return None;
     }
     let h = (rect.w * den / num).clamp(1, rect.h);
@@ -324,7 +330,7 @@ const EDGE_SIDE_ROWS: usize = 4;
 /// columns step at once and the bar side beyond is smooth. `None` when
 /// `rect` is not portrait or no pair stands out.
 pub fn edge_band(frame: &LumaFrame<'_>, rect: Rect) -> Option<Rect> {
-    if (rect.h as f32) < rect.w as f32 * BAND_MIN_PORTRAIT || rect.w < 16 || rect.h < 64 {
+    if !is_portrait(rect) || rect.h < 64 {
         return None;
     }
     let (x0, y0, w, h) = (rect.x, rect.y, rect.w, rect.h);

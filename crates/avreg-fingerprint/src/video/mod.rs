@@ -143,16 +143,8 @@ impl View {
 
     /// Whether this is a view a query carries (never indexed).
     pub fn is_query(self) -> bool {
-        matches!(
-            self,
-            View::Full
-                | View::Mirrored
-                | View::Band
-                | View::PortraitCentre
-                | View::Derotated
-                | View::Inset
-                | View::Unmasked
-        )
+        // Every view but the references' crops.
+        self.crop().is_none()
     }
 }
 
