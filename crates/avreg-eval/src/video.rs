@@ -283,7 +283,11 @@ impl VCase {
                 }
                 let (mx, my) = ((margin * cw).round() as u32, (margin * ch).round() as u32);
                 let (ow, oh) = (iw + 2 * border, ih + 2 * border);
-                let x = if corner.is_multiple_of(2) { mx } else { 1280 - ow - mx };
+                let x = if corner.is_multiple_of(2) {
+                    mx
+                } else {
+                    1280 - ow - mx
+                };
                 let y = if corner < 2 { my } else { 720 - oh - my };
                 let pad = if border > 0 {
                     format!(
