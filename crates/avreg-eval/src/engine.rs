@@ -337,7 +337,11 @@ pub fn open_registry(dir: &Path, speed_only: bool) -> Result<Registry> {
     let mut options = avreg_registry::RegistryOptions::default();
     options.matching.min_aligned = CALIBRATION_FLOOR;
     if speed_only {
-        options.matching.scales = avreg_fingerprint::matching::scale_grid(0.06, 0.005, false);
+        // The default grid's speeds, without its tempo and pitch scales.
+        options
+            .matching
+            .scales
+            .retain(|s| s.axis() == avreg_fingerprint::matching::Axis::Speed);
     }
     Registry::open(dir, options).with_context(|| format!("opening a registry in {}", dir.display()))
 }

@@ -1308,16 +1308,7 @@ fn pdqhash_fps(python: &Path, files: &[PathBuf], dir: &Path) -> Result<f64> {
                     .arg(&raw),
             )?;
         }
-        let out = tools::run(
-            Command::new("ffprobe")
-                .args(["-v", "error", "-select_streams", "v:0"])
-                .args(["-show_entries", "stream=width,height", "-of", "csv=p=0"])
-                .arg(f),
-        )?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut it = text.trim().split(',');
-        let w: u32 = it.next().unwrap_or("").parse()?;
-        let h: u32 = it.next().unwrap_or("").parse()?;
+        let (w, h) = probe_size(f)?;
         raws.push((raw, w, h));
     }
     let t = Instant::now();

@@ -449,19 +449,22 @@ impl VideoFingerprinter {
     fn flush_window(&mut self) {
         let window = std::mem::take(&mut self.window);
         let images: Vec<&views::WorkImage> = window.iter().map(|(_, w)| w).collect();
-        let insets = views::inset_rects(&images);
+        // A window's images share one size (it is flushed when it changes).
+        let insets: Vec<views::WorkRect> = match images.first() {
+            Some(first) => views::inset_rects(&images)
+                .into_iter()
+                .flat_map(|r| views::aspect_variants(r, first.w, first.h))
+                .collect(),
+            None => Vec::new(),
+        };
         let mask = views::static_mask(&images);
         for (time, img) in &window {
-            for r in insets
-                .iter()
-                .flat_map(|r| views::aspect_variants(*r, img.w, img.h))
-            {
-                let r = &r;
-                let h = pdq::hash_64(&img.crop_64(*r));
+            for &r in &insets {
+                let h = pdq::hash_64(&img.crop_64(r));
                 self.push_view(*time, &h, View::Inset);
                 // A letterboxed original keeps its bars inside the inset,
                 // where the reference had them removed.
-                if let Some(t) = img.without_bars(*r) {
+                if let Some(t) = img.without_bars(r) {
                     let h = pdq::hash_64(&img.crop_64(t));
                     self.push_view(*time, &h, View::Inset);
                 }

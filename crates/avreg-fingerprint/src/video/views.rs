@@ -120,7 +120,6 @@ impl WorkImage {
         out
     }
 
-    /// The working square of a rectangle of this image.
     /// `r` without the black bars at its edges ([`super::luma::content_rect_in`]),
     /// when it has any of at least 2 pixels.
     pub fn without_bars(&self, r: WorkRect) -> Option<WorkRect> {
@@ -149,6 +148,7 @@ impl WorkImage {
         })
     }
 
+    /// The working square of a rectangle of this image.
     pub fn crop_64(&self, r: WorkRect) -> Box<[[f32; WORK_DIM]; WORK_DIM]> {
         self.sample_64(
             (r.x0 + r.x1) as f32 / 2.0,
