@@ -97,6 +97,19 @@ impl Rect {
         let y = self.y + (((self.h - h) as f32) * fy).round() as usize;
         Rect { x, y, w, h }
     }
+
+    /// The middle half of the rows (from a quarter to three quarters of the
+    /// height), at full width.
+    pub fn middle_rows(&self) -> Rect {
+        let top = self.h / 4;
+        let h = (self.h - 2 * top).max(1);
+        Rect {
+            x: self.x,
+            y: self.y + top,
+            w: self.w,
+            h,
+        }
+    }
 }
 
 /// Mean luma at or below which a row or column counts as a black bar.
@@ -112,6 +125,20 @@ const MIN_CONTENT: f32 = 0.4;
 /// each edge whose mean luma is near black are dropped.
 pub fn content_rect(frame: &LumaFrame<'_>) -> Rect {
     content_rect_in(frame, frame.full())
+}
+
+/// The middle half of the frame's rows without their own black bars: the
+/// region that corner logos, watermarks and caption bands, which keep to
+/// the edges of a picture, leave clear. The rows are the frame's, not those
+/// of its [`content_rect`]: an overlay over a bar hides where the bar ends,
+/// while the middle rows' side bars are measured past the overlays.
+pub fn middle_band(frame: &LumaFrame<'_>, crop_bars: bool) -> Rect {
+    let band = frame.full().middle_rows();
+    if crop_bars {
+        content_rect_in(frame, band)
+    } else {
+        band
+    }
 }
 
 /// [`content_rect`] inside `rect`: the bars of a picture that is itself

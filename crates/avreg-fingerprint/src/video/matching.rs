@@ -81,7 +81,7 @@ pub fn reference_postings(
 ) -> Vec<(HashKey, VideoPosting)> {
     let mut out = Vec::with_capacity(fingerprint.frames.len() * BANDS);
     for (i, f) in fingerprint.frames.iter().enumerate() {
-        if f.quality < min_quality || (f.view.is_query() && f.view != View::Full) {
+        if f.quality < min_quality || !f.view.is_indexed() {
             continue;
         }
         let posting = VideoPosting {

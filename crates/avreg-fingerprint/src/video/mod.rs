@@ -5,7 +5,8 @@
 //! picture is box-downscaled to 64×64 ([`luma::downscale_64`]) and hashed with
 //! PDQ ([`pdq`]). A reference also hashes cropped views of each sampled frame
 //! (centre 90 % and 80 %, the four 90 % corners) so that a cropped clip
-//! matches without any search at query time; a query also carries the
+//! matches without any search at query time, and its middle rows
+//! ([`View::Middle`]), which logos and caption bands leave clear; a query also carries the
 //! mirrored hash of each frame (free from the same DCT), so a mirrored clip
 //! matches, and, for a vertical frame made of a landscape picture over
 //! blurred bars, the hash of the sharp band ([`luma::sharp_band`]).
@@ -90,11 +91,15 @@ pub enum View {
     /// The frame with its still overlays filled in ([`views::static_mask`];
     /// queries).
     Unmasked = 12,
+    /// The middle half of the frame's rows, without their side bars
+    /// ([`luma::middle_band`]): what corner logos, watermarks and caption
+    /// bands leave clear (references and queries).
+    Middle = 13,
 }
 
 impl View {
     /// Every view, by code.
-    pub const ALL: [View; 13] = [
+    pub const ALL: [View; 14] = [
         View::Full,
         View::Mirrored,
         View::Centre90,
@@ -108,6 +113,7 @@ impl View {
         View::Derotated,
         View::Inset,
         View::Unmasked,
+        View::Middle,
     ];
 
     /// The view of a stored code.
@@ -125,7 +131,8 @@ impl View {
             | View::PortraitCentre
             | View::Derotated
             | View::Inset
-            | View::Unmasked => None,
+            | View::Unmasked
+            | View::Middle => None,
             View::Centre90 => Some((0.9, 0.5, 0.5)),
             View::Centre80 => Some((0.8, 0.5, 0.5)),
             View::TopLeft90 => Some((0.9, 0.0, 0.0)),
@@ -138,13 +145,22 @@ impl View {
     /// Whether a query looks this view up only when the cheaper views
     /// found no sure match (the re-post views of [`views`]).
     pub fn is_repost(self) -> bool {
-        matches!(self, View::Derotated | View::Inset | View::Unmasked)
+        matches!(
+            self,
+            View::Derotated | View::Inset | View::Unmasked | View::Middle
+        )
     }
 
-    /// Whether this is a view a query carries (never indexed).
+    /// Whether this is a view a query carries.
     pub fn is_query(self) -> bool {
         // Every view but the references' crops.
         self.crop().is_none()
+    }
+
+    /// Whether a reference's hash of this view is indexed: the full frame,
+    /// its middle rows and the crops.
+    pub fn is_indexed(self) -> bool {
+        matches!(self, View::Full | View::Middle) || self.crop().is_some()
     }
 }
 
@@ -399,6 +415,9 @@ impl VideoFingerprinter {
                     self.push_view(time, &b, view);
                 }
                 if self.config.repost_views {
+                    let middle = luma::middle_band(frame, self.config.crop_bars);
+                    let m = pdq::hash_64(&luma::downscale_64(frame, middle));
+                    self.push_view(time, &m, View::Middle);
                     let work = views::WorkImage::of(frame, rect);
                     for deg in views::DEROTATIONS_DEG {
                         let r = pdq::hash_64(&views::derotated_64(&work, deg));
@@ -417,8 +436,15 @@ impl VideoFingerprinter {
             }
             Role::Reference => {
                 for view in View::ALL {
-                    if let Some((scale, fx, fy)) = view.crop() {
-                        let r = pdq::hash_64(&luma::downscale_64(frame, rect.crop(scale, fx, fy)));
+                    let region = match view.crop() {
+                        Some((scale, fx, fy)) => Some(rect.crop(scale, fx, fy)),
+                        None if view == View::Middle => {
+                            Some(luma::middle_band(frame, self.config.crop_bars))
+                        }
+                        None => None,
+                    };
+                    if let Some(region) = region {
+                        let r = pdq::hash_64(&luma::downscale_64(frame, region));
                         self.frames.push(FrameHash {
                             time_ms: time,
                             hash: r.hash,

@@ -400,7 +400,7 @@ fn a_query_over_blurred_bars_also_carries_its_band_hash() {
     assert!(
         views[3..]
             .iter()
-            .all(|v| matches!(v, View::Derotated | View::PortraitCentre)),
+            .all(|v| matches!(v, View::Derotated | View::PortraitCentre | View::Middle)),
         "{views:?}"
     );
     let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
@@ -539,6 +539,35 @@ fn still_overlays_are_masked_and_filled_in() {
     // A still picture: nothing to tell overlays from.
     let still: Vec<views::WorkImage> = (0..8).map(|_| images[0].clone()).collect();
     assert_eq!(views::static_mask(&still.iter().collect::<Vec<_>>()), None);
+}
+
+#[test]
+fn the_middle_rows_match_past_a_corner_logo_and_a_caption_band() {
+    let scenes = Scenes::new(32);
+    let originals: Vec<Plane> = (0..8).map(|n| scenes.render(n * 250, 640, 360)).collect();
+    let overlaid: Vec<Plane> = originals
+        .iter()
+        .map(|p| {
+            // A logo over the top fifth, a caption band over the bottom
+            // fifth, darker.
+            let mut o = p.logo(0.22).brightness(0.85);
+            for v in &mut o.data[640 * 285..640 * 350] {
+                *v = 40;
+            }
+            o
+        })
+        .collect();
+    let plain = worst_best_distance(&originals, &query_views(&overlaid, View::Full));
+    let middle = worst_best_distance(&originals, &query_views(&overlaid, View::Middle));
+    assert!(
+        middle <= 24,
+        "middle rows {middle} bits from the reference's"
+    );
+    assert!(middle + 24 <= plain, "middle {middle} bits, plain {plain}");
+    // References index the middle rows; a query looks them up in its
+    // re-post pass only.
+    assert!(View::Middle.is_indexed() && View::Middle.is_query() && View::Middle.is_repost());
+    assert_eq!(reference_views(&originals[0]).len(), 8);
 }
 
 #[test]
