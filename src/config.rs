@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use avreg_fingerprint::matching::{scale_grid, MatchConfig};
 use avreg_registry::domain::rules::Jurisdictions;
+use avreg_registry::domain::treaty::Treaty;
 use avreg_registry::{IndexOptions, RegistryOptions};
 use serde::Deserialize;
 
@@ -29,6 +30,10 @@ pub struct Config {
     /// embedded edition) when the configuration is loaded.
     #[serde(skip)]
     pub jurisdictions: Option<Arc<Jurisdictions>>,
+    /// The treaty's parties and declarations, loaded from `[registry]
+    /// treaty` (or the embedded edition) when the configuration is loaded.
+    #[serde(skip)]
+    pub treaty: Option<Arc<Treaty>>,
     pub server: ServerConfig,
 }
 
@@ -36,6 +41,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrySection {
     pub jurisdictions: PathBuf,
+    pub treaty: PathBuf,
     pub conflict_respond_days: u32,
     pub actor: String,
 }
@@ -44,6 +50,7 @@ impl Default for RegistrySection {
     fn default() -> Self {
         Self {
             jurisdictions: PathBuf::new(),
+            treaty: PathBuf::new(),
             conflict_respond_days: 30,
             actor: avreg_registry::LOCAL_ACTOR.to_owned(),
         }
@@ -184,6 +191,14 @@ impl Config {
                 rules.map_or(String::new(), |p| format!(" from {}", p.display()))
             )
         })?));
+        let treaty = &config.registry.treaty;
+        let treaty = (!treaty.as_os_str().is_empty()).then_some(treaty.as_path());
+        config.treaty = Some(Arc::new(Treaty::load(treaty).with_context(|| {
+            format!(
+                "cannot load the Beijing Treaty data{}",
+                treaty.map_or(String::new(), |p| format!(" from {}", p.display()))
+            )
+        })?));
         Ok(config)
     }
 
@@ -258,6 +273,7 @@ impl Config {
             matching,
             video_matching: Default::default(),
             jurisdictions: self.jurisdictions.clone(),
+            treaty: self.treaty.clone(),
             conflict_respond_days: self.registry.conflict_respond_days,
             store_cache_bytes: self.store.cache_mb.max(1) << 20,
             video_cache_bytes: self.store.video_cache_mb.max(1) << 20,

@@ -220,9 +220,10 @@ pub fn run(args: Args, config: &Config) -> Result<Outcome, Failure> {
             };
             let rights = view.holders(fixation, territory, date)?;
             let term = view.term(&f, territory, date);
+            let eligibility = view.eligibility(&f, territory, date)?;
             print(serde_json::json!({
                 "fixation": fixation, "territory": territory, "date": date,
-                "rights": rights, "term": term,
+                "rights": rights, "term": term, "eligibility": eligibility,
             }))?;
             Ok(Outcome::Success)
         }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use avreg_fingerprint::video::Role;
+use avreg_registry::domain::treaty::Applicability;
 use avreg_registry::ledger::MatchRights;
 use avreg_registry::Medium;
 use avreg_wire::{parse_rights, FingerprintDoc, Fingerprints, LookupDoc, LookupResult, QueryJson};
@@ -196,6 +197,21 @@ fn print_rights(f: &MatchRights) {
             (None, Some(why)) => outln!("  term in {territory}: unknown ({why})"),
             (None, None) => {}
         }
+    }
+    if let Some(e) = &f.eligibility {
+        let status = match e.status {
+            Applicability::Applies => "applies",
+            Applicability::NotApplicable => "does not apply",
+            Applicability::Unknown => "unknown",
+        };
+        outln!(
+            "  Beijing Treaty in {territory}: {status} ({})",
+            e.reasons.join("; ")
+        );
+        for m in &e.missing {
+            outln!("    missing: {m}");
+        }
+        outln!("  broadcasting (Art. 11): {}", e.broadcasting.rule);
     }
 }
 

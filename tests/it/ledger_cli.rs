@@ -67,8 +67,50 @@ fn a_changes_file_is_applied_queried_and_exported() {
         "2024-06-01",
     ]);
     assert_eq!(code, 0);
+    // Germany signed the Beijing Treaty and is not a party.
+    let e = &rights["eligibility"];
+    assert_eq!(e["status"], "not_applicable", "{e}");
+    assert!(e["reasons"][0]
+        .as_str()
+        .expect("reason")
+        .contains("not a Contracting Party"));
+    assert_eq!(e["broadcasting"]["treatment"], "not_granted", "{e}");
     let rights = rights["rights"].as_array().expect("rights");
     assert_eq!(rights.len(), 2, "making available and broadcasting");
+    let broadcasting = rights
+        .iter()
+        .find(|r| r["right"] == "broadcasting")
+        .expect("broadcasting");
+    assert_eq!(broadcasting["treaty"]["treatment"], "not_granted");
+    // Kenya, bound since 2020-04-28: Ada (Swedish, resident in Germany) is
+    // not eligible, Bo has neither fact recorded: unknown, naming him.
+    for (date, status) in [("2020-03-01", "not_applicable"), ("2024-06-01", "unknown")] {
+        let (code, v) = avreg.json(&[
+            "ledger",
+            "rights",
+            FIXATION,
+            "--territory",
+            "KE",
+            "--date",
+            date,
+        ]);
+        assert_eq!(code, 0);
+        let e = &v["eligibility"];
+        assert_eq!(e["status"], status, "{date}: {e}");
+        if status == "unknown" {
+            assert_eq!(e["territory_bound"], true);
+            assert_eq!(e["performers"][0]["eligible"], false, "{e}");
+            assert!(
+                e["missing"][0]
+                    .as_str()
+                    .expect("missing")
+                    .contains("0190a000-0000-7000-8000-000000000002"),
+                "{e}"
+            );
+        }
+        // Which country connects a performer is never printed.
+        assert!(!e.to_string().contains("\"SE\""), "{e}");
+    }
 
     let (code, found) = avreg.json(&["ledger", "show", "ISAN 0000-0000-D07A-0090-Q-0000-0000-X"]);
     assert_eq!(code, 0);
@@ -336,6 +378,7 @@ fn a_lookup_says_who_performs_in_the_span_and_who_holds_the_rights() {
         .expect("making_available");
     assert_eq!(ma["exclusive"].as_array().map(Vec::len), Some(2), "{ma}");
     assert!(f["term"]["term"].is_object(), "{f}");
+    assert_eq!(f["eligibility"]["status"], "not_applicable", "{f}");
 
     // Without a territory: who performs, not who holds.
     let (code, v) = avreg.json(&["lookup", s(&clip), "--json"]);

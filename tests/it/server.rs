@@ -967,6 +967,8 @@ fn producer_registers_a_fixation_platform_learns_who_and_who_holds_society_audit
         .expect("making_available");
     assert_eq!(ma["exclusive"].as_array().map(Vec::len), Some(2), "{ma}");
     assert!(f["term"].is_object(), "{f}");
+    assert_eq!(f["eligibility"]["status"], "not_applicable", "{f}");
+    assert_eq!(f["eligibility"]["territory_bound"], false, "{f}");
     // A bad territory is named.
     let (status, v) = server.upload(
         Some(&platform),

@@ -31,6 +31,7 @@ use avreg_fingerprint::ContentHash;
 
 use crate::domain::audit::{self, AuditEvent, CommitmentKey, Head, SignedHead};
 use crate::domain::rules::Jurisdictions;
+use crate::domain::treaty::Treaty;
 use crate::error::{Error, Result};
 
 /// The actor of writes made without one (the local command line).
@@ -66,6 +67,9 @@ pub struct RegistryOptions {
     /// Term rules per jurisdiction; `None` = the edition embedded in this
     /// build (`config/jurisdictions.toml`).
     pub jurisdictions: Option<Arc<Jurisdictions>>,
+    /// The Beijing Treaty's parties and declarations; `None` = the edition
+    /// embedded in this build (`config/beijing-treaty.toml`).
+    pub treaty: Option<Arc<Treaty>>,
     /// Days the parties have to respond to a conflict opened on a write
     /// (0 = the default, 30).
     pub conflict_respond_days: u32,
@@ -104,6 +108,9 @@ pub struct Registry {
     /// The jurisdictions' term rules (from the options, or the embedded
     /// edition).
     pub(crate) jurisdictions: Arc<Jurisdictions>,
+    /// The treaty's parties and declarations (from the options, or the
+    /// embedded edition).
+    pub(crate) treaty: Arc<Treaty>,
     /// Serialises ledger writes: each reads the state it validates and
     /// checks for conflicts, then commits, with no other ledger write in
     /// between.
@@ -266,6 +273,13 @@ impl Registry {
                     .map_err(|e| Error::Corrupt(format!("embedded jurisdictions: {e}")))?,
             ),
         };
+        let treaty = match &options.treaty {
+            Some(t) => t.clone(),
+            None => Arc::new(
+                Treaty::embedded()
+                    .map_err(|e| Error::Corrupt(format!("embedded treaty data: {e}")))?,
+            ),
+        };
         let video_manifest: Arc<dyn Manifest> = Arc::new(store.video_manifest());
         let video_index = Arc::new(SegmentIndex::open(
             &dir.join("index-video"),
@@ -308,6 +322,7 @@ impl Registry {
             dir: dir.to_path_buf(),
             store,
             jurisdictions,
+            treaty,
             commitments: CommitmentKey::derive(&signing_key.to_bytes()),
             signing_key,
             ledger_lock: std::sync::Mutex::new(()),

@@ -14,6 +14,7 @@ pub mod model;
 pub mod query;
 pub mod rules;
 pub mod territory;
+pub mod treaty;
 
 #[cfg(feature = "openapi")]
 mod schema;

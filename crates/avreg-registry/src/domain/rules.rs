@@ -116,7 +116,9 @@ pub struct Jurisdiction {
     /// The countries it governs; empty for the treaty fallback.
     #[serde(default)]
     pub territories: BTreeSet<Country>,
-    /// Its treatment of Art. 11, where the data says.
+    /// Superseded by the treaty data ([`super::treaty`]), which holds the
+    /// Art. 11 declarations with their sources: read from older copies of
+    /// the file, and used by nothing.
     #[serde(default)]
     pub art11: Option<Art11>,
     /// Reservations, moral-rights terms.
@@ -462,12 +464,20 @@ mod tests {
     #[test]
     fn embedded_rules_load() {
         let r = rules();
-        assert_eq!(r.data_version(), "2025-1");
+        assert_eq!(r.data_version(), "2026-12-1");
         assert_eq!(r.treaty().id, "BTAP");
         assert_eq!(r.of(c("FR")).unwrap().id, "EU");
         assert_eq!(r.of(c("US")).unwrap().party, Some(false));
+        assert_eq!(r.of(c("JP")).unwrap().party, Some(true));
+        // The Art. 11 declarations moved to the treaty data.
+        assert!(r.all().iter().all(|j| j.art11.is_none()));
+        // An older copy that still carries them is read.
+        let old = DEFAULT_JURISDICTIONS.replace(
+            "territories = [\"CH\"]",
+            "territories = [\"CH\"]\nart11 = \"remuneration\"",
+        );
+        let r = Jurisdictions::from_toml_str(&old).unwrap();
         assert_eq!(r.of(c("CH")).unwrap().art11, Some(Art11::Remuneration));
-        assert_eq!(r.of(c("CN")).unwrap().art11, Some(Art11::NotBound));
         assert!(r.of(c("BR")).is_none());
     }
 
@@ -547,7 +557,8 @@ mod tests {
         let path = dir.path().join("j.toml");
         std::fs::write(
             &path,
-            DEFAULT_JURISDICTIONS.replace("data_version = \"2025-1\"", "data_version = \"local\""),
+            DEFAULT_JURISDICTIONS
+                .replace("data_version = \"2026-12-1\"", "data_version = \"local\""),
         )
         .unwrap();
         assert_eq!(

@@ -14,6 +14,7 @@ use crate::domain::date::Date;
 use crate::domain::ids::{Eidr, FixationId, Isan, Isrc, PerformerId};
 use crate::domain::model::Credit;
 use crate::domain::territory::Country;
+use crate::domain::treaty::Eligibility;
 use crate::error::Result;
 use crate::model::LookupMatch;
 use crate::Registry;
@@ -58,6 +59,11 @@ pub struct MatchRights {
     /// without a territory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub term: Option<TermLine>,
+    /// Whether the Beijing Treaty applies to the performances in the
+    /// territory on the date, why, and what shapes the broadcasting right
+    /// there (absent without a territory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<Eligibility>,
 }
 
 /// A fixation's standard identifiers; absent ones are left out.
@@ -115,12 +121,13 @@ impl View<'_> {
                 fraction: o.fraction,
             })
             .collect();
-        let (rights, term) = match q.territory {
+        let (rights, term, eligibility) = match q.territory {
             Some(t) => (
                 Some(self.holders(f.id, t, q.date)?),
                 Some(self.term(&f, t, q.date)),
+                Some(self.eligibility(&f, t, q.date)?),
             ),
-            None => (None, None),
+            None => (None, None, None),
         };
         Ok(Some(MatchRights {
             id: f.id,
@@ -135,6 +142,7 @@ impl View<'_> {
             date: q.date,
             rights,
             term,
+            eligibility,
         }))
     }
 }

@@ -411,6 +411,8 @@ pub struct RmiTerritory {
     pub rights: Vec<super::RightHoldersOwned>,
     /// The term there.
     pub term: TermLine,
+    /// Whether the Beijing Treaty applies there on the date, and why.
+    pub eligibility: crate::domain::treaty::Eligibility,
 }
 
 /// The RMI manifest of `fixation` for `territories` on `date`.
@@ -448,6 +450,7 @@ pub fn rmi_manifest(
             territory: t,
             rights: view.holders(fixation, t, date)?,
             term: view.term(&f, t, date),
+            eligibility: view.eligibility(&f, t, date)?,
         });
     }
     Ok(Some(RmiManifest {

@@ -19,6 +19,7 @@ use crate::domain::model::{
 use crate::domain::query::{holders_on, performers_between};
 use crate::domain::rules::Term;
 use crate::domain::territory::Country;
+use crate::domain::treaty::{Broadcasting, Eligibility};
 use crate::error::{Error, Result};
 use crate::model::RecordingId;
 use crate::registry::Registry;
@@ -120,6 +121,10 @@ pub struct RightHoldersOwned {
     pub exclusive_ppm: u64,
     /// The exclusive shares sum to more than 100%.
     pub overclaimed: bool,
+    /// For the broadcasting right (Art. 11): what the treaty grants in the
+    /// territory on the date, shaped by its declarations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub treaty: Option<Broadcasting>,
 }
 
 /// The term of a fixation in a territory.
@@ -537,9 +542,37 @@ impl<'a> View<'a> {
                 remuneration: line(&h.remuneration)?,
                 exclusive_ppm: h.exclusive_ppm,
                 overclaimed: h.exclusive_ppm > u64::from(crate::domain::model::WHOLE_PPM),
+                treaty: (right == RightKind::Broadcasting)
+                    .then(|| self.registry.treaty.broadcasting_in(country, date)),
             });
         }
         Ok(out)
+    }
+
+    /// Whether the Beijing Treaty applies to the performances in
+    /// `fixation` in `territory` on `date` (Arts. 3, 19, 26), judged from
+    /// its live credits' performers, and what shapes the broadcasting
+    /// right there (Art. 11).
+    pub fn eligibility(
+        &self,
+        fixation: &Fixation,
+        territory: Country,
+        date: Date,
+    ) -> Result<Eligibility> {
+        let mut seen = BTreeSet::new();
+        let mut performers = Vec::new();
+        for c in self.credits_of(fixation.id)? {
+            if seen.insert(c.performer) {
+                if let Some(p) = self.performer(c.performer)? {
+                    performers.push(p);
+                }
+            }
+        }
+        let refs: Vec<&Performer> = performers.iter().collect();
+        Ok(self
+            .registry
+            .treaty
+            .eligibility(&refs, fixation.fixation_date, territory, date))
     }
 
     /// The term of `fixation` in `territory`, judged on `today`.
