@@ -493,8 +493,18 @@ mod tests {
         // China 50 and Japan 70 years from the performance (2019).
         check(Av, "CN", Some("2069-12-31"), "CN", false);
         check(Av, "JP", Some("2089-12-31"), "JP", false);
-        // Switzerland: no figure in the data, treaty minimum.
-        check(Av, "CH", Some("2070-12-31"), "BTAP", true);
+        // Switzerland 70 years from the performance (URG Art. 39, 2020).
+        check(Av, "CH", Some("2089-12-31"), "CH", false);
+        // Korea 70 from the performance, Mexico 75 (audiovisual from the
+        // performance, phonogram from the fixation), Indonesia and Russia
+        // 50 from the fixation.
+        check(Av, "KR", Some("2089-12-31"), "KR", false);
+        check(Av, "MX", Some("2094-12-31"), "MX", false);
+        check(Phonogram, "MX", Some("2095-12-31"), "MX", false);
+        check(Av, "ID", Some("2070-12-31"), "ID", false);
+        check(Av, "RU", Some("2070-12-31"), "RU", false);
+        // Kenya: no figure in the data, treaty minimum.
+        check(Av, "KE", Some("2070-12-31"), "BTAP", true);
         // United States: not a party, no term.
         check(Av, "US", None, "US", false);
     }
