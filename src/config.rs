@@ -183,22 +183,16 @@ impl Config {
         apply_env(&mut value, std::env::vars())?;
         let mut config: Config = value.try_into().context("invalid configuration")?;
         config.validate()?;
-        let rules = &config.registry.jurisdictions;
-        let rules = (!rules.as_os_str().is_empty()).then_some(rules.as_path());
-        config.jurisdictions = Some(Arc::new(Jurisdictions::load(rules).with_context(|| {
-            format!(
-                "cannot load the jurisdictions' term rules{}",
-                rules.map_or(String::new(), |p| format!(" from {}", p.display()))
-            )
-        })?));
-        let treaty = &config.registry.treaty;
-        let treaty = (!treaty.as_os_str().is_empty()).then_some(treaty.as_path());
-        config.treaty = Some(Arc::new(Treaty::load(treaty).with_context(|| {
-            format!(
-                "cannot load the Beijing Treaty data{}",
-                treaty.map_or(String::new(), |p| format!(" from {}", p.display()))
-            )
-        })?));
+        let rules = data_file(&config.registry.jurisdictions);
+        config.jurisdictions =
+            Some(Arc::new(Jurisdictions::load(rules).with_context(|| {
+                loading("the jurisdictions' term rules", rules)
+            })?));
+        let treaty = data_file(&config.registry.treaty);
+        config.treaty =
+            Some(Arc::new(Treaty::load(treaty).with_context(|| {
+                loading("the Beijing Treaty data", treaty)
+            })?));
         Ok(config)
     }
 
@@ -280,6 +274,19 @@ impl Config {
             min_free_bytes: self.store.min_free_mb << 20,
         }
     }
+}
+
+/// A data file's configured path; `None` (empty) for the embedded edition.
+fn data_file(path: &Path) -> Option<&Path> {
+    (!path.as_os_str().is_empty()).then_some(path)
+}
+
+/// The context of a data file that failed to load.
+fn loading(what: &str, path: Option<&Path>) -> String {
+    format!(
+        "cannot load {what}{}",
+        path.map_or(String::new(), |p| format!(" from {}", p.display()))
+    )
 }
 
 fn read_toml(path: &Path) -> anyhow::Result<toml::Value> {
