@@ -14,7 +14,8 @@
 //! Sampling is by timestamp ([`VideoConfig::fps`] frames per second, 4 by
 //! default), and a frame whose hash is within
 //! [`VideoConfig::prune_distance`] bits of the last kept one is skipped,
-//! unless [`VideoConfig::max_gap_ms`] has passed since. Flat frames (PDQ
+//! unless [`VideoConfig::max_gap_ms`] has passed since (for a query, at
+//! most [`QUERY_MAX_GAP_MS`]). Flat frames (PDQ
 //! quality below [`VideoConfig::min_quality`]: black, fades, solid colours)
 //! carry no identity and are dropped.
 //!
@@ -303,6 +304,10 @@ impl VideoFingerprint {
     }
 }
 
+/// Longest gap between a query's kept frames in a still shot, ms: three
+/// frames agree within 1.5 s, the width of the offset vote's window.
+pub const QUERY_MAX_GAP_MS: u64 = 500;
+
 /// Most sampled times a second a video fingerprint may hold (the default
 /// sampling is 4; a fingerprint sent to a service may use up to this).
 pub const MAX_SAMPLED_FPS: u64 = 10;
@@ -371,6 +376,16 @@ impl VideoFingerprinter {
         self.last_ms = Some(self.last_ms.map_or(time_ms, |l| l.max(time_ms)));
     }
 
+    /// The longest a near-duplicate frame is skipped for: a query keeps
+    /// one at least every [`QUERY_MAX_GAP_MS`], so that a clip of a still
+    /// shot still has frames enough to agree on its reference.
+    fn max_gap_ms(&self) -> u64 {
+        match self.role {
+            Role::Reference => self.config.max_gap_ms,
+            Role::Query => self.config.max_gap_ms.min(QUERY_MAX_GAP_MS),
+        }
+    }
+
     /// Offers a frame at `time_ms`. Returns whether it was kept.
     pub fn push(&mut self, frame: &LumaFrame<'_>, time_ms: u64) -> bool {
         self.note_time(time_ms);
@@ -389,7 +404,7 @@ impl VideoFingerprinter {
         }
         if let Some((t, h)) = self.last_kept {
             if full.hash.distance(&h) <= self.config.prune_distance
-                && time_ms.saturating_sub(t) < self.config.max_gap_ms
+                && time_ms.saturating_sub(t) < self.max_gap_ms()
             {
                 return false;
             }

@@ -220,17 +220,41 @@ fn unrelated_video_does_not_match() {
     }
 }
 
-#[test]
-fn sampler_prunes_static_frames_but_keeps_one_per_gap() {
+fn still_shot(role: Role, seconds: u64) -> VideoFingerprint {
     let still = Scenes::new(5).render(0, 160, 90);
-    let mut fp = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
-    for k in 0..250u64 {
+    let mut fp = VideoFingerprinter::new(VideoConfig::default(), role);
+    for k in 0..seconds * 25 {
         fp.push(&still.frame(), k * 40);
     }
-    let f = fp.finish();
-    // 10 s of one picture: one frame per 2 s gap, not 40.
+    fp.finish()
+}
+
+#[test]
+fn sampler_prunes_static_frames_but_keeps_one_per_gap() {
+    // 10 s of one picture: a reference keeps one frame per 2 s gap, not 40.
+    let f = still_shot(Role::Reference, 10);
     assert_eq!(f.sampled_frames(), 5);
     assert_eq!(f.duration_ms, 10_000);
+    // A query one at least every 500 ms, one sampling interval and one
+    // source frame (40 ms).
+    let q = still_shot(Role::Query, 10);
+    let times: Vec<u32> = q
+        .frames
+        .iter()
+        .filter(|f| f.view == View::Full)
+        .map(|f| f.time_ms)
+        .collect();
+    assert!(times.len() >= 13, "{times:?}");
+    assert!(times.windows(2).all(|w| w[1] - w[0] <= 790), "{times:?}");
+}
+
+#[test]
+fn a_clip_of_a_still_shot_is_found() {
+    let mut index = MemoryVideoIndex::default();
+    index.add(DocId(1), &still_shot(Role::Reference, 20), 20);
+    let q = still_shot(Role::Query, 4);
+    let found = search_video(&q, &index, &VideoMatchConfig::default());
+    assert_eq!(found.first().map(|m| m.doc), Some(DocId(1)), "{found:?}");
 }
 
 #[test]
