@@ -11,7 +11,7 @@
 //! stretched, so every copy has its own hash keys with the statistics of
 //! real sound). The video is synthetic: random PDQ frame hashes at the
 //! density the video fingerprinter keeps (2 sampled frames a second, each
-//! with its six cropped views). Queries are 10 s excerpts of registered
+//! with every view a reference indexes: its six crops and its middle rows). Queries are 10 s excerpts of registered
 //! copies at the query density, fingerprint JSON as `avreg fingerprint
 //! --json` prints it.
 //!
@@ -129,19 +129,12 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn random_video(rng: &mut Rng, hours: u64) -> VideoFingerprint {
-    let crops = [
-        View::Full,
-        View::Centre90,
-        View::Centre80,
-        View::TopLeft90,
-        View::TopRight90,
-        View::BottomLeft90,
-        View::BottomRight90,
-    ];
+    // Every view a reference indexes: the frame, its crops, its middle rows.
+    let crops: Vec<View> = View::ALL.into_iter().filter(|v| v.is_indexed()).collect();
     let mut frames = Vec::new();
     let mut t = 0u32;
     while u64::from(t) < hours * 3_600_000 {
-        for view in crops {
+        for &view in &crops {
             frames.push(FrameHash {
                 time_ms: t,
                 hash: PdqHash([rng.next(), rng.next(), rng.next(), rng.next()]),
