@@ -496,13 +496,26 @@ impl Treaty {
         let in_time = match (fixation_date, party.pre_existing_fixations) {
             (Some(f), _) if f >= party.in_force => Some(true),
             (_, Some(PreExisting::Applies)) => Some(true),
-            (Some(_), Some(PreExisting::Arts7To11NotApplied | PreExisting::SomeNotApplied)) => {
+            (Some(_), Some(PreExisting::Arts7To11NotApplied)) => {
                 out.reasons.push(format!(
-                    "{} declared under Art. 19(2) that rights of Arts. 7–11 are not (all) \
+                    "{} declared under Art. 19(2) that the rights of Arts. 7–11 are not \
                      granted in fixations existing on {}",
                     party.name, party.in_force
                 ));
                 Some(false)
+            }
+            (Some(_), Some(PreExisting::SomeNotApplied)) => {
+                out.missing.push(format!(
+                    "which rights {}'s Art. 19(2) declaration withholds from fixations existing \
+                     on {}: {}",
+                    party.name,
+                    party.in_force,
+                    party
+                        .pre_existing_detail
+                        .as_deref()
+                        .unwrap_or("its wording is not in the data")
+                ));
+                None
             }
             (None, Some(_)) => {
                 out.missing.push(

@@ -220,6 +220,19 @@ fn an_article_19_2_declaration_excludes_older_fixations() {
     let undated = ask(&t, &p, None, "DE", "2023-01-01");
     assert_eq!(undated.status, Applicability::Unknown);
     assert!(undated.missing.iter().any(|m| m.contains("fixation date")));
+    // A declaration withholding only some rights: which ones is in its
+    // wording, not in a status.
+    let some = Treaty::from_toml_str(&SYNTHETIC.replace(
+        "\"arts_7_11_not_applied\"",
+        "\"some_not_applied\"\npre_existing_detail = \"Art. 11 only\"",
+    ))
+    .unwrap();
+    let e = ask(&some, &p, Some("2021-01-01"), "DE", "2023-01-01");
+    assert_eq!(e.status, Applicability::Unknown);
+    assert!(
+        e.missing.iter().any(|m| m.contains("Art. 11 only")),
+        "{e:?}"
+    );
     let excluded = ask(&t, &p, Some("2022-05-01"), "AT", "2023-01-01");
     assert_eq!(excluded.status, Applicability::NotApplicable);
 }
