@@ -1874,7 +1874,7 @@ fn an_implausibly_dense_fingerprint_is_refused_before_any_search() {
         "refused without a search"
     );
     // The same for picture: 100,000 frame hashes claimed in 10 s (the
-    // fingerprinter makes at most 10 sampled frames a second, 9 views each)
+    // fingerprinter makes at most 12 sampled frames a second, 14 views each)
     // would be indexed and kept for matching; they are refused.
     use avreg_fingerprint::video::{FrameHash, PdqHash, VideoFingerprint, View};
     let frames = (0..100_000u64)

@@ -122,6 +122,11 @@ pub struct VideoMatchConfig {
     pub repost_views: bool,
     /// See `repost_views`.
     pub sure_aligned: u32,
+    /// Query frames vote once per slot of this many ms (the sampling
+    /// interval): the frames a query samples between grid times
+    /// ([`super::QUERY_PHASES`]) find the reference's instant, and do not
+    /// count as more frames.
+    pub query_slot_ms: u32,
 }
 
 impl Default for VideoMatchConfig {
@@ -136,6 +141,7 @@ impl Default for VideoMatchConfig {
             max_postings_per_key: 50_000,
             repost_views: true,
             sure_aligned: 6,
+            query_slot_ms: 250,
         }
     }
 }
@@ -148,7 +154,8 @@ pub struct VideoMatch {
     /// Confidence in 0..1: grows with the aligned frames and with their
     /// closeness ([`video_score`]).
     pub score: f32,
-    /// Distinct query frames agreeing on the offset.
+    /// Distinct query slots ([`VideoMatchConfig::query_slot_ms`]) agreeing
+    /// on the offset.
     pub aligned: u32,
     /// Mean Hamming distance of the aligned frames' best pairs.
     pub mean_distance: f32,
@@ -289,13 +296,14 @@ fn verified_hits(
 /// window of three offset bins holding the most distinct query frames.
 fn vote(hits: &[Hit], config: &VideoMatchConfig) -> Vec<VideoMatch> {
     let bin = i64::from(config.offset_bin_ms.max(1));
-    // (doc, mirrored, bin) → per query frame, its best (distance, hit).
+    let slot_ms = config.query_slot_ms.max(1);
+    // (doc, mirrored, bin) → per query slot, its best (distance, hit).
     let mut bins: HashMap<(DocId, bool, i64), HashMap<u32, Hit>> = HashMap::new();
     for h in hits {
         let slot = bins
             .entry((h.doc, h.mirrored, h.offset.div_euclid(bin)))
             .or_default()
-            .entry(h.query_ms)
+            .entry(h.query_ms / slot_ms)
             .or_insert(*h);
         if h.distance < slot.distance {
             *slot = *h;
@@ -305,7 +313,7 @@ fn vote(hits: &[Hit], config: &VideoMatchConfig) -> Vec<VideoMatch> {
     keys.sort_unstable();
     let mut best: HashMap<(DocId, bool), (u32, u32, Vec<Hit>)> = HashMap::new();
     for &(doc, mirrored, b) in &keys {
-        // Frames voting in bins b-1, b, b+1; each query frame once (its
+        // Slots voting in bins b-1, b, b+1; each query slot once (its
         // closest pair).
         let mut frames: HashMap<u32, Hit> = HashMap::new();
         for nb in [b - 1, b, b + 1] {

@@ -15,7 +15,9 @@
 //! default), and a frame whose hash is within
 //! [`VideoConfig::prune_distance`] bits of the last kept one is skipped,
 //! unless [`VideoConfig::max_gap_ms`] has passed since (for a query, at
-//! most [`QUERY_MAX_GAP_MS`]). Flat frames (PDQ
+//! most [`QUERY_MAX_GAP_MS`]). A query also hashes [`QUERY_PHASES`] − 1
+//! frames between grid times (plain views and middle rows only), so that
+//! one of them lies near the instant the reference sampled. Flat frames (PDQ
 //! quality below [`VideoConfig::min_quality`]: black, fades, solid colours)
 //! carry no identity and are dropped.
 //!
@@ -304,13 +306,20 @@ impl VideoFingerprint {
     }
 }
 
+/// Frames a query samples per grid interval: on the grid and at each
+/// third between (12 a second by default), the between ones with their
+/// plain views only.
+pub const QUERY_PHASES: u64 = 3;
+
 /// Longest gap between a query's kept frames in a still shot, ms: three
 /// frames agree within 1.5 s, the width of the offset vote's window.
 pub const QUERY_MAX_GAP_MS: u64 = 500;
 
-/// Most sampled times a second a video fingerprint may hold (the default
-/// sampling is 4; a fingerprint sent to a service may use up to this).
-pub const MAX_SAMPLED_FPS: u64 = 10;
+/// Most sampled times a second a video fingerprint may hold: a reference
+/// samples 4 by default, a query 12 ([`QUERY_PHASES`] per grid interval,
+/// those between grid times with a few views only); a fingerprint sent to
+/// a service may hold up to this many times every view.
+pub const MAX_SAMPLED_FPS: u64 = 12;
 
 /// Streaming video fingerprinter: push luma frames in presentation order,
 /// then [`VideoFingerprinter::finish`].
@@ -319,8 +328,14 @@ pub struct VideoFingerprinter {
     config: VideoConfig,
     role: Role,
     interval: u64,
+    /// Next time on the sampling grid.
     next_ms: u64,
+    /// Next time a query samples between grid times (see
+    /// [`QUERY_PHASES`]).
+    next_between_ms: u64,
     last_kept: Option<(u64, PdqHash)>,
+    /// The last hash a query kept, on the grid or between.
+    last_between: Option<PdqHash>,
     last_ms: Option<u64>,
     frame_ms: u64,
     frames: Vec<FrameHash>,
@@ -342,7 +357,9 @@ impl VideoFingerprinter {
             role,
             interval,
             next_ms: 0,
+            next_between_ms: 0,
             last_kept: None,
+            last_between: None,
             last_ms: None,
             frame_ms: 0,
             frames: Vec::new(),
@@ -353,7 +370,7 @@ impl VideoFingerprinter {
     /// Whether a frame at `time_ms` would be sampled: a decoder can skip
     /// reading the frames that are not.
     pub fn wants(&self, time_ms: u64) -> bool {
-        time_ms >= self.next_ms
+        time_ms >= self.next_ms || (self.role == Role::Query && time_ms >= self.next_between_ms)
     }
 
     /// Notes a frame's time without its picture (a frame the decoder did not
@@ -392,7 +409,11 @@ impl VideoFingerprinter {
         if !self.wants(time_ms) {
             return false;
         }
+        if time_ms < self.next_ms {
+            return self.push_between(frame, time_ms);
+        }
         self.next_ms = (time_ms / self.interval + 1) * self.interval;
+        self.next_between_ms = time_ms + self.between_ms();
         let rect = if self.config.crop_bars {
             luma::content_rect(frame)
         } else {
@@ -410,29 +431,12 @@ impl VideoFingerprinter {
             }
         }
         self.last_kept = Some((time_ms, full.hash));
+        self.last_between = Some(full.hash);
         let time = time_ms.min(u64::from(u32::MAX)) as u32;
-        self.frames.push(FrameHash {
-            time_ms: time,
-            hash: full.hash,
-            quality: full.quality,
-            view: View::Full,
-        });
         match self.role {
             Role::Query => {
-                self.frames.push(FrameHash {
-                    time_ms: time,
-                    hash: full.mirrored(),
-                    quality: full.quality,
-                    view: View::Mirrored,
-                });
-                for (band, view) in portrait_bands(frame, rect) {
-                    let b = pdq::hash_64(&luma::downscale_64(frame, band));
-                    self.push_view(time, &b, view);
-                }
+                self.push_plain(frame, rect, time, &full);
                 if self.config.repost_views {
-                    let middle = luma::middle_band(frame, self.config.crop_bars);
-                    let m = pdq::hash_64(&luma::downscale_64(frame, middle));
-                    self.push_view(time, &m, View::Middle);
                     let work = views::WorkImage::of(frame, rect);
                     for deg in views::DEROTATIONS_DEG {
                         let r = pdq::hash_64(&views::derotated_64(&work, deg));
@@ -450,6 +454,12 @@ impl VideoFingerprinter {
                 }
             }
             Role::Reference => {
+                self.frames.push(FrameHash {
+                    time_ms: time,
+                    hash: full.hash,
+                    quality: full.quality,
+                    view: View::Full,
+                });
                 for view in View::ALL {
                     let region = match view.crop() {
                         Some((scale, fx, fy)) => Some(rect.crop(scale, fx, fy)),
@@ -471,6 +481,63 @@ impl VideoFingerprinter {
             }
         }
         true
+    }
+
+    /// A query's sampling step between grid times.
+    fn between_ms(&self) -> u64 {
+        (self.interval / QUERY_PHASES).max(1)
+    }
+
+    /// A query frame between two grid times: its plain views (the frame,
+    /// its mirror, a portrait frame's bands) and its middle rows, so that
+    /// one of a grid slot's frames lies near the instant the reference
+    /// sampled (a cartoon at 12 frames/s, panning, changes whole pictures
+    /// between frames). The other re-post views stay on the grid.
+    fn push_between(&mut self, frame: &LumaFrame<'_>, time_ms: u64) -> bool {
+        self.next_between_ms = time_ms + self.between_ms();
+        let rect = if self.config.crop_bars {
+            luma::content_rect(frame)
+        } else {
+            frame.full()
+        };
+        let full = pdq::hash_64(&luma::downscale_64(frame, rect));
+        if full.quality < self.config.min_quality
+            || self
+                .last_between
+                .is_some_and(|h| full.hash.distance(&h) <= self.config.prune_distance)
+        {
+            return false;
+        }
+        self.last_between = Some(full.hash);
+        let time = time_ms.min(u64::from(u32::MAX)) as u32;
+        self.push_plain(frame, rect, time, &full);
+        true
+    }
+
+    /// A query frame's plain views, and its middle rows with the re-post
+    /// views on.
+    fn push_plain(&mut self, frame: &LumaFrame<'_>, rect: Rect, time: u32, full: &pdq::PdqResult) {
+        self.frames.push(FrameHash {
+            time_ms: time,
+            hash: full.hash,
+            quality: full.quality,
+            view: View::Full,
+        });
+        self.frames.push(FrameHash {
+            time_ms: time,
+            hash: full.mirrored(),
+            quality: full.quality,
+            view: View::Mirrored,
+        });
+        for (band, view) in portrait_bands(frame, rect) {
+            let b = pdq::hash_64(&luma::downscale_64(frame, band));
+            self.push_view(time, &b, view);
+        }
+        if self.config.repost_views {
+            let middle = luma::middle_band(frame, self.config.crop_bars);
+            let m = pdq::hash_64(&luma::downscale_64(frame, middle));
+            self.push_view(time, &m, View::Middle);
+        }
     }
 
     /// Adds a query view's hash when it is not flat.

@@ -202,6 +202,40 @@ fn matching_finds_doc_and_offset_under_edits() {
 }
 
 #[test]
+fn a_query_samples_between_grid_times_to_meet_the_references_instants() {
+    // 12 frames/s, each a different picture (a cartoon panning): the
+    // reference samples frames 0, 3, 6, …; a clip starting at frame 2 has
+    // its grid frames on 2, 5, 8, … and its between frames on 3, 6, ….
+    let picture = |k: u64| Scenes::new(100 + k).render(0, 160, 90);
+    let at = |k: u64| k * 1000 / 12;
+    let mut r = VideoFingerprinter::new(VideoConfig::default(), Role::Reference);
+    for k in 0..120 {
+        r.push(&picture(k).frame(), at(k));
+    }
+    let mut index = MemoryVideoIndex::default();
+    index.add(DocId(1), &r.finish(), 20);
+    let query = |phases: bool| {
+        let mut q = VideoFingerprinter::new(VideoConfig::default(), Role::Query);
+        for k in 2..50 {
+            let t = at(k) - at(2);
+            if phases || t % 250 < 84 {
+                q.push(&picture(k).frame(), t);
+            }
+        }
+        q.finish()
+    };
+    let cfg = VideoMatchConfig::default();
+    // Grid frames only (the decoder offering no others): nothing meets.
+    assert!(search_video(&query(false), &index, &cfg).is_empty());
+    let found = search_video(&query(true), &index, &cfg);
+    let m = found.first().expect("a match");
+    assert_eq!(m.doc, DocId(1));
+    assert!((m.offset_ms - 166).abs() <= 100, "{m:?}");
+    // Each grid slot votes once, whichever of its frames met.
+    assert!(m.aligned <= 16, "{m:?}");
+}
+
+#[test]
 fn unrelated_video_does_not_match() {
     let index = index_of(&[1, 2, 3]);
     let cfg = VideoMatchConfig::default();
