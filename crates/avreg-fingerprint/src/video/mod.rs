@@ -414,12 +414,7 @@ impl VideoFingerprinter {
         }
         self.next_ms = (time_ms / self.interval + 1) * self.interval;
         self.next_between_ms = time_ms + self.between_ms();
-        let rect = if self.config.crop_bars {
-            luma::content_rect(frame)
-        } else {
-            frame.full()
-        };
-        let full = pdq::hash_64(&luma::downscale_64(frame, rect));
+        let (rect, full) = self.hash_frame(frame);
         if full.quality < self.config.min_quality {
             return false;
         }
@@ -483,6 +478,17 @@ impl VideoFingerprinter {
         true
     }
 
+    /// The frame's content rectangle (without black bars, if configured)
+    /// and the PDQ hash of it.
+    fn hash_frame(&self, frame: &LumaFrame<'_>) -> (Rect, pdq::PdqResult) {
+        let rect = if self.config.crop_bars {
+            luma::content_rect(frame)
+        } else {
+            frame.full()
+        };
+        (rect, pdq::hash_64(&luma::downscale_64(frame, rect)))
+    }
+
     /// A query's sampling step between grid times.
     fn between_ms(&self) -> u64 {
         (self.interval / QUERY_PHASES).max(1)
@@ -495,12 +501,7 @@ impl VideoFingerprinter {
     /// between frames). The other re-post views stay on the grid.
     fn push_between(&mut self, frame: &LumaFrame<'_>, time_ms: u64) -> bool {
         self.next_between_ms = time_ms + self.between_ms();
-        let rect = if self.config.crop_bars {
-            luma::content_rect(frame)
-        } else {
-            frame.full()
-        };
-        let full = pdq::hash_64(&luma::downscale_64(frame, rect));
+        let (rect, full) = self.hash_frame(frame);
         if full.quality < self.config.min_quality
             || self
                 .last_between
