@@ -28,7 +28,7 @@ pub const RULES_FORMAT_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// The file could not be read.
-    #[error("cannot read jurisdictions file {path}: {source}")]
+    #[error("cannot read jurisdictions file {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -28,7 +28,7 @@ pub const TREATY_FORMAT_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum TreatyError {
     /// The file could not be read.
-    #[error("cannot read treaty file {path}: {source}")]
+    #[error("cannot read treaty file {path}")]
     Io {
         /// The file.
         path: PathBuf,
