@@ -455,23 +455,22 @@ impl VideoFingerprinter {
                     quality: full.quality,
                     view: View::Full,
                 });
-                for view in View::ALL {
-                    let region = match view.crop() {
-                        Some((scale, fx, fy)) => Some(rect.crop(scale, fx, fy)),
-                        None if view == View::Middle => {
-                            Some(luma::middle_band(frame, self.config.crop_bars))
-                        }
-                        None => None,
-                    };
-                    if let Some(region) = region {
-                        let r = pdq::hash_64(&luma::downscale_64(frame, region));
-                        self.frames.push(FrameHash {
-                            time_ms: time,
-                            hash: r.hash,
-                            quality: r.quality,
-                            view,
-                        });
-                    }
+                let middle = (
+                    View::Middle,
+                    luma::middle_band(frame, self.config.crop_bars),
+                );
+                let crops = View::ALL.into_iter().filter_map(|v| {
+                    v.crop()
+                        .map(|(scale, fx, fy)| (v, rect.crop(scale, fx, fy)))
+                });
+                for (view, region) in crops.chain([middle]) {
+                    let r = pdq::hash_64(&luma::downscale_64(frame, region));
+                    self.frames.push(FrameHash {
+                        time_ms: time,
+                        hash: r.hash,
+                        quality: r.quality,
+                        view,
+                    });
                 }
             }
         }

@@ -178,7 +178,6 @@ struct TreatyFile {
 #[derive(Clone, Debug)]
 pub struct Treaty {
     data_version: String,
-    name: String,
     entry_into_force: Date,
     parties: BTreeMap<Country, Party>,
     signatories: Vec<Signatory>,
@@ -281,7 +280,8 @@ impl Treaty {
         }
         for (i, s) in file.signatory.iter().enumerate() {
             let at = format!("signatory[{i}] ({})", s.code);
-            if s.code != "EU" && s.code.parse::<Country>().is_err() {
+            let country = s.code.parse::<Country>().ok();
+            if s.code != "EU" && country.is_none() {
                 return Err(invalid(
                     format!("{at}.code"),
                     "not an ISO 3166-1 alpha-2 code (nor EU)",
@@ -293,10 +293,7 @@ impl Treaty {
             if s.signature < file.adopted {
                 return Err(invalid(format!("{at}.signature"), "before the adoption"));
             }
-            if s.code
-                .parse::<Country>()
-                .is_ok_and(|c| parties.contains_key(&c))
-            {
+            if country.is_some_and(|c| parties.contains_key(&c)) {
                 return Err(invalid(at, "is also listed as a party"));
             }
         }
@@ -308,7 +305,6 @@ impl Treaty {
         }
         Ok(Self {
             data_version: file.data_version,
-            name: file.treaty,
             entry_into_force: file.entry_into_force,
             parties,
             signatories: file.signatory,
@@ -319,11 +315,6 @@ impl Treaty {
     /// The edition of the data.
     pub fn data_version(&self) -> &str {
         &self.data_version
-    }
-
-    /// The treaty's name.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// The treaty's entry into force.
@@ -420,13 +411,19 @@ impl Treaty {
             broadcasting: not_granted("the treaty does not apply"),
             reasons: Vec::new(),
             missing: Vec::new(),
-            rules: Vec::new(),
+            rules: vec![
+                "BTAP Art. 26 (entry into force)".into(),
+                "BTAP Art. 3 (beneficiaries)".into(),
+            ],
             data_version: self.data_version.clone(),
         };
+        // Where the territory is not bound the answer is sure whatever the
+        // performers' facts: nothing is missing then.
+        let bound = self.bound(territory, date);
         // Art. 3: the performers.
         let mut any_eligible = false;
         let mut any_unknown = performers.is_empty();
-        if performers.is_empty() {
+        if performers.is_empty() && bound.is_ok() {
             out.missing
                 .push("no credited performer: eligibility under Art. 3 cannot be judged".into());
         }
@@ -449,6 +446,8 @@ impl Treaty {
             };
             if eligible.is_none() {
                 any_unknown = true;
+            }
+            if eligible.is_none() && bound.is_ok() {
                 out.missing.push(format!(
                     "performer {}: neither nationality nor habitual residence recorded",
                     p.id
@@ -462,14 +461,10 @@ impl Treaty {
             });
         }
 
-        let party = match self.bound(territory, date) {
+        let party = match bound {
             Ok(p) => p,
             Err(why) => {
-                // Sure without them: nothing is missing.
-                out.missing.clear();
                 out.status = Applicability::NotApplicable;
-                out.rules.push("BTAP Art. 26 (entry into force)".into());
-                out.rules.push("BTAP Art. 3 (beneficiaries)".into());
                 out.broadcasting = not_granted(&why);
                 out.reasons.push(why);
                 return out;
@@ -487,8 +482,6 @@ impl Treaty {
             },
             party.deposit
         ));
-        out.rules.push("BTAP Art. 26 (entry into force)".into());
-        out.rules.push("BTAP Art. 3 (beneficiaries)".into());
         out.broadcasting = broadcasting(party);
 
         // Art. 19: the fixation in time.
